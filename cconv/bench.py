@@ -1,0 +1,1045 @@
+"""Benchmark cconv against its pure-NumPy reference and PyTorch.
+
+Run it as ``python -m cconv.bench``. For every layer of a built-in suite (or of
+the layers given with ``--shape``) it times the forward pass and the backward
+pass (grad_x + grad_weight + grad_bias) of
+
+* ``cconv`` (the compiled kernels),
+* ``cconv.reference`` (pure NumPy, the baseline users profile against),
+* PyTorch, when ``import torch`` works (``torch.nn.functional.conv2d`` on
+  channels_last tensors, and ``torch.ops.aten.convolution_backward``),
+
+all in one process, with the same thread count, and prints a table of median
+milliseconds, GFLOP/s, the speedup of cconv over the reference and the ratio of
+cconv's time to PyTorch's, followed by geometric means.
+
+Usage
+-----
+::
+
+    python -m cconv.bench                      # full suite, a few minutes on 2 cores
+    python -m cconv.bench --quick              # smaller batches, fewer repeats
+    python -m cconv.bench --threads 1 --dtype float64
+    python -m cconv.bench --layers resnet,stem # only layers whose name contains one of these
+    python -m cconv.bench --shape N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1
+    python -m cconv.bench --json results.json --no-torch
+
+``--shape`` takes comma-separated ``key=value`` pairs (keys are
+case-insensitive) and may be repeated; when it is given only those layers run:
+
+=============  ========  ==================================================
+key            default   meaning
+=============  ========  ==================================================
+``H``          required  input height
+``C``          required  input channels
+``O``          required  output channels
+``k``          required  kernel size, ``3`` or ``KHxKW`` such as ``3x5``
+``N``          1         batch size
+``W``          ``H``     input width
+``stride``     1         ``s`` or ``SHxSW``
+``pad``        0         symmetric zero padding, ``p`` or ``PHxPW``
+``dilation``   1         ``d`` or ``DHxDW``
+``groups``     1         channel groups (``groups=C`` is depthwise)
+``name``       derived   the label shown in the table
+=============  ========  ==================================================
+
+Methodology
+-----------
+Inputs come from ``numpy.random.default_rng(0)`` (standard normal, in the
+requested dtype), freshly seeded for each layer. Each implementation is called
+once to warm up; that first result is also the correctness check: cconv's
+output (and each of its three gradients) must agree with the reference (or with
+PyTorch under ``--no-reference``) to ``max|a - b| <= tol * max|b|``, with
+``tol`` 1e-3 for float32 and 1e-9 for float64; a disagreement is flagged in the
+table, it does not stop the run. Then the implementations are timed
+interleaved (cconv, reference, torch, cconv, ...) with ``time.perf_counter``
+and the garbage collector off. The number of repeats adapts to the warm-up
+time: at least a few, more for fast layers until a time budget per function is
+spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
+The median is reported. BLAS (used by the reference's tensordot) is limited to
+the same thread count through threadpoolctl when it is installed.
+
+FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``; the backward
+pass counts twice that (grad_x and grad_weight; grad_bias is negligible).
+
+JSON schema (``--json FILE``)
+-----------------------------
+::
+
+    {
+      "schema": "cconv-bench/1",
+      "metadata": {
+        "cconv_version": str, "numpy_version": str,
+        "torch_version": str | null,          # null: not installed or --no-torch
+        "python_version": str, "platform": str, "cpu_model": str,
+        "threads": int, "blas_threads_limited": bool,
+        "dtype": "float32" | "float64", "layout": "NHWC" | "NCHW",
+        "openmp_enabled": bool, "quick": bool, "repeat": int | null,
+        "implementations": [str, ...],        # e.g. ["cconv", "reference", "torch"]
+        "timestamp": str                      # ISO 8601, UTC
+      },
+      "results": [                            # one record per layer and pass
+        {
+          "name": str,
+          "params": {"N": int, "H": int, "W": int, "C": int, "O": int,
+                     "KH": int, "KW": int, "stride": [int, int],
+                     "padding": [int, int], "dilation": [int, int],
+                     "groups": int, "Ho": int, "Wo": int},
+          "pass": "fwd" | "bwd",
+          "flops": int,
+          "ms": {impl: float | null},         # median; null: skipped or failed
+          "samples_ms": {impl: [float, ...]}, # every timed repeat
+          "gflops": {impl: float | null},
+          "speedup_vs_reference": float | null,   # reference ms / cconv ms
+          "cconv_over_torch": float | null,       # cconv ms / torch ms
+          "check": {"ok": bool | null, "max_rel_err": float | null,
+                    "against": "reference" | "torch" | null,
+                    "worst": str | null},     # "y", "grad_x", "grad_weight" or "grad_bias"
+          "errors": {impl: str}               # exceptions raised, if any
+        }, ...
+      ],
+      "summary": {
+        "geomean_speedup_vs_reference": {"fwd": float | null, "bwd": float | null},
+        "geomean_cconv_over_torch": {"fwd": float | null, "bwd": float | null}
+      }
+    }
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import gc
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+import cconv
+import cconv.reference
+
+PASSES = ("fwd", "bwd")
+TOLERANCE = {"float32": 1e-3, "float64": 1e-9}
+GRAD_NAMES = ("grad_x", "grad_weight", "grad_bias")
+
+Pair = tuple[int, int]
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _pair(value) -> Pair:
+    """Return ``(h, w)`` from an int or a pair."""
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One convolution layer to benchmark, with symmetric padding.
+
+    Parameters
+    ----------
+    name : str
+        Label shown in the table.
+    N, H, W, C, O : int
+        Batch size, input height, width and channels, output channels.
+    kernel, stride, padding, dilation : int or (int, int)
+        Spatial parameters; ints mean the same value for height and width.
+        They are normalised to pairs.
+    groups : int
+        Channel groups.
+    quick_n : int or None
+        Batch size under ``--quick``; None keeps ``N``.
+    """
+
+    name: str
+    N: int
+    H: int
+    W: int
+    C: int
+    O: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    quick_n: int | None = None
+
+    def __post_init__(self):
+        for name in ("kernel", "stride", "padding", "dilation"):
+            object.__setattr__(self, name, _pair(getattr(self, name)))
+
+    @property
+    def out_hw(self) -> Pair:
+        """Output ``(Ho, Wo)``."""
+        return tuple(
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, k, s, p, d in zip(
+                (self.H, self.W), self.kernel, self.stride, self.padding, self.dilation
+            )
+        )
+
+    def flops(self, pass_: str) -> int:
+        """Floating-point operations of one pass (``"fwd"`` or ``"bwd"``)."""
+        ho, wo = self.out_hw
+        kh, kw = self.kernel
+        forward = 2 * self.N * ho * wo * self.O * kh * kw * (self.C // self.groups)
+        return forward if pass_ == "fwd" else 2 * forward
+
+    def validate(self) -> None:
+        """Raise ValueError if the layer is not a valid convolution."""
+        for key in ("N", "H", "W", "C", "O", "groups"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        for key in ("kernel", "stride", "dilation"):
+            if min(getattr(self, key)) < 1:
+                raise ValueError(f"{key} must be >= 1, got {_fmt_pair(getattr(self, key))}")
+        if min(self.padding) < 0:
+            raise ValueError(f"pad must be >= 0, got {_fmt_pair(self.padding)}")
+        if self.C % self.groups or self.O % self.groups:
+            raise ValueError(f"groups={self.groups} must divide both C={self.C} and O={self.O}")
+        if min(self.out_hw) < 1:
+            raise ValueError(
+                f"kernel {_fmt_pair(self.kernel)} (dilation {_fmt_pair(self.dilation)}) does not fit "
+                f"the padded input {self.H + 2 * self.padding[0]}x{self.W + 2 * self.padding[1]}"
+            )
+
+    def spec(self) -> str:
+        """The layer as a ``--shape`` spec string."""
+        return (
+            f"N={self.N},H={self.H},W={self.W},C={self.C},O={self.O},k={_fmt_pair(self.kernel)},"
+            f"stride={_fmt_pair(self.stride)},pad={_fmt_pair(self.padding)},"
+            f"dilation={_fmt_pair(self.dilation)},groups={self.groups}"
+        )
+
+    def params(self) -> dict:
+        """The layer's parameters as a JSON-ready dict."""
+        ho, wo = self.out_hw
+        return {
+            "N": self.N, "H": self.H, "W": self.W, "C": self.C, "O": self.O,
+            "KH": self.kernel[0], "KW": self.kernel[1],
+            "stride": list(self.stride), "padding": list(self.padding),
+            "dilation": list(self.dilation), "groups": self.groups, "Ho": ho, "Wo": wo,
+        }
+
+
+def _fmt_pair(pair: Pair) -> str:
+    """Format ``(3, 3)`` as ``"3"`` and ``(3, 5)`` as ``"3x5"``."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+#: The built-in suite. ``N`` is the full-suite batch, ``quick_n`` the ``--quick`` one.
+SUITE: list[LayerSpec] = [
+    LayerSpec("lenet-conv1", N=64, H=28, W=28, C=1, O=6, kernel=5, quick_n=16),
+    LayerSpec("lenet-conv2", N=64, H=14, W=14, C=6, O=16, kernel=5, quick_n=16),
+    LayerSpec("resnet-56x56x64", N=8, H=56, W=56, C=64, O=64, kernel=3, padding=1, quick_n=2),
+    LayerSpec("resnet-28x28x128", N=8, H=28, W=28, C=128, O=128, kernel=3, padding=1, quick_n=2),
+    LayerSpec("resnet-14x14x256", N=8, H=14, W=14, C=256, O=256, kernel=3, padding=1, quick_n=2),
+    LayerSpec("downsample-3x3s2", N=8, H=56, W=56, C=64, O=128, kernel=3, stride=2, padding=1,
+              quick_n=2),
+    LayerSpec("stem-7x7s2", N=2, H=224, W=224, C=3, O=64, kernel=7, stride=2, padding=3,
+              quick_n=1),
+    LayerSpec("pointwise-1x1", N=8, H=28, W=28, C=256, O=64, kernel=1, quick_n=2),
+    LayerSpec("depthwise-3x3", N=8, H=56, W=56, C=128, O=128, kernel=3, padding=1, groups=128,
+              quick_n=2),
+]
+
+
+# --------------------------------------------------------------------------- --shape
+
+
+_SHAPE_KEYS = {
+    "n": "N", "h": "H", "w": "W", "c": "C", "o": "O",
+    "k": "kernel", "kernel": "kernel",
+    "stride": "stride", "pad": "padding", "padding": "padding",
+    "dilation": "dilation", "groups": "groups", "name": "name",
+}
+_PAIR_FIELDS = ("kernel", "stride", "padding", "dilation")
+_REQUIRED_FIELDS = ("H", "C", "O", "kernel")
+
+
+def _parse_int(key: str, text: str) -> int:
+    """Parse a non-negative integer value of ``key``."""
+    if not text.isdigit():
+        raise ValueError(f"{key}={text!r} is not a non-negative integer")
+    return int(text)
+
+
+def _parse_pair(key: str, text: str) -> Pair:
+    """Parse ``"3"`` or ``"3x5"`` into a pair."""
+    parts = text.lower().split("x")
+    if len(parts) not in (1, 2):
+        raise ValueError(f"{key}={text!r} must be an integer or HxW such as 3x5")
+    values = [_parse_int(key, part) for part in parts]
+    return (values[0], values[-1])
+
+
+def _parse_shape_fields(text: str) -> dict:
+    """Split a ``key=value,...`` spec into LayerSpec keyword arguments."""
+    fields: dict = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not value:
+            raise ValueError(f"{item!r} is not of the form key=value")
+        name = _SHAPE_KEYS.get(key.lower())
+        if name is None:
+            raise ValueError(f"unknown key {key!r}; known keys: N, H, W, C, O, k, stride, pad, "
+                             "dilation, groups, name")
+        if name in fields:
+            raise ValueError(f"key {key!r} given twice")
+        if name == "name":
+            fields[name] = value
+        elif name in _PAIR_FIELDS:
+            fields[name] = _parse_pair(key, value)
+        else:
+            fields[name] = _parse_int(key, value)
+    return fields
+
+
+def _default_name(fields: dict) -> str:
+    """A readable label for a user layer without ``name=``."""
+    name = f"shape-{fields['H']}x{fields['W']}x{fields['C']}-{fields['O']}-k{_fmt_pair(fields['kernel'])}"
+    for key, tag in (("stride", "s"), ("dilation", "d")):
+        if fields.get(key, (1, 1)) != (1, 1):
+            name += f"{tag}{_fmt_pair(fields[key])}"
+    if fields.get("groups", 1) != 1:
+        name += f"g{fields['groups']}"
+    return name
+
+
+def parse_shape_spec(text: str) -> LayerSpec:
+    """Parse a ``--shape`` spec such as ``N=8,H=56,W=56,C=64,O=64,k=3,pad=1``.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``key=value`` pairs (see the module docstring).
+
+    Returns
+    -------
+    LayerSpec
+        The validated layer.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With a message that says what is wrong, for argparse to report.
+    """
+    try:
+        fields = _parse_shape_fields(text)
+        missing = [key if key != "kernel" else "k" for key in _REQUIRED_FIELDS if key not in fields]
+        if missing:
+            raise ValueError(f"missing required key(s): {', '.join(missing)}")
+        fields.setdefault("N", 1)
+        fields.setdefault("W", fields["H"])
+        fields.setdefault("name", _default_name(fields))
+        layer = LayerSpec(**fields)
+        layer.validate()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"bad shape spec {text!r}: {exc} (example: N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1)"
+        ) from None
+    return layer
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How many times to repeat each function.
+
+    Parameters
+    ----------
+    budget_s : float
+        Time to spend on each function and pass, estimated from the warm-up.
+    min_repeats, max_repeats : int
+        Bounds on the repeats of cconv and torch.
+    ref_min_repeats, ref_max_repeats : int
+        Bounds on the repeats of the (slow) reference.
+    """
+
+    budget_s: float
+    min_repeats: int
+    max_repeats: int
+    ref_min_repeats: int
+    ref_max_repeats: int
+
+
+FULL_POLICY = TimingPolicy(budget_s=0.3, min_repeats=3, max_repeats=100, ref_min_repeats=2, ref_max_repeats=3)
+QUICK_POLICY = TimingPolicy(budget_s=0.1, min_repeats=3, max_repeats=20, ref_min_repeats=1, ref_max_repeats=2)
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of ``python -m cconv.bench``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cconv.bench",
+        description="Time cconv's conv2d forward and backward against cconv.reference "
+                    "(pure NumPy) and PyTorch, and print ms, GFLOP/s and speedups.",
+    )
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="threads for cconv and torch (default: cconv.get_num_threads())")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="data type (default: float32)")
+    parser.add_argument("--layout", choices=("NHWC", "NCHW"), default="NHWC",
+                        help="layout for cconv and the reference (default: NHWC); "
+                             "torch always uses channels_last")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller batches and fewer repeats (well under a minute)")
+    parser.add_argument("--json", metavar="FILE", help="also write all results to FILE as JSON")
+    parser.add_argument("--shape", metavar="SPEC", type=parse_shape_spec, action="append",
+                        help="profile your own layer instead of the suite, e.g. "
+                             "N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1,dilation=1,groups=1 "
+                             "(k may be 3x5); repeatable")
+    parser.add_argument("--layers", metavar="NAME_SUBSTRING",
+                        help="only layers whose name contains this (comma-separated "
+                             "alternatives, case-insensitive)")
+    parser.add_argument("--repeat", type=_positive_int, default=None, metavar="N",
+                        help="timed repeats per function (default: adaptive)")
+    parser.add_argument("--no-reference", action="store_true", help="do not time cconv.reference")
+    parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
+    return parser
+
+
+def select_layers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[LayerSpec]:
+    """Return the layers to run: ``--shape`` or the suite, filtered by ``--layers``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options.
+    parser : argparse.ArgumentParser
+        Used to report an empty selection as a usage error.
+
+    Returns
+    -------
+    list of LayerSpec
+    """
+    if args.shape:
+        layers = list(args.shape)
+    elif args.quick:
+        layers = [replace(layer, N=layer.quick_n or layer.N) for layer in SUITE]
+    else:
+        layers = list(SUITE)
+    if args.layers:
+        wanted = [part.strip().lower() for part in args.layers.split(",") if part.strip()]
+        layers = [layer for layer in layers if any(w in layer.name.lower() for w in wanted)]
+        if not layers:
+            names = ", ".join(layer.name for layer in (args.shape or SUITE))
+            parser.error(f"--layers {args.layers!r} matches no layer; layers are: {names}")
+    return layers
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def import_torch(enabled: bool):
+    """Return the ``torch`` module, or None if disabled or not importable."""
+    if not enabled:
+        return None
+    try:
+        import torch
+    except Exception:  # ImportError, or a broken install raising OSError and the like
+        return None
+    return torch
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, or what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cconv_version() -> str:
+    """cconv's version string."""
+    version = getattr(cconv, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        from importlib.metadata import version as dist_version
+        return dist_version("cconv")
+    except Exception:
+        return "unknown"
+
+
+def limit_blas_threads(threads: int):
+    """Context manager holding BLAS to ``threads`` (a no-op without threadpoolctl).
+
+    Returns
+    -------
+    (context manager, bool)
+        The context and whether threadpoolctl is there to apply it.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext(), False
+    return threadpool_limits(limits=threads, user_api="blas"), True
+
+
+@contextlib.contextmanager
+def thread_count(threads: int, torch):
+    """Set cconv's (and torch's) thread count, restoring the old ones afterwards."""
+    old_cconv = cconv.get_num_threads()
+    old_torch = torch.get_num_threads() if torch is not None else None
+    cconv.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        cconv.set_num_threads(old_cconv)
+        if torch is not None:
+            torch.set_num_threads(old_torch)
+
+
+def metadata(args: argparse.Namespace, threads: int, torch, impl_names, blas_limited: bool) -> dict:
+    """Describe the machine and the run (the JSON ``metadata`` object)."""
+    return {
+        "cconv_version": cconv_version(),
+        "numpy_version": np.__version__,
+        "torch_version": torch.__version__ if torch is not None else None,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "threads": threads,
+        "blas_threads_limited": blas_limited,
+        "dtype": args.dtype,
+        "layout": args.layout,
+        "openmp_enabled": bool(cconv.openmp_enabled()),
+        "quick": bool(args.quick),
+        "repeat": args.repeat,
+        "implementations": list(impl_names),
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def format_header(meta: dict, torch_wanted: bool) -> str:
+    """The lines printed above the table."""
+    torch_text = meta["torch_version"] or ("not installed" if torch_wanted else "skipped (--no-torch)")
+    blas = "limited to the same" if meta["blas_threads_limited"] else "not limited (no threadpoolctl)"
+    return "\n".join([
+        "cconv benchmark",
+        f"  cconv {meta['cconv_version']} | numpy {meta['numpy_version']} | torch {torch_text} "
+        f"| Python {meta['python_version']}",
+        f"  threads {meta['threads']} | dtype {meta['dtype']} | layout {meta['layout']} "
+        f"| OpenMP {'enabled' if meta['openmp_enabled'] else 'DISABLED (serial build)'} "
+        f"| BLAS threads {blas}",
+        f"  CPU: {meta['cpu_model']}",
+        "  times: median ms of interleaved repeats after one warm-up; "
+        "bwd = grad_x + grad_weight + grad_bias",
+    ])
+
+
+# --------------------------------------------------------------------------- inputs and implementations
+
+
+@dataclass
+class Inputs:
+    """The arrays of one layer, in NHWC/HWIO order.
+
+    Attributes
+    ----------
+    x : ndarray, (N, H, W, C)
+    weight : ndarray, (KH, KW, C // groups, O)
+    bias : ndarray, (O,)
+    grad_out : ndarray, (N, Ho, Wo, O)
+    """
+
+    x: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray
+    grad_out: np.ndarray
+
+
+def make_inputs(layer: LayerSpec, dtype: str) -> Inputs:
+    """Draw the layer's arrays from ``default_rng(0)``, standard normal, in ``dtype``."""
+    rng = np.random.default_rng(0)
+    ho, wo = layer.out_hw
+    kh, kw = layer.kernel
+    return Inputs(
+        x=rng.standard_normal((layer.N, layer.H, layer.W, layer.C), dtype=dtype),
+        weight=rng.standard_normal((kh, kw, layer.C // layer.groups, layer.O), dtype=dtype),
+        bias=rng.standard_normal(layer.O, dtype=dtype),
+        grad_out=rng.standard_normal((layer.N, ho, wo, layer.O), dtype=dtype),
+    )
+
+
+def to_layout(inputs: Inputs, layout: str) -> Inputs:
+    """Return the inputs in ``layout`` (NCHW: x/grad_out NCHW, weight OIHW), contiguous."""
+    if layout == "NHWC":
+        return inputs
+    return Inputs(
+        x=np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2)),
+        weight=np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1)),
+        bias=inputs.bias,
+        grad_out=np.ascontiguousarray(inputs.grad_out.transpose(0, 3, 1, 2)),
+    )
+
+
+@dataclass
+class Impl:
+    """One implementation bound to one layer's inputs.
+
+    Attributes
+    ----------
+    name : str
+        ``"cconv"``, ``"reference"`` or ``"torch"``.
+    forward, backward : callable
+        Zero-argument functions running one pass.
+    to_numpy : callable
+        Turns a pass's result into NumPy arrays in the benchmark's layout:
+        ``y`` for the forward pass, ``(grad_x, grad_weight, grad_bias)`` for the
+        backward pass.
+    """
+
+    name: str
+    forward: Callable[[], object]
+    backward: Callable[[], object]
+    to_numpy: Callable[[object], object] = lambda result: result
+
+
+def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
+    """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)."""
+    kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                  groups=layer.groups, layout=layout)
+    return Impl(
+        name=name,
+        forward=lambda: module.conv2d(inputs.x, inputs.weight, inputs.bias, **kwargs),
+        backward=lambda: module.conv2d_backward(inputs.grad_out, inputs.x, inputs.weight, **kwargs),
+    )
+
+
+def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
+    """Bind PyTorch's conv2d and convolution_backward on channels_last tensors.
+
+    ``inputs`` must be in NHWC/HWIO order; ``layout`` is the order that
+    ``to_numpy`` converts the results to.
+    """
+    channels_last = torch.channels_last
+    x = torch.from_numpy(inputs.x).permute(0, 3, 1, 2).contiguous(memory_format=channels_last)
+    w = torch.from_numpy(inputs.weight).permute(3, 2, 0, 1).contiguous(memory_format=channels_last)
+    b = torch.from_numpy(inputs.bias)
+    g = torch.from_numpy(inputs.grad_out).permute(0, 3, 1, 2).contiguous(memory_format=channels_last)
+    stride, padding, dilation = list(layer.stride), list(layer.padding), list(layer.dilation)
+    conv2d = torch.nn.functional.conv2d
+    conv_backward = torch.ops.aten.convolution_backward
+
+    def forward():
+        with torch.no_grad():
+            return conv2d(x, w, b, stride, padding, dilation, layer.groups)
+
+    def backward():
+        with torch.no_grad():
+            return conv_backward(g, x, w, [layer.O], stride, padding, dilation, False, [0, 0],
+                                 layer.groups, [True, True, True])
+
+    def activation(t):
+        a = t.numpy()  # logical NCHW
+        return a.transpose(0, 2, 3, 1) if layout == "NHWC" else a
+
+    def to_numpy(result):
+        if isinstance(result, (tuple, list)):
+            gx, gw, gb = result
+            gw = gw.numpy()  # OIHW
+            return (activation(gx), gw.transpose(2, 3, 1, 0) if layout == "NHWC" else gw, gb.numpy())
+        return activation(result)
+
+    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
+
+
+def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: bool, torch) -> list[Impl]:
+    """The implementations to time for one layer, cconv first."""
+    native = to_layout(inputs, layout)
+    impls = [numpy_impl("cconv", cconv, layer, native, layout)]
+    if reference:
+        impls.append(numpy_impl("reference", cconv.reference, layer, native, layout))
+    if torch is not None:
+        impls.append(torch_impl(torch, layer, inputs, layout))
+    return impls
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def time_once(fn: Callable[[], object]) -> tuple[float, object]:
+    """Run ``fn`` once; return (seconds, result)."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def warm_up(impls: list[Impl], pass_: str) -> tuple[dict, dict, dict]:
+    """Call every implementation's pass once.
+
+    Returns
+    -------
+    seconds : dict
+        Warm-up time of each implementation that ran.
+    results : dict
+        Its result, converted to NumPy, for the correctness check.
+    errors : dict
+        ``"ExceptionType: message"`` of each implementation that raised.
+    """
+    seconds, results, errors = {}, {}, {}
+    for impl in impls:
+        try:
+            seconds[impl.name], result = time_once(getattr(impl, "forward" if pass_ == "fwd" else "backward"))
+            results[impl.name] = impl.to_numpy(result)
+        except Exception as exc:  # report and carry on with the others
+            seconds.pop(impl.name, None)
+            errors[impl.name] = f"{type(exc).__name__}: {exc}"
+    return seconds, results, errors
+
+
+def plan_repeats(warmup_s: dict, policy: TimingPolicy, fixed: int | None) -> dict:
+    """Number of timed repeats per implementation, from its warm-up time."""
+    if fixed is not None:
+        return {name: fixed for name in warmup_s}
+    plan = {}
+    for name, seconds in warmup_s.items():
+        wanted = math.ceil(policy.budget_s / max(seconds, 1e-6))
+        if name == "reference":
+            plan[name] = min(max(wanted, policy.ref_min_repeats), policy.ref_max_repeats)
+        else:
+            plan[name] = min(max(wanted, policy.min_repeats), policy.max_repeats)
+    return plan
+
+
+def measure_interleaved(impls: list[Impl], pass_: str, repeats: dict) -> dict:
+    """Time each implementation ``repeats[name]`` times, interleaved round by round.
+
+    Returns
+    -------
+    dict
+        Milliseconds of every repeat, per implementation name.
+    """
+    runnable = [impl for impl in impls if impl.name in repeats]
+    samples = {impl.name: [] for impl in runnable}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for round_ in range(max(repeats.values(), default=0)):
+            for impl in runnable:
+                if round_ < repeats[impl.name]:
+                    fn = impl.forward if pass_ == "fwd" else impl.backward
+                    seconds, _ = time_once(fn)
+                    samples[impl.name].append(seconds * 1e3)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return samples
+
+
+# --------------------------------------------------------------------------- correctness
+
+
+def relative_error(actual, expected) -> float:
+    """``max|actual - expected| / max|expected|`` (inf on a shape mismatch)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return math.inf
+    if actual.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(expected))), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(actual - expected))) / scale
+
+
+def check_against_oracle(results: dict, pass_: str, dtype: str) -> dict:
+    """Compare cconv's warm-up result with the reference's (else torch's).
+
+    Returns
+    -------
+    dict
+        The JSON ``check`` object: ok, max_rel_err, against, worst.
+    """
+    oracle = next((name for name in ("reference", "torch") if name in results), None)
+    if "cconv" not in results or oracle is None:
+        return {"ok": None, "max_rel_err": None, "against": None, "worst": None}
+    if pass_ == "fwd":
+        pairs = [("y", results["cconv"], results[oracle])]
+    else:
+        pairs = list(zip(GRAD_NAMES, results["cconv"], results[oracle]))
+    errors = {name: relative_error(actual, expected) for name, actual, expected in pairs}
+    worst = max(errors, key=errors.get)
+    return {"ok": errors[worst] <= TOLERANCE[dtype], "max_rel_err": errors[worst],
+            "against": oracle, "worst": worst}
+
+
+# --------------------------------------------------------------------------- one layer
+
+
+def _ratio(numerator, denominator):
+    """``numerator / denominator``, or None if either is missing."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def make_record(layer: LayerSpec, pass_: str, samples: dict, check: dict, errors: dict,
+                impl_names) -> dict:
+    """Build the JSON record of one layer and pass from its timings."""
+    ms = {name: (statistics.median(samples[name]) if samples.get(name) else None) for name in impl_names}
+    flops = layer.flops(pass_)
+    gflops = {name: (flops / (t * 1e6) if t else None) for name, t in ms.items()}
+    return {
+        "name": layer.name,
+        "params": layer.params(),
+        "pass": pass_,
+        "flops": flops,
+        "ms": ms,
+        "samples_ms": {name: samples.get(name, []) for name in impl_names},
+        "gflops": gflops,
+        "speedup_vs_reference": _ratio(ms.get("reference"), ms["cconv"]),
+        "cconv_over_torch": _ratio(ms["cconv"], ms.get("torch")),
+        "check": check,
+        "errors": errors,
+    }
+
+
+def progress(message: str) -> None:
+    """Print a progress line to stderr at once."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPolicy,
+              fixed_repeats: int | None) -> list[dict]:
+    """Warm up, check and time both passes of one layer; return two records."""
+    records = []
+    impl_names = [impl.name for impl in impls]
+    for pass_ in PASSES:
+        warmup_s, results, errors = warm_up(impls, pass_)
+        check = check_against_oracle(results, pass_, dtype)
+        del results
+        repeats = plan_repeats(warmup_s, policy, fixed_repeats)
+        samples = measure_interleaved(impls, pass_, repeats)
+        records.append(make_record(layer, pass_, samples, check, errors, impl_names))
+    return records
+
+
+# --------------------------------------------------------------------------- report
+
+
+def geomean(values) -> float | None:
+    """Geometric mean of the positive values given (None values skipped)."""
+    logs = [math.log(v) for v in values if v is not None and v > 0]
+    return math.exp(sum(logs) / len(logs)) if logs else None
+
+
+def summarize(records: list[dict]) -> dict:
+    """The JSON ``summary``: geometric means per pass."""
+    summary = {"geomean_speedup_vs_reference": {}, "geomean_cconv_over_torch": {}}
+    for pass_ in PASSES:
+        rows = [r for r in records if r["pass"] == pass_]
+        summary["geomean_speedup_vs_reference"][pass_] = geomean(r["speedup_vs_reference"] for r in rows)
+        summary["geomean_cconv_over_torch"][pass_] = geomean(r["cconv_over_torch"] for r in rows)
+    return summary
+
+
+def _fmt_ms(value) -> str:
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value:.0f}"
+    if value >= 100:
+        return f"{value:.1f}"
+    if value >= 10:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _fmt_gflops(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _fmt_speedup(value) -> str:
+    return "-" if value is None else f"{value:.1f}x"
+
+
+def _fmt_ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _fmt_check(record: dict) -> str:
+    check = record["check"]
+    problems = [f"{name} ERROR" for name in record["errors"]]
+    if check["ok"] is False:
+        problems.insert(0, f"MISMATCH {check['worst']} rel={check['max_rel_err']:.1e} vs {check['against']}")
+    if problems:
+        return "!! " + "; ".join(problems)
+    if check["ok"] is None:
+        return "unchecked"
+    return f"ok ({check['max_rel_err']:.0e})"
+
+
+def render_table(headers: list[str], rows: list, right_align: set) -> str:
+    """Render rows (lists of str, or None for a rule) as an aligned text table."""
+    body = [row for row in rows if row is not None]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in body)) if body else len(headers[i])
+              for i in range(len(headers))]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right_align else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "-" * len(line(["-" * w for w in widths]))
+    out = [line(headers), rule]
+    out += [rule if row is None else line(row) for row in rows]
+    return "\n".join(out)
+
+
+def format_results(records: list[dict], summary: dict, impl_names: list[str]) -> str:
+    """The results table, with geometric-mean rows at the bottom."""
+    label = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
+    headers = (["layer", "pass"]
+               + [f"{label[n]} ms" for n in impl_names]
+               + [f"{label[n]} GF/s" for n in impl_names]
+               + ["vs ref", "cconv/torch", "check"])
+    rows = []
+    for r in records:
+        rows.append([r["name"], r["pass"]]
+                    + [_fmt_ms(r["ms"][n]) for n in impl_names]
+                    + [_fmt_gflops(r["gflops"][n]) for n in impl_names]
+                    + [_fmt_speedup(r["speedup_vs_reference"]), _fmt_ratio(r["cconv_over_torch"]),
+                       _fmt_check(r)])
+    rows.append(None)
+    blanks = [""] * (2 * len(impl_names))
+    for pass_ in PASSES:
+        rows.append(["geomean", pass_] + blanks
+                    + [_fmt_speedup(summary["geomean_speedup_vs_reference"][pass_]),
+                       _fmt_ratio(summary["geomean_cconv_over_torch"][pass_]), ""])
+    right = set(range(2, len(headers) - 1))
+    return render_table(headers, rows, right)
+
+
+def format_legend(layers: list[LayerSpec]) -> str:
+    """One line per layer with its parameters (usable as a ``--shape`` spec)."""
+    width = max(len(layer.name) for layer in layers)
+    lines = ["layers (GFLOP per forward pass; pass a spec to --shape to profile a variant):"]
+    for layer in layers:
+        lines.append(f"  {layer.name.ljust(width)}  {layer.spec()}  ({layer.flops('fwd') / 1e9:.3f})")
+    return "\n".join(lines)
+
+
+def format_warnings(records: list[dict]) -> str:
+    """Warning lines for mismatches and errors, or an empty string."""
+    lines = []
+    for r in records:
+        if r["check"]["ok"] is False:
+            lines.append(f"WARNING: {r['name']} {r['pass']}: cconv differs from {r['check']['against']} "
+                         f"in {r['check']['worst']} (max rel err {r['check']['max_rel_err']:.2e})")
+        for name, message in r["errors"].items():
+            lines.append(f"WARNING: {r['name']} {r['pass']}: {name} raised {message}")
+    return "\n".join(lines)
+
+
+def write_json(path: str, meta: dict, records: list[dict], summary: dict) -> None:
+    """Write the results to ``path`` (schema in the module docstring)."""
+    document = {"schema": "cconv-bench/1", "metadata": meta, "results": records, "summary": summary}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(document, f, indent=2, allow_nan=False, default=_json_default)
+        f.write("\n")
+
+
+def _json_default(value):
+    """JSON fallback for NumPy scalars; inf relative errors become null."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+def _finite_or_none(records: list[dict]) -> None:
+    """Replace an infinite max_rel_err (shape mismatch) by None, for strict JSON."""
+    for r in records:
+        err = r["check"]["max_rel_err"]
+        if err is not None and not math.isfinite(err):
+            r["check"]["max_rel_err"] = None
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_suite(layers: list[LayerSpec], args: argparse.Namespace, torch) -> list[dict]:
+    """Benchmark every layer, showing progress on stderr; return all records."""
+    policy = QUICK_POLICY if args.quick else FULL_POLICY
+    records = []
+    for index, layer in enumerate(layers, 1):
+        progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
+        inputs = make_inputs(layer, args.dtype)
+        impls = make_impls(layer, inputs, args.layout, not args.no_reference, torch)
+        records += run_layer(layer, impls, args.dtype, policy, args.repeat)
+    return records
+
+
+def main(argv=None) -> int:
+    """Run the benchmark CLI.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 (mismatches are reported, not fatal).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    layers = select_layers(args, parser)
+    threads = args.threads or cconv.get_num_threads()
+    torch = import_torch(not args.no_torch)
+    impl_names = ["cconv"] + (["reference"] if not args.no_reference else []) + (["torch"] if torch else [])
+    blas_limit, blas_limited = limit_blas_threads(threads)
+    meta = metadata(args, threads, torch, impl_names, blas_limited)
+    print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
+    print(format_legend(layers), flush=True)
+    with thread_count(threads, torch), blas_limit:
+        records = run_suite(layers, args, torch)
+    summary = summarize(records)
+    print()
+    print(format_results(records, summary, impl_names))
+    warnings = format_warnings(records)
+    if warnings:
+        print()
+        print(warnings)
+    if args.json:
+        _finite_or_none(records)
+        write_json(args.json, meta, records, summary)
+        progress(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""The public convolution functions: validate and normalise every argument in
+Python, convert to the native NHWC/HWIO layout, and dispatch to a compiled
+kernel with the GIL released. No pixel-level work happens here."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backward, _forward
+from ._params import (
+    array_iv,
+    compute_dtype,
+    conv_geometry,
+    layout_iv,
+    weight_geometry,
+)
+from ._threading import blas_single_thread, resolve_num_threads
+
+__all__ = [
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
+    "output_shape",
+]
+
+_PARAMS_DOC = """stride : int or (int, int), default 1
+        Step of the kernel over (H, W); each >= 1.
+    padding : int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
+        Zero padding. "same" follows TensorFlow: Ho = ceil(H / stride), and
+        the smaller half of the total padding goes before (top/left).
+    dilation : int or (int, int), default 1
+        Spacing between kernel taps; each >= 1.
+    groups : int, default 1
+        C and O are split into ``groups`` independent convolutions; C and O
+        must be divisible by it. ``groups == C`` is a depthwise convolution.
+    layout : {"NHWC", "NCHW"}, default "NHWC"
+        "NHWC": x (N, H, W, C), weight (KH, KW, C//groups, O).
+        "NCHW": x (N, C, H, W), weight (O, C//groups, KH, KW) as in PyTorch.
+    num_threads : int or None, default None
+        OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
+
+
+def _doc(func):
+    func.__doc__ = func.__doc__.replace("{params}", _PARAMS_DOC)
+    return func
+
+
+def to_nhwc(a: np.ndarray, layout: str, dtype) -> np.ndarray:
+    """Return a C-contiguous NHWC array of ``dtype`` (no copy when already so)."""
+    if layout == "NCHW":
+        a = a.transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def from_nhwc(a: np.ndarray, layout: str, dtype) -> np.ndarray:
+    """Return an NHWC result in ``layout`` as a C-contiguous array of ``dtype``."""
+    if layout == "NCHW":
+        a = a.transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def to_hwio(w: np.ndarray, layout: str, dtype) -> np.ndarray:
+    """Return the weight as a C-contiguous HWIO array of ``dtype``."""
+    if layout == "NCHW":
+        w = w.transpose(2, 3, 1, 0)
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def from_hwio(w: np.ndarray, layout: str, dtype) -> np.ndarray:
+    """Return an HWIO weight-shaped result in ``layout`` order."""
+    if layout == "NCHW":
+        w = w.transpose(3, 2, 0, 1)
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, input_name="x"):
+    KH, KW, Cg, O = weight_geometry(weight_shape, layout)
+    return conv_geometry(
+        input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
+        dilation=dilation, groups=groups, layout=layout, input_name=input_name,
+    )
+
+
+def _check_grad_out(grad_out: np.ndarray, geom, layout: str) -> None:
+    expected = geom.output_shape(layout)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the forward output's shape {expected} ({layout}); got {grad_out.shape}"
+        )
+
+
+@_doc
+def output_shape(input_shape, weight_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC") -> tuple:
+    """Return the shape ``conv2d`` gives for these input and weight shapes.
+
+    Parameters
+    ----------
+    input_shape : tuple of 4 ints
+        (N, H, W, C) for NHWC, (N, C, H, W) for NCHW.
+    weight_shape : tuple of 4 ints
+        (KH, KW, C//groups, O) for NHWC, (O, C//groups, KH, KW) for NCHW.
+    {params}
+
+    Returns
+    -------
+    tuple of 4 ints
+        (N, Ho, Wo, O) for NHWC, (N, O, Ho, Wo) for NCHW, where
+        Ho = floor((H + top + bottom - dilation*(KH-1) - 1) / stride) + 1.
+    """
+    layout = layout_iv(layout)
+    geom = _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, "input_shape")
+    return geom.output_shape(layout)
+
+
+@_doc
+def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC", num_threads=None):
+    """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, H, W, C) or (N, C, H, W)
+        Input batch, in ``layout`` order. Any strides or memory order.
+    weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
+        Kernel, HWIO for NHWC and OIHW for NCHW.
+    bias : array_like of shape (O,), optional
+        Added to every output pixel.
+    {params}
+
+    Returns
+    -------
+    y : ndarray of shape (N, Ho, Wo, O) or (N, O, Ho, Wo)
+        C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
+        bool inputs give float64). float32 and float64 are computed natively,
+        float16 in float32.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid shape, parameter or dtype, naming the argument.
+    """
+    layout = layout_iv(layout)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    if bias is not None:
+        bias = array_iv(bias, "bias")
+        if bias.shape != (geom.O,):
+            raise ValueError(f"bias must have shape (O,) = ({geom.O},); got {bias.shape}")
+    result_dtype, dtype = compute_dtype(x, weight, bias)
+    n_threads = resolve_num_threads(num_threads)
+
+    xh = to_nhwc(x, layout, dtype)
+    wh = to_hwio(weight, layout, dtype)
+    bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
+    if y.size:
+        kernel = _forward.conv2d_depthwise if _is_depthwise(geom) else _forward.conv2d_gemm
+        with blas_single_thread:
+            kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+    return from_nhwc(y, layout, result_dtype)
+
+
+def _is_depthwise(geom) -> bool:
+    # One input channel per group: the direct kernel beats 1-wide GEMMs.
+    return geom.groups > 1 and geom.Cg == 1
+
+
+def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
+    dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
+    if dx.size and dyh.size:
+        with blas_single_thread:
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+    return dx
+
+
+def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
+    dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
+    db = np.empty((geom.O,), dtype=dtype) if with_bias else None
+    with blas_single_thread:
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+    return dw, db
+
+
+@_doc
+def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
+                    num_threads=None):
+    """Gradients of ``conv2d`` with respect to input, weight and bias.
+
+    Parameters
+    ----------
+    grad_out : array_like, the shape of ``conv2d(x, weight, ...)``
+        Gradient of the loss with respect to the convolution's output.
+    x : array_like of shape (N, H, W, C) or (N, C, H, W)
+        The forward input.
+    weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
+        The forward kernel.
+    {params}
+
+    Returns
+    -------
+    grad_x : ndarray, shape and layout of ``x``
+    grad_weight : ndarray, shape and layout of ``weight``
+    grad_bias : ndarray of shape (O,)
+        ``grad_out`` summed over N, Ho and Wo.
+    """
+    layout = layout_iv(layout)
+    grad_out = array_iv(grad_out, "grad_out", 4)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    geom = _geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    _check_grad_out(grad_out, geom, layout)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    n_threads = resolve_num_threads(num_threads)
+
+    dyh = to_nhwc(grad_out, layout, dtype)
+    xh = to_nhwc(x, layout, dtype)
+    wh = to_hwio(weight, layout, dtype)
+    dx = _grad_input_nhwc(dyh, wh, geom, dtype, n_threads)
+    dw, db = _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias=True)
+    return (
+        from_nhwc(dx, layout, result_dtype),
+        from_hwio(dw, layout, result_dtype),
+        db.astype(result_dtype, copy=False),
+    )
+
+
+@_doc
+def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
+                      num_threads=None):
+    """Gradient of ``conv2d`` with respect to its input (as ``torch.nn.grad.conv2d_input``).
+
+    This is also the transposed convolution of ``grad_out`` with ``weight``.
+
+    Parameters
+    ----------
+    grad_out : array_like, the forward output's shape
+    weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
+    input_shape : tuple of 4 ints
+        Shape of the forward input, in ``layout`` order.
+    {params}
+
+    Returns
+    -------
+    grad_x : ndarray of shape ``input_shape``
+    """
+    layout = layout_iv(layout)
+    grad_out = array_iv(grad_out, "grad_out", 4)
+    weight = array_iv(weight, "weight", 4)
+    geom = _geometry(input_shape, weight.shape, stride, padding, dilation, groups, layout, "input_shape")
+    _check_grad_out(grad_out, geom, layout)
+    result_dtype, dtype = compute_dtype(grad_out, weight)
+    n_threads = resolve_num_threads(num_threads)
+    dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype), to_hwio(weight, layout, dtype), geom, dtype, n_threads)
+    return from_nhwc(dx, layout, result_dtype)
+
+
+@_doc
+def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
+                       num_threads=None):
+    """Gradient of ``conv2d`` with respect to its weight (as ``torch.nn.grad.conv2d_weight``).
+
+    Parameters
+    ----------
+    grad_out : array_like, the forward output's shape
+    x : array_like of shape (N, H, W, C) or (N, C, H, W)
+    weight_shape : tuple of 4 ints
+        Shape of the weight, in ``layout`` order.
+    {params}
+
+    Returns
+    -------
+    grad_weight : ndarray of shape ``weight_shape``
+    """
+    layout = layout_iv(layout)
+    grad_out = array_iv(grad_out, "grad_out", 4)
+    x = array_iv(x, "x", 4)
+    geom = _geometry(x.shape, weight_shape, stride, padding, dilation, groups, layout)
+    _check_grad_out(grad_out, geom, layout)
+    result_dtype, dtype = compute_dtype(grad_out, x)
+    n_threads = resolve_num_threads(num_threads)
+    dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype), to_nhwc(x, layout, dtype), geom, dtype,
+                              n_threads, with_bias=False)
+    return from_hwio(dw, layout, result_dtype)

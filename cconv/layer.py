@@ -1,0 +1,93 @@
+"""``Conv2D``: a convolution layer holding its weight, bias and their gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._params import groups_iv, layout_iv, pair_iv
+from .conv import conv2d, conv2d_backward
+
+
+class Conv2D:
+    """A 2-D convolution layer with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and O; both divisible by ``groups``.
+    kernel_size : int or (int, int)
+        (KH, KW).
+    stride, padding, dilation, groups, layout
+        As in ``cconv.conv2d``.
+    bias : bool, default True
+        Whether the layer adds a learned bias (initialised to zero).
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights: normal with standard
+        deviation sqrt(2 / fan_in), fan_in = (C // groups) * KH * KW.
+
+    Attributes
+    ----------
+    weight : ndarray, (KH, KW, C//groups, O) for NHWC or (O, C//groups, KH, KW) for NCHW
+    bias : ndarray of shape (O,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, layout="NHWC", dtype=np.float32, rng=None):
+        self.layout = layout_iv(layout)
+        self.groups = groups_iv(groups)
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+            if value % self.groups:
+                raise ValueError(f"groups={self.groups} must divide {name}={value}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
+        KH, KW = pair_iv(kernel_size, "kernel_size")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = (KH, KW)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        rng = np.random.default_rng(rng)
+        cg = self.in_channels // self.groups
+        std = np.sqrt(2.0 / (cg * KH * KW))
+        hwio = rng.standard_normal((KH, KW, cg, self.out_channels)) * std
+        self.weight = np.ascontiguousarray(hwio if self.layout == "NHWC" else hwio.transpose(3, 2, 0, 1),
+                                           dtype=self.dtype)
+        self.bias = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
+        self.grad_weight = None
+        self.grad_bias = None
+        self._x = None
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
+                    layout=self.layout)
+
+    def forward(self, x):
+        """Return the convolution of ``x`` and keep ``x`` for ``backward``."""
+        y = conv2d(x, self.weight, self.bias, **self._kwargs())
+        self._x = x
+        return y
+
+    __call__ = forward
+
+    def backward(self, grad_out):
+        """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
+
+        Raises
+        ------
+        RuntimeError
+            If ``forward`` has not been called.
+        """
+        if self._x is None:
+            raise RuntimeError("Conv2D.backward called before forward")
+        gx, gw, gb = conv2d_backward(grad_out, self._x, self.weight, **self._kwargs())
+        self.grad_weight = gw.astype(self.dtype, copy=False)
+        self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
+        return gx
+
+    def __repr__(self):
+        return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")

@@ -1,0 +1,199 @@
+"""Shared fixtures and the parametrisation table for the cconv test suite.
+
+Any test (or fixture) that asks for one of these names is parametrised
+automatically by ``pytest_generate_tests``:
+
+* ``case``      every entry of ``CASES`` (shape/parameter dicts, below);
+* ``case_g1``   the ``CASES`` with groups == 1 (for im2col @ W checks);
+* ``fd_case``   a handful of small ``CASES`` for finite differences;
+* ``layout``    "NHWC", "NCHW";
+* ``dtype``     float32, float64.
+
+``problem`` builds random inputs for (case, layout, dtype) plus float64 NHWC
+copies for the oracles, so one table sweeps layouts x dtypes x parameters
+without a combinatorial product of every parameter.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _oracle as orc  # noqa: E402
+
+# ---------------------------------------------------------------------------
+# the case table.  Sizes are NHWC terms: x (N, H, W, C), weight (KH, KW, C//groups, O)
+# ---------------------------------------------------------------------------
+CASES = [
+    dict(id="basic3x3", N=2, H=5, W=6, C=3, O=4, K=(3, 3), stride=1, padding=0, dilation=1, groups=1),
+    dict(id="stride2_pad1", N=2, H=7, W=7, C=2, O=3, K=(3, 3), stride=2, padding=1, dilation=1, groups=1),
+    dict(id="rect_kernel_stride_dil_pairpad", N=1, H=6, W=9, C=3, O=2, K=(2, 4), stride=(2, 1),
+         padding=(1, 2), dilation=(1, 2), groups=1),
+    dict(id="asym_pad", N=2, H=5, W=4, C=2, O=3, K=(3, 2), stride=(1, 2),
+         padding=((0, 2), (1, 0)), dilation=1, groups=1),
+    dict(id="same_stride2", N=2, H=7, W=8, C=2, O=3, K=(3, 2), stride=2, padding="same", dilation=1, groups=1),
+    dict(id="SAME_upper_dilated", N=1, H=6, W=5, C=2, O=2, K=(3, 3), stride=1, padding="SAME", dilation=2,
+         groups=1),
+    dict(id="Same_stride3_k1x2", N=2, H=7, W=4, C=2, O=2, K=(1, 2), stride=(3, 3), padding="Same", dilation=1,
+         groups=1),
+    dict(id="same_2x2_even", N=1, H=5, W=4, C=2, O=2, K=(2, 2), stride=1, padding="same", dilation=1, groups=1),
+    dict(id="valid_1x3", N=2, H=4, W=6, C=3, O=2, K=(1, 3), stride=1, padding="valid", dilation=1, groups=1),
+    dict(id="VALID_stride2", N=2, H=6, W=7, C=2, O=2, K=(2, 3), stride=2, padding="VALID", dilation=1, groups=1),
+    dict(id="groups2", N=2, H=5, W=5, C=4, O=6, K=(3, 3), stride=1, padding=1, dilation=1, groups=2),
+    dict(id="depthwise", N=2, H=6, W=5, C=3, O=3, K=(3, 3), stride=1, padding=1, dilation=1, groups=3),
+    dict(id="depthwise_mult2_same_s2", N=1, H=7, W=7, C=4, O=8, K=(3, 3), stride=2, padding="same",
+         dilation=1, groups=4),
+    dict(id="pointwise_stride2", N=2, H=5, W=6, C=5, O=3, K=(1, 1), stride=2, padding=0, dilation=1, groups=1),
+    dict(id="kernel_fills_input", N=3, H=3, W=4, C=2, O=2, K=(3, 4), stride=1, padding=0, dilation=1, groups=1),
+    dict(id="dil_asym_pad_groups", N=2, H=6, W=7, C=4, O=4, K=(2, 3), stride=(1, 2),
+         padding=((1, 2), (3, 0)), dilation=(2, 3), groups=2),
+    dict(id="many_channels", N=2, H=6, W=6, C=16, O=8, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
+    dict(id="stride3_uneven", N=2, H=8, W=7, C=2, O=2, K=(3, 3), stride=3, padding=0, dilation=1, groups=1),
+    dict(id="pad_wider_than_kernel", N=1, H=3, W=5, C=2, O=3, K=(2, 2), stride=1, padding=(3, 1), dilation=1,
+         groups=1),
+]
+
+FD_CASE_IDS = ("basic3x3", "asym_pad", "same_stride2", "dil_asym_pad_groups", "depthwise_mult2_same_s2",
+               "stride3_uneven")
+
+CASE_SETS = {
+    "case": CASES,
+    "case_g1": [c for c in CASES if c["groups"] == 1],
+    "fd_case": [c for c in CASES if c["id"] in FD_CASE_IDS],
+}
+LAYOUTS = ("NHWC", "NCHW")
+DTYPES = (np.float32, np.float64)
+
+
+def _explicitly_parametrized(metafunc, name):
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0]
+        if isinstance(argnames, str):
+            argnames = [a.strip() for a in argnames.split(",")]
+        if name in argnames:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc):
+    names = metafunc.fixturenames
+    for key, cases in CASE_SETS.items():
+        if key in names and not _explicitly_parametrized(metafunc, key):
+            metafunc.parametrize(key, cases, ids=[c["id"] for c in cases])
+    if "layout" in names and not _explicitly_parametrized(metafunc, "layout"):
+        metafunc.parametrize("layout", LAYOUTS)
+    if "dtype" in names and not _explicitly_parametrized(metafunc, "dtype"):
+        metafunc.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+
+
+# ---------------------------------------------------------------------------
+# problems: random inputs in a layout plus float64 NHWC copies for the oracles
+# ---------------------------------------------------------------------------
+@dataclass
+class Problem:
+    case: dict
+    layout: str
+    dtype: type
+    x: np.ndarray          # in layout, dtype
+    w: np.ndarray          # HWIO or OIHW, dtype
+    b: np.ndarray          # (O,), dtype
+    gy: np.ndarray         # grad_out in layout, dtype
+    pads: tuple            # explicit ((t, b), (l, r)) from the oracle's own rules
+    out_hw: tuple
+    kw: dict = field(default_factory=dict)   # keyword arguments for cconv calls
+
+    # float64 canonical copies (exactly the values of x, w, b, gy)
+    @property
+    def x64(self):
+        return orc.act_to_nhwc(self.x.astype(np.float64), self.layout)
+
+    @property
+    def w64(self):
+        return orc.weight_to_hwio(self.w.astype(np.float64), self.layout)
+
+    @property
+    def gy64(self):
+        return orc.act_to_nhwc(self.gy.astype(np.float64), self.layout)
+
+    @property
+    def geo(self):
+        c = self.case
+        return dict(stride=c["stride"], pads=self.pads, dilation=c["dilation"])
+
+    @property
+    def kernel_size(self):
+        return self.case["K"]
+
+    @property
+    def output_shape(self):
+        c = self.case
+        Ho, Wo = self.out_hw
+        return (c["N"], Ho, Wo, c["O"]) if self.layout == "NHWC" else (c["N"], c["O"], Ho, Wo)
+
+    def oracle_forward(self, bias=True):
+        y = orc.conv2d_loop(self.x64, self.w64, self.b.astype(np.float64) if bias else None,
+                            groups=self.case["groups"], **self.geo)
+        return orc.act_from_nhwc(y, self.layout)
+
+    def oracle_backward(self):
+        gx, gw, gb = orc.conv2d_backward_loop(self.gy64, self.x64, self.w64, groups=self.case["groups"],
+                                              **self.geo)
+        return orc.act_from_nhwc(gx, self.layout), orc.weight_from_hwio(gw, self.layout), gb
+
+
+def build_problem(case, layout="NHWC", dtype=np.float64, seed=0, N=None):
+    rng = np.random.default_rng(seed)
+    c = case
+    n = c["N"] if N is None else N
+    KH, KW = c["K"]
+    x = rng.standard_normal((n, c["H"], c["W"], c["C"])).astype(dtype)
+    w = rng.standard_normal((KH, KW, c["C"] // c["groups"], c["O"])).astype(dtype)
+    b = rng.standard_normal(c["O"]).astype(dtype)
+    pads = orc.explicit_padding(c["padding"], (c["H"], c["W"]), (KH, KW), c["stride"], c["dilation"])
+    Ho, Wo = orc.out_hw((c["H"], c["W"]), (KH, KW), c["stride"], pads, c["dilation"])
+    assert Ho >= 1 and Wo >= 1, f"test bug: case {c['id']} has an empty output"
+    gy = rng.standard_normal((n, Ho, Wo, c["O"])).astype(dtype)
+    kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"],
+              layout=layout)
+    return Problem(case=c, layout=layout, dtype=dtype,
+                   x=np.ascontiguousarray(orc.act_from_nhwc(x, layout)),
+                   w=np.ascontiguousarray(orc.weight_from_hwio(w, layout)),
+                   b=b,
+                   gy=np.ascontiguousarray(orc.act_from_nhwc(gy, layout)),
+                   pads=pads, out_hw=(Ho, Wo), kw=kw)
+
+
+@pytest.fixture
+def problem(case, layout, dtype):
+    return build_problem(case, layout, dtype)
+
+
+@pytest.fixture
+def make_problem():
+    return build_problem
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    torch = pytest.importorskip("torch")
+    return torch
+
+
+@pytest.fixture
+def restore_threads():
+    """Save cconv's thread count and restore it after the test."""
+    import cconv
+
+    saved = cconv.get_num_threads()
+    yield saved
+    cconv.set_num_threads(saved)
