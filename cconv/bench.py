@@ -53,7 +53,10 @@ PyTorch under ``--no-reference``) to ``max|a - b| <= tol * max|b|``, with
 ``tol`` 1e-3 for float32 and 1e-9 for float64; a disagreement is flagged in the
 table, it does not stop the run. Then the implementations are timed
 interleaved (cconv, reference, torch, cconv, ...) with ``time.perf_counter``
-and the garbage collector off. The number of repeats adapts to the warm-up
+and the garbage collector off; when the implementation changes the runner
+first pauses briefly (0.12 s after the reference, whose OpenBLAS worker keeps
+spinning for ~0.1 s after a call; 10 ms after an OpenMP one), so that one
+thread pool's idle spinning does not slow the next. The number of repeats adapts to the warm-up
 time: at least a few, more for fast layers until a time budget per function is
 spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
 The median is reported. BLAS (used by the reference's tensordot) is limited to
@@ -268,7 +271,8 @@ _REQUIRED_FIELDS = ("H", "C", "O", "kernel")
 
 def _parse_int(key: str, text: str) -> int:
     """Parse a non-negative integer value of ``key``."""
-    if not text.isdigit():
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"{key}={text!r} is not a non-negative integer")
     return int(text)
 
@@ -619,15 +623,25 @@ class Impl:
         Turns a pass's result into NumPy arrays in the benchmark's layout:
         ``y`` for the forward pass, ``(grad_x, grad_weight, grad_bias)`` for the
         backward pass.
+    settle_s : float
+        Pause after a call before another implementation runs, so that this
+        one's idle worker threads stop spinning and do not steal the next
+        one's cores.
     """
 
     name: str
     forward: Callable[[], object]
     backward: Callable[[], object]
     to_numpy: Callable[[object], object] = lambda result: result
+    settle_s: float = 0.0
+
+    def pass_fn(self, pass_: str) -> Callable[[], object]:
+        """The zero-argument function of ``pass_`` (``"fwd"`` or ``"bwd"``)."""
+        return self.forward if pass_ == "fwd" else self.backward
 
 
-def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
+def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str,
+               settle_s: float) -> Impl:
     """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)."""
     kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                   groups=layer.groups, layout=layout)
@@ -635,10 +649,11 @@ def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str)
         name=name,
         forward=lambda: module.conv2d(inputs.x, inputs.weight, inputs.bias, **kwargs),
         backward=lambda: module.conv2d_backward(inputs.grad_out, inputs.x, inputs.weight, **kwargs),
+        settle_s=settle_s,
     )
 
 
-def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
+def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str, settle_s: float) -> Impl:
     """Bind PyTorch's conv2d and convolution_backward on channels_last tensors.
 
     ``inputs`` must be in NHWC/HWIO order; ``layout`` is the order that
@@ -673,31 +688,56 @@ def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
             return (activation(gx), gw.transpose(2, 3, 1, 0) if layout == "NHWC" else gw, gb.numpy())
         return activation(result)
 
-    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
+    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy,
+                settle_s=settle_s)
 
 
-def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: bool, torch) -> list[Impl]:
+#: Pauses between implementations when running more than one thread. OpenBLAS
+#: (under the reference's tensordot) keeps a worker spinning for ~0.1 s after a
+#: call; OpenMP runtimes (cconv, torch) spin for a few milliseconds at most.
+SETTLE_BLAS_S = 0.12
+SETTLE_OPENMP_S = 0.01
+
+
+def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: bool, torch,
+               threads: int) -> list[Impl]:
     """The implementations to time for one layer, cconv first."""
     native = to_layout(inputs, layout)
-    impls = [numpy_impl("cconv", cconv, layer, native, layout)]
+    blas_settle, omp_settle = (SETTLE_BLAS_S, SETTLE_OPENMP_S) if threads > 1 else (0.0, 0.0)
+    impls = [numpy_impl("cconv", cconv, layer, native, layout, omp_settle)]
     if reference:
-        impls.append(numpy_impl("reference", cconv.reference, layer, native, layout))
+        impls.append(numpy_impl("reference", cconv.reference, layer, native, layout, blas_settle))
     if torch is not None:
-        impls.append(torch_impl(torch, layer, inputs, layout))
+        impls.append(torch_impl(torch, layer, inputs, layout, omp_settle))
     return impls
 
 
 # --------------------------------------------------------------------------- timing
 
 
-def time_once(fn: Callable[[], object]) -> tuple[float, object]:
-    """Run ``fn`` once; return (seconds, result)."""
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+class Runner:
+    """Times calls one at a time, pausing whenever the implementation changes.
+
+    The pause is the previous implementation's ``settle_s``: its idle threads
+    must stop spinning before another thread pool starts, or the two fight
+    over the cores and the second one's time is inflated.
+    """
+
+    def __init__(self):
+        self._previous: Impl | None = None
+
+    def time(self, impl: Impl, pass_: str) -> tuple[float, object]:
+        """Run one pass of ``impl``; return (seconds, result)."""
+        if self._previous is not None and self._previous is not impl:
+            time.sleep(self._previous.settle_s)
+        self._previous = impl
+        fn = impl.pass_fn(pass_)
+        start = time.perf_counter()
+        result = fn()
+        return time.perf_counter() - start, result
 
 
-def warm_up(impls: list[Impl], pass_: str) -> tuple[dict, dict, dict]:
+def warm_up(runner: Runner, impls: list[Impl], pass_: str) -> tuple[dict, dict, dict]:
     """Call every implementation's pass once.
 
     Returns
@@ -712,7 +752,7 @@ def warm_up(impls: list[Impl], pass_: str) -> tuple[dict, dict, dict]:
     seconds, results, errors = {}, {}, {}
     for impl in impls:
         try:
-            seconds[impl.name], result = time_once(getattr(impl, "forward" if pass_ == "fwd" else "backward"))
+            seconds[impl.name], result = runner.time(impl, pass_)
             results[impl.name] = impl.to_numpy(result)
         except Exception as exc:  # report and carry on with the others
             seconds.pop(impl.name, None)
@@ -734,7 +774,7 @@ def plan_repeats(warmup_s: dict, policy: TimingPolicy, fixed: int | None) -> dic
     return plan
 
 
-def measure_interleaved(impls: list[Impl], pass_: str, repeats: dict) -> dict:
+def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: dict) -> dict:
     """Time each implementation ``repeats[name]`` times, interleaved round by round.
 
     Returns
@@ -750,8 +790,7 @@ def measure_interleaved(impls: list[Impl], pass_: str, repeats: dict) -> dict:
         for round_ in range(max(repeats.values(), default=0)):
             for impl in runnable:
                 if round_ < repeats[impl.name]:
-                    fn = impl.forward if pass_ == "fwd" else impl.backward
-                    seconds, _ = time_once(fn)
+                    seconds, _ = runner.time(impl, pass_)
                     samples[impl.name].append(seconds * 1e3)
     finally:
         if gc_was_enabled:
@@ -836,12 +875,13 @@ def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPol
     """Warm up, check and time both passes of one layer; return two records."""
     records = []
     impl_names = [impl.name for impl in impls]
+    runner = Runner()
     for pass_ in PASSES:
-        warmup_s, results, errors = warm_up(impls, pass_)
+        warmup_s, results, errors = warm_up(runner, impls, pass_)
         check = check_against_oracle(results, pass_, dtype)
         del results
         repeats = plan_repeats(warmup_s, policy, fixed_repeats)
-        samples = measure_interleaved(impls, pass_, repeats)
+        samples = measure_interleaved(runner, impls, pass_, repeats)
         records.append(make_record(layer, pass_, samples, check, errors, impl_names))
     return records
 
@@ -990,14 +1030,14 @@ def _finite_or_none(records: list[dict]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def run_suite(layers: list[LayerSpec], args: argparse.Namespace, torch) -> list[dict]:
+def run_suite(layers: list[LayerSpec], args: argparse.Namespace, torch, threads: int) -> list[dict]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
     for index, layer in enumerate(layers, 1):
         progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
         inputs = make_inputs(layer, args.dtype)
-        impls = make_impls(layer, inputs, args.layout, not args.no_reference, torch)
+        impls = make_impls(layer, inputs, args.layout, not args.no_reference, torch, threads)
         records += run_layer(layer, impls, args.dtype, policy, args.repeat)
     return records
 
@@ -1026,7 +1066,7 @@ def main(argv=None) -> int:
     print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
     print(format_legend(layers), flush=True)
     with thread_count(threads, torch), blas_limit:
-        records = run_suite(layers, args, torch)
+        records = run_suite(layers, args, torch, threads)
     summary = summarize(records)
     print()
     print(format_results(records, summary, impl_names))

@@ -168,16 +168,22 @@ def _is_depthwise(geom) -> bool:
 def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
     dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
-        with blas_single_thread:
-            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+        if _is_depthwise(geom):
+            _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+        else:
+            with blas_single_thread:
+                _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
     return dx
 
 
 def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
     dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
-    with blas_single_thread:
-        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+    if _is_depthwise(geom):
+        _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+    else:
+        with blas_single_thread:
+            _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     return dw, db
 
 

@@ -5,7 +5,7 @@ from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
 from _blas cimport gemm_rm
-from _tiling cimport tile_rows, block_out_rows, block_pixels, phase_blocks
+from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks
 
 import numpy as np
 
@@ -130,7 +130,8 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
             with parallel(num_threads=threads):
                 dcols = &work[threadid(), 0]
                 for j in prange(nb, schedule='static'):
-                    block_pixels(phase, j, n_blocks, R, g.Ho, g.Wo, &ps, &pe)
+                    ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
+                    pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
                     p0 = ps
                     while p0 < pe:
                         cnt = min(T, pe - p0)
@@ -140,3 +141,131 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                                     wp + grp * g.Og, <int>g.O, 0, dcols, <int>g.K)
                             scatter_cols(dcols, g.K, gp, p0, cnt, grp, dxp)
                         p0 = p0 + cnt
+
+
+def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
+                         const floating[:, :, :, ::1] w,     # IN  (KH, KW, 1, O)
+                         floating[:, :, :, ::1] dx,          # OUT (N, H, W, C)
+                         tuple geom, int n_threads):
+    """grad_input for groups == C, gathered per input row: each input pixel
+    sums the taps that read it, so every thread writes only its own rows."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.H
+    if rows == 0 or g.O == 0 or g.Ho * g.Wo == 0:
+        return
+    cdef const floating* dyp = &dy[0, 0, 0, 0]
+    cdef const floating* wp = &w[0, 0, 0, 0]
+    cdef floating* dxp = &dx[0, 0, 0, 0]
+    cdef Py_ssize_t row
+    cdef Geom* gp = &g
+    with nogil:
+        for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
+            depthwise_grad_input_row(dyp, wp, dxp, gp, row)
+
+
+cdef void depthwise_grad_input_row(const floating* dy, const floating* w, floating* dx,
+                                   const Geom* g, Py_ssize_t row) noexcept nogil:
+    """One input row (n, hi) of the depthwise input gradient."""
+    cdef Py_ssize_t n = row // g.H, hi = row % g.H
+    cdef Py_ssize_t C = g.C, O = g.O, M = g.Og
+    cdef Py_ssize_t wi, kh, kw, th, tw, ho, wo, c, m
+    cdef floating acc
+    cdef floating* out
+    cdef const floating* d
+    cdef const floating* wt
+    for wi in range(g.W):
+        out = dx + (row * g.W + wi) * C
+        for c in range(C):
+            out[c] = 0
+        for kh in range(g.KH):
+            th = hi + g.pt - kh * g.dh
+            if th < 0 or th % g.sh != 0:
+                continue
+            ho = th // g.sh
+            if ho >= g.Ho:
+                continue
+            for kw in range(g.KW):
+                tw = wi + g.pl - kw * g.dw
+                if tw < 0 or tw % g.sw != 0:
+                    continue
+                wo = tw // g.sw
+                if wo >= g.Wo:
+                    continue
+                d = dy + ((n * g.Ho + ho) * g.Wo + wo) * O
+                wt = w + (kh * g.KW + kw) * O
+                if M == 1:
+                    for c in range(C):
+                        out[c] += d[c] * wt[c]
+                else:
+                    for c in range(C):
+                        acc = 0
+                        for m in range(M):
+                            acc = acc + d[c * M + m] * wt[c * M + m]
+                        out[c] += acc
+
+
+def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
+                          const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
+                          floating[:, :, :, ::1] dw,          # OUT (KH, KW, 1, O)
+                          floating[::1] db,                   # OUT (O,) or None
+                          tuple geom, int n_threads):
+    """grad_weight (and grad_bias) for groups == C: per-thread partial sums
+    over output rows, added in thread order for a deterministic result."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.Ho
+    cdef Py_ssize_t KO = g.KH * g.KW * g.O
+    dtype = np.float32 if floating is float else np.float64
+    n_threads = <int>max(1, min(n_threads, rows))
+    dw_parts_array = np.zeros((n_threads, KO), dtype=dtype)
+    db_parts_array = np.zeros((n_threads, g.O), dtype=dtype)
+    cdef floating[:, ::1] dw_parts = dw_parts_array
+    cdef floating[:, ::1] db_parts = db_parts_array
+    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
+    cdef const floating* dyp = &dy[0, 0, 0, 0] if dy.size else NULL
+    cdef bint want_bias = db is not None
+    cdef Py_ssize_t row
+    cdef floating* dwt
+    cdef floating* dbt
+    cdef Geom* gp = &g
+    if rows and g.Wo and g.O:
+        with nogil, parallel(num_threads=n_threads):
+            dwt = &dw_parts[threadid(), 0]
+            dbt = &db_parts[threadid(), 0]
+            for row in prange(rows, schedule='static'):
+                depthwise_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, gp, row)
+    np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
+    if want_bias:
+        np.sum(db_parts_array, axis=0, out=np.asarray(db))
+
+
+cdef void depthwise_grad_weight_row(const floating* x, const floating* dy, floating* dw,
+                                    floating* db, const Geom* g, Py_ssize_t row) noexcept nogil:
+    """Add one output row's (n, ho) contribution to the depthwise weight gradient."""
+    cdef Py_ssize_t n = row // g.Ho, ho = row % g.Ho
+    cdef Py_ssize_t C = g.C, O = g.O, M = g.Og
+    cdef Py_ssize_t wo, kh, kw, hi, wi, c, m, o
+    cdef const floating* d
+    cdef const floating* xpix
+    cdef floating* wt
+    for wo in range(g.Wo):
+        d = dy + (row * g.Wo + wo) * O
+        if db != NULL:
+            for o in range(O):
+                db[o] += d[o]
+        for kh in range(g.KH):
+            hi = ho * g.sh - g.pt + kh * g.dh
+            if hi < 0 or hi >= g.H:
+                continue
+            for kw in range(g.KW):
+                wi = wo * g.sw - g.pl + kw * g.dw
+                if wi < 0 or wi >= g.W:
+                    continue
+                xpix = x + ((n * g.H + hi) * g.W + wi) * C
+                wt = dw + (kh * g.KW + kw) * O
+                if M == 1:
+                    for c in range(C):
+                        wt[c] += xpix[c] * d[c]
+                else:
+                    for c in range(C):
+                        for m in range(M):
+                            wt[c * M + m] += xpix[c] * d[c * M + m]

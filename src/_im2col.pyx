@@ -3,7 +3,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
-from _tiling cimport tile_rows, block_out_rows, block_pixels, phase_blocks
+from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks
 
 
 def im2col(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
@@ -48,5 +48,6 @@ def col2im(const floating[:, ::1] cols,         # IN  (N*Ho*Wo, KH*KW*C)
             nb = phase_blocks(phase, n_blocks, g.N)
             for j in prange(nb, schedule='static',
                             num_threads=<int>min(n_threads, max(nb, 1))):
-                block_pixels(phase, j, n_blocks, R, g.Ho, g.Wo, &ps, &pe)
+                ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
+                pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
                 scatter_cols(cp + ps * g.K, g.K, gp, ps, pe - ps, 0, dxp)

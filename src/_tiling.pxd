@@ -32,21 +32,22 @@ cdef inline Py_ssize_t block_out_rows(Py_ssize_t KH, Py_ssize_t dh, Py_ssize_t s
     return max(overlap, for_gemm, 1)
 
 
-cdef inline void block_pixels(Py_ssize_t phase, Py_ssize_t j, Py_ssize_t n_blocks,
-                              Py_ssize_t R, Py_ssize_t Ho, Py_ssize_t Wo,
-                              Py_ssize_t* p_start, Py_ssize_t* p_end) noexcept nogil:
-    """Output-pixel range of the j-th block of one parity phase.
+cdef inline Py_ssize_t block_first_pixel(Py_ssize_t phase, Py_ssize_t j, Py_ssize_t n_blocks,
+                                         Py_ssize_t R, Py_ssize_t Ho, Py_ssize_t Wo,
+                                         bint end) noexcept nogil:
+    """First output pixel (or, with ``end``, one past the last) of the j-th
+    block of one parity phase.
 
     Blocks of R output rows are numbered per image; phase 0 takes the even
-    ones, phase 1 the odd ones; images are independent.
+    ones, phase 1 the odd ones; images are independent. (Returned by value:
+    a variable written through a pointer inside prange would be shared.)
     """
     cdef Py_ssize_t per_image = (n_blocks - phase + 1) // 2
     cdef Py_ssize_t n = j // per_image
-    cdef Py_ssize_t b = phase + 2 * (j % per_image)
-    cdef Py_ssize_t r0 = b * R
-    cdef Py_ssize_t r1 = min(r0 + R, Ho)
-    p_start[0] = (n * Ho + r0) * Wo
-    p_end[0] = (n * Ho + r1) * Wo
+    cdef Py_ssize_t r0 = (phase + 2 * (j % per_image)) * R
+    if end:
+        return (n * Ho + min(r0 + R, Ho)) * Wo
+    return (n * Ho + r0) * Wo
 
 
 cdef inline Py_ssize_t phase_blocks(Py_ssize_t phase, Py_ssize_t n_blocks,

@@ -179,6 +179,13 @@ def make_problem():
 
 
 @pytest.fixture
+def case_by_id():
+    def get(case_id):
+        return next(c for c in CASES if c["id"] == case_id)
+    return get
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 

@@ -1,0 +1,56 @@
+"""Gradients against central finite differences of a random projection (seed 000's method), float64.
+
+L(x, w, b) = sum(conv2d(x, w, b) * R) with a random R; dL/dx is conv2d_backward(R, ...).
+conv2d is linear in each argument, so the central difference has no truncation error and
+eps can be large (1e-3): the only error is rounding, ~1e-16 * |L| / eps.
+"""
+import numpy as np
+
+import cconv
+from _oracle import assert_close
+
+EPS = 1e-3
+
+
+def _central_difference(f, a):
+    g = np.zeros(a.shape)
+    for idx in np.ndindex(a.shape):
+        plus = a.copy()
+        plus[idx] += EPS
+        minus = a.copy()
+        minus[idx] -= EPS
+        g[idx] = (f(plus) - f(minus)) / (2 * EPS)
+    return g
+
+
+def test_backward_matches_finite_differences(fd_case, layout, make_problem):
+    p = make_problem(fd_case, layout, np.float64, seed=5)
+    R = p.gy                                         # random projection of the output
+    kw = p.kw
+
+    def L(x, w, b):
+        return float(np.sum(cconv.conv2d(x, w, b, **kw) * R))
+
+    gx, gw, gb = cconv.conv2d_backward(R, p.x, p.w, **kw)
+    fx = _central_difference(lambda x: L(x, p.w, p.b), p.x)
+    fw = _central_difference(lambda w: L(p.x, w, p.b), p.w)
+    fb = _central_difference(lambda b: L(p.x, p.w, b), p.b)
+    assert_close(gx, fx, rtol=1e-8, what="grad_x vs finite differences")
+    assert_close(gw, fw, rtol=1e-8, what="grad_weight vs finite differences")
+    assert_close(gb, fb, rtol=1e-8, what="grad_bias vs finite differences")
+
+
+def test_layer_backward_matches_finite_differences():
+    rng = np.random.default_rng(9)
+    layer = cconv.Conv2D(2, 4, (2, 3), stride=(2, 1), padding="same", dilation=(1, 2), groups=2,
+                         layout="NCHW", dtype=np.float64, rng=rng)
+    layer.bias[...] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 2, 5, 6))
+    y = layer.forward(x)
+    R = rng.standard_normal(y.shape)
+    gx = layer.backward(R)
+
+    def L(xx):
+        return float(np.sum(layer.forward(xx) * R))
+
+    assert_close(gx, _central_difference(L, x), rtol=1e-8, what="layer grad_x")
