@@ -5,6 +5,16 @@ NHWC input with HWIO weights is the native layout; NCHW/OIHW (PyTorch's) is
 converted at the boundary. ``cconv.reference`` holds the same functions in
 pure NumPy, the baseline to compare against.
 """
+try:
+    from . import _threads  # noqa: F401  (the first compiled module)
+except ImportError as exc:  # pragma: no cover - depends on how cconv was installed
+    raise ImportError(
+        "cconv's compiled kernels are missing. This usually means Python found the cconv "
+        "source directory (for example because you ran it from the repository root) rather "
+        "than an installed build. Run from another directory after 'pip install .', or build "
+        "in place with 'pip install -e .'."
+    ) from exc
+
 from ._threading import get_num_threads, openmp_enabled, set_num_threads
 from .conv import conv2d, conv2d_backward, conv2d_grad_input, conv2d_grad_weight, output_shape
 from .layer import Conv2D

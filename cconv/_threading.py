@@ -122,7 +122,7 @@ def _register_threadpoolctl_controller() -> None:
         user_api = "openmp"
         internal_api = "cconv"
         filename_prefixes = ("_threads",)
-        check_symbols = ()
+        check_symbols = ("PyInit__threads",)
 
         def get_num_threads(self):
             return get_num_threads()

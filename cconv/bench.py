@@ -52,11 +52,12 @@ output (and each of its three gradients) must agree with the reference (or with
 PyTorch under ``--no-reference``) to ``max|a - b| <= tol * max|b|``, with
 ``tol`` 1e-3 for float32 and 1e-9 for float64; a disagreement is flagged in the
 table, it does not stop the run. Then the implementations are timed
-interleaved (cconv, reference, torch, cconv, ...) with ``time.perf_counter``
-and the garbage collector off; when the implementation changes the runner
-first pauses briefly (0.12 s after the reference, whose OpenBLAS worker keeps
-spinning for ~0.1 s after a call; 10 ms after an OpenMP one), so that one
-thread pool's idle spinning does not slow the next. The number of repeats adapts to the warm-up
+interleaved in three rounds (in each round a block of consecutive calls of
+cconv, then of the reference, then of torch) with ``time.perf_counter`` and
+the garbage collector off. After the reference the runner pauses 0.12 s, as
+OpenBLAS (under the reference's tensordot) keeps a worker spinning for ~0.1 s
+after a call, which would steal a core from the next implementation. The
+number of repeats adapts to the warm-up
 time: at least a few, more for fast layers until a time budget per function is
 spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
 The median is reported. BLAS (used by the reference's tensordot) is limited to
@@ -75,6 +76,7 @@ JSON schema (``--json FILE``)
         "cconv_version": str, "numpy_version": str,
         "torch_version": str | null,          # null: not installed or --no-torch
         "python_version": str, "platform": str, "cpu_model": str,
+        "cpu_count": int,                     # logical CPUs available to the process
         "threads": int, "blas_threads_limited": bool,
         "dtype": "float32" | "float64", "layout": "NHWC" | "NCHW",
         "openmp_enabled": bool, "quick": bool, "repeat": int | null,
@@ -113,8 +115,10 @@ import argparse
 import contextlib
 import datetime
 import gc
+import importlib
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -125,7 +129,6 @@ from typing import Callable
 import numpy as np
 
 import cconv
-import cconv.reference
 
 PASSES = ("fwd", "bwd")
 TOLERANCE = {"float32": 1e-3, "float64": 1e-9}
@@ -372,6 +375,9 @@ class TimingPolicy:
         Bounds on the repeats of cconv and torch.
     ref_min_repeats, ref_max_repeats : int
         Bounds on the repeats of the (slow) reference.
+    rounds : int
+        Interleaving rounds: each round runs every implementation's share of
+        its repeats back to back before moving on to the next implementation.
     """
 
     budget_s: float
@@ -379,10 +385,11 @@ class TimingPolicy:
     max_repeats: int
     ref_min_repeats: int
     ref_max_repeats: int
+    rounds: int = 3
 
 
-FULL_POLICY = TimingPolicy(budget_s=0.3, min_repeats=3, max_repeats=100, ref_min_repeats=2, ref_max_repeats=3)
-QUICK_POLICY = TimingPolicy(budget_s=0.1, min_repeats=3, max_repeats=20, ref_min_repeats=1, ref_max_repeats=2)
+FULL_POLICY = TimingPolicy(budget_s=0.3, min_repeats=5, max_repeats=100, ref_min_repeats=2, ref_max_repeats=3)
+QUICK_POLICY = TimingPolicy(budget_s=0.1, min_repeats=3, max_repeats=30, ref_min_repeats=1, ref_max_repeats=2)
 
 
 def _positive_int(text: str) -> int:
@@ -482,6 +489,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_count() -> int:
+    """Logical CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def cconv_version() -> str:
     """cconv's version string."""
     version = getattr(cconv, "__version__", None)
@@ -534,6 +549,7 @@ def metadata(args: argparse.Namespace, threads: int, torch, impl_names, blas_lim
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
+        "cpu_count": cpu_count(),
         "threads": threads,
         "blas_threads_limited": blas_limited,
         "dtype": args.dtype,
@@ -549,17 +565,19 @@ def metadata(args: argparse.Namespace, threads: int, torch, impl_names, blas_lim
 def format_header(meta: dict, torch_wanted: bool) -> str:
     """The lines printed above the table."""
     torch_text = meta["torch_version"] or ("not installed" if torch_wanted else "skipped (--no-torch)")
-    blas = "limited to the same" if meta["blas_threads_limited"] else "not limited (no threadpoolctl)"
+    blas = (f"held to {meta['threads']}" if meta["blas_threads_limited"]
+            else "not limited (threadpoolctl missing)")
     return "\n".join([
         "cconv benchmark",
         f"  cconv {meta['cconv_version']} | numpy {meta['numpy_version']} | torch {torch_text} "
         f"| Python {meta['python_version']}",
         f"  threads {meta['threads']} | dtype {meta['dtype']} | layout {meta['layout']} "
         f"| OpenMP {'enabled' if meta['openmp_enabled'] else 'DISABLED (serial build)'} "
-        f"| BLAS threads {blas}",
-        f"  CPU: {meta['cpu_model']}",
-        "  times: median ms of interleaved repeats after one warm-up; "
+        f"| reference BLAS threads {blas}",
+        f"  CPU: {meta['cpu_model']} ({meta['cpu_count']} logical CPUs available)",
+        "  times: median ms of repeats interleaved in rounds, after one warm-up; "
         "bwd = grad_x + grad_weight + grad_bias",
+        "  cconv/torch < 1 means cconv is faster; check = cconv vs reference (else torch), max rel err",
     ])
 
 
@@ -626,7 +644,7 @@ class Impl:
     settle_s : float
         Pause after a call before another implementation runs, so that this
         one's idle worker threads stop spinning and do not steal the next
-        one's cores.
+        one's cores (needed after OpenBLAS, see ``SETTLE_BLAS_S``).
     """
 
     name: str
@@ -640,8 +658,8 @@ class Impl:
         return self.forward if pass_ == "fwd" else self.backward
 
 
-def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str,
-               settle_s: float) -> Impl:
+def module_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str,
+               settle_s: float = 0.0) -> Impl:
     """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)."""
     kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                   groups=layer.groups, layout=layout)
@@ -653,7 +671,7 @@ def numpy_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str,
     )
 
 
-def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str, settle_s: float) -> Impl:
+def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
     """Bind PyTorch's conv2d and convolution_backward on channels_last tensors.
 
     ``inputs`` must be in NHWC/HWIO order; ``layout`` is the order that
@@ -688,27 +706,30 @@ def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str, settle_s: f
             return (activation(gx), gw.transpose(2, 3, 1, 0) if layout == "NHWC" else gw, gb.numpy())
         return activation(result)
 
-    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy,
-                settle_s=settle_s)
+    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
 
 
-#: Pauses between implementations when running more than one thread. OpenBLAS
-#: (under the reference's tensordot) keeps a worker spinning for ~0.1 s after a
-#: call; OpenMP runtimes (cconv, torch) spin for a few milliseconds at most.
+#: Pause after the reference before another implementation runs, when BLAS has
+#: more than one thread: OpenBLAS (under the reference's tensordot) keeps its
+#: workers spinning for ~0.1 s after a call, which measured up to 2x slower
+#: cconv/torch calls on 2 cores. OpenMP runtimes (cconv, torch) spin for a few
+#: milliseconds at most; the first call of each block absorbs that.
 SETTLE_BLAS_S = 0.12
-SETTLE_OPENMP_S = 0.01
 
 
-def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: bool, torch,
+def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference, torch,
                threads: int) -> list[Impl]:
-    """The implementations to time for one layer, cconv first."""
+    """The implementations to time for one layer, cconv first.
+
+    ``reference`` and ``torch`` are the modules, or None to skip them.
+    """
     native = to_layout(inputs, layout)
-    blas_settle, omp_settle = (SETTLE_BLAS_S, SETTLE_OPENMP_S) if threads > 1 else (0.0, 0.0)
-    impls = [numpy_impl("cconv", cconv, layer, native, layout, omp_settle)]
-    if reference:
-        impls.append(numpy_impl("reference", cconv.reference, layer, native, layout, blas_settle))
+    impls = [module_impl("cconv", cconv, layer, native, layout)]
+    if reference is not None:
+        settle = SETTLE_BLAS_S if threads > 1 else 0.0
+        impls.append(module_impl("reference", reference, layer, native, layout, settle))
     if torch is not None:
-        impls.append(torch_impl(torch, layer, inputs, layout, omp_settle))
+        impls.append(torch_impl(torch, layer, inputs, layout))
     return impls
 
 
@@ -774,8 +795,20 @@ def plan_repeats(warmup_s: dict, policy: TimingPolicy, fixed: int | None) -> dic
     return plan
 
 
-def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: dict) -> dict:
-    """Time each implementation ``repeats[name]`` times, interleaved round by round.
+def split_repeats(total: int, rounds: int) -> list[int]:
+    """Split ``total`` repeats into ``rounds`` blocks as evenly as possible (larger first)."""
+    return [total // rounds + (1 if r < total % rounds else 0) for r in range(rounds)]
+
+
+def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: dict,
+                        rounds: int) -> dict:
+    """Time each implementation ``repeats[name]`` times, interleaved in rounds.
+
+    In each round every implementation runs a block of consecutive calls
+    (cconv, cconv, ..., reference, torch, torch, ...), so that machine noise
+    is spread over all of them while most calls run with their own thread
+    pool awake, as in a user's loop; the median discards the colder first
+    call of a block.
 
     Returns
     -------
@@ -784,13 +817,14 @@ def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: 
     """
     runnable = [impl for impl in impls if impl.name in repeats]
     samples = {impl.name: [] for impl in runnable}
+    blocks = {impl.name: split_repeats(repeats[impl.name], rounds) for impl in runnable}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for round_ in range(max(repeats.values(), default=0)):
+        for round_ in range(rounds):
             for impl in runnable:
-                if round_ < repeats[impl.name]:
-                    seconds, _ = runner.time(impl, pass_)
+                for _ in range(blocks[impl.name][round_]):
+                    seconds, _result = runner.time(impl, pass_)
                     samples[impl.name].append(seconds * 1e3)
     finally:
         if gc_was_enabled:
@@ -881,7 +915,7 @@ def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPol
         check = check_against_oracle(results, pass_, dtype)
         del results
         repeats = plan_repeats(warmup_s, policy, fixed_repeats)
-        samples = measure_interleaved(runner, impls, pass_, repeats)
+        samples = measure_interleaved(runner, impls, pass_, repeats, policy.rounds)
         records.append(make_record(layer, pass_, samples, check, errors, impl_names))
     return records
 
@@ -906,6 +940,7 @@ def summarize(records: list[dict]) -> dict:
 
 
 def _fmt_ms(value) -> str:
+    """Milliseconds with about four significant digits, or ``-``."""
     if value is None:
         return "-"
     if value >= 1000:
@@ -918,20 +953,24 @@ def _fmt_ms(value) -> str:
 
 
 def _fmt_gflops(value) -> str:
+    """GFLOP/s with one or two decimals, or ``-``."""
     if value is None:
         return "-"
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
 def _fmt_speedup(value) -> str:
+    """A speedup such as ``12.3x``, or ``-``."""
     return "-" if value is None else f"{value:.1f}x"
 
 
 def _fmt_ratio(value) -> str:
+    """A time ratio with two decimals, or ``-``."""
     return "-" if value is None else f"{value:.2f}"
 
 
 def _fmt_check(record: dict) -> str:
+    """The check column: ``ok (err)``, ``unchecked``, or ``!!`` and the problems."""
     check = record["check"]
     problems = [f"{name} ERROR" for name in record["errors"]]
     if check["ok"] is False:
@@ -1030,14 +1069,15 @@ def _finite_or_none(records: list[dict]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def run_suite(layers: list[LayerSpec], args: argparse.Namespace, torch, threads: int) -> list[dict]:
+def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference, torch,
+              threads: int) -> list[dict]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
     for index, layer in enumerate(layers, 1):
         progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
         inputs = make_inputs(layer, args.dtype)
-        impls = make_impls(layer, inputs, args.layout, not args.no_reference, torch, threads)
+        impls = make_impls(layer, inputs, args.layout, reference, torch, threads)
         records += run_layer(layer, impls, args.dtype, policy, args.repeat)
     return records
 
@@ -1058,15 +1098,18 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     layers = select_layers(args, parser)
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        parser.error(f"--json {args.json!r}: directory does not exist")
     threads = args.threads or cconv.get_num_threads()
+    reference = None if args.no_reference else importlib.import_module("cconv.reference")
     torch = import_torch(not args.no_torch)
-    impl_names = ["cconv"] + (["reference"] if not args.no_reference else []) + (["torch"] if torch else [])
+    impl_names = ["cconv"] + (["reference"] if reference else []) + (["torch"] if torch else [])
     blas_limit, blas_limited = limit_blas_threads(threads)
     meta = metadata(args, threads, torch, impl_names, blas_limited)
     print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
     print(format_legend(layers), flush=True)
     with thread_count(threads, torch), blas_limit:
-        records = run_suite(layers, args, torch, threads)
+        records = run_suite(layers, args, reference, torch, threads)
     summary = summarize(records)
     print()
     print(format_results(records, summary, impl_names))

@@ -6,6 +6,7 @@ automatically by ``pytest_generate_tests``:
 * ``case``      every entry of ``CASES`` (shape/parameter dicts, below);
 * ``case_g1``   the ``CASES`` with groups == 1 (for im2col @ W checks);
 * ``fd_case``   a handful of small ``CASES`` for finite differences;
+* ``case_sympad`` the ``CASES`` whose padding resolves to symmetric (torch.nn.grad takes only that);
 * ``layout``    "NHWC", "NCHW";
 * ``dtype``     float32, float64.
 
@@ -65,6 +66,9 @@ CASE_SETS = {
     "case": CASES,
     "case_g1": [c for c in CASES if c["groups"] == 1],
     "fd_case": [c for c in CASES if c["id"] in FD_CASE_IDS],
+    "case_sympad": [c for c in CASES
+                    if (lambda p: p[0][0] == p[0][1] and p[1][0] == p[1][1])(
+                        orc.explicit_padding(c["padding"], (c["H"], c["W"]), c["K"], c["stride"], c["dilation"]))],
 }
 LAYOUTS = ("NHWC", "NCHW")
 DTYPES = (np.float32, np.float64)
@@ -133,7 +137,8 @@ class Problem:
     def output_shape(self):
         c = self.case
         Ho, Wo = self.out_hw
-        return (c["N"], Ho, Wo, c["O"]) if self.layout == "NHWC" else (c["N"], c["O"], Ho, Wo)
+        n = self.x.shape[0]
+        return (n, Ho, Wo, c["O"]) if self.layout == "NHWC" else (n, c["O"], Ho, Wo)
 
     def oracle_forward(self, bias=True):
         y = orc.conv2d_loop(self.x64, self.w64, self.b.astype(np.float64) if bias else None,
@@ -193,7 +198,11 @@ def rng():
 @pytest.fixture(scope="session")
 def torch():
     torch = pytest.importorskip("torch")
-    return torch
+    # the oracle's convolutions are tiny: one torch thread avoids two thread pools contending with cconv's
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(saved)
 
 
 @pytest.fixture

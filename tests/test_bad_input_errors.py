@@ -1,5 +1,4 @@
 """The spec's bad-input list: each raises ValueError/TypeError naming the argument (and the bad value)."""
-import re
 
 import numpy as np
 import pytest

@@ -29,7 +29,8 @@ def test_backward_matches_finite_differences(fd_case, layout, make_problem):
     kw = p.kw
 
     def L(x, w, b):
-        return float(np.sum(cconv.conv2d(x, w, b, **kw) * R))
+        # hundreds of tiny calls: one thread keeps this fast on a loaded machine
+        return float(np.sum(cconv.conv2d(x, w, b, num_threads=1, **kw) * R))
 
     gx, gw, gb = cconv.conv2d_backward(R, p.x, p.w, **kw)
     fx = _central_difference(lambda x: L(x, p.w, p.b), p.x)
@@ -40,7 +41,8 @@ def test_backward_matches_finite_differences(fd_case, layout, make_problem):
     assert_close(gb, fb, rtol=1e-8, what="grad_bias vs finite differences")
 
 
-def test_layer_backward_matches_finite_differences():
+def test_layer_backward_matches_finite_differences(restore_threads):
+    cconv.set_num_threads(1)       # hundreds of tiny forward calls
     rng = np.random.default_rng(9)
     layer = cconv.Conv2D(2, 4, (2, 3), stride=(2, 1), padding="same", dilation=(1, 2), groups=2,
                          layout="NCHW", dtype=np.float64, rng=rng)

@@ -1,6 +1,5 @@
 """Property tests over random valid parameters (hypothesis), against the loop oracle and torch."""
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +32,8 @@ def conv_params(draw, with_groups=True):
     elif kind == "asym":
         t, b, l, r = (draw(st.integers(0, 2)) for _ in range(4))
         padding = pads = ((t, b), (l, r))
+    elif kind == "valid":
+        padding, pads = kind, ((0, 0), (0, 0))
     else:
         padding, pads = kind, None
     span_h, span_w = dh * (KH - 1) + 1, dw * (KW - 1) + 1

@@ -89,7 +89,7 @@ def test_seed003_2d_example(layout):
     k1 = np.arange(1, 5, 1).reshape([2, 2]).astype(np.float64)
     x = x1[None, :, :, None] if layout == "NHWC" else x1[None, None]
     k = k1[:, :, None, None] if layout == "NHWC" else k1[None, None]
-    gy = np.ones((1, 3, 3, 1))
+    gy = np.ones((1, 3, 3, 1) if layout == "NHWC" else (1, 1, 3, 3))
     gx, gw, _ = cconv.conv2d_backward(gy, x, k, layout=layout)
     np.testing.assert_array_equal(gx.reshape(4, 4), SEED003_2D_GX)
     np.testing.assert_array_equal(gw.reshape(2, 2), SEED003_2D_GW)

@@ -17,6 +17,7 @@ MEDIUM = [
     dict(id="resnetish", N=4, H=12, W=12, C=8, O=8, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
     dict(id="strided_grouped", N=3, H=13, W=11, C=6, O=9, K=(3, 2), stride=(2, 1), padding="same",
          dilation=(1, 2), groups=3),
+    dict(id="many_tiles", N=8, H=16, W=16, C=16, O=16, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
 ]
 
 
@@ -113,20 +114,54 @@ def test_default_threads_are_the_available_cores():
     assert _child_num_threads({}) == len(os.sched_getaffinity(0))
 
 
+_LIMITS_CHILD = """
+import numpy as np, threadpoolctl, cconv
+{setup}
+x = np.random.default_rng(0).standard_normal((2, 8, 8, 4))
+w = np.random.default_rng(1).standard_normal((3, 3, 4, 4))
+y_ref = cconv.conv2d(x, w, num_threads=1)
+before = cconv.get_num_threads()
+with threadpoolctl.threadpool_limits(limits=1):
+    inside = cconv.get_num_threads()
+    y = cconv.conv2d(x, w)
+with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+    inside_openmp = cconv.get_num_threads()
+after = cconv.get_num_threads()
+err = float(np.max(np.abs(y - y_ref)) / np.max(np.abs(y_ref)))
+print(before, inside, inside_openmp, after, err)
+"""
+
+
+def _run_limits_child(setup):
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)
+    env["OMP_NUM_THREADS"] = "2"
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(cconv.__file__)))
+    out = subprocess.run([sys.executable, "-c", _LIMITS_CHILD.format(setup=setup)], cwd=pkg_parent, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    before, inside, inside_openmp, after, err = out.stdout.split()
+    return int(before), int(inside), int(inside_openmp), int(after), float(err)
+
+
 @pytest.mark.skipif(not cconv.openmp_enabled(), reason="serial build")
-def test_threadpool_limits_limits_cconv(restore_threads):
-    cconv.set_num_threads(2)
-    x = np.random.default_rng(0).standard_normal((2, 8, 8, 4))
-    w = np.random.default_rng(1).standard_normal((3, 3, 4, 4))
-    y_ref = cconv.conv2d(x, w, num_threads=1)
-    with threadpoolctl.threadpool_limits(limits=1):
-        assert cconv.get_num_threads() == 1
-        y = cconv.conv2d(x, w)
-    assert cconv.get_num_threads() == 2
-    assert_close(y, y_ref, rtol=1e-12)
-    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
-        assert cconv.get_num_threads() == 1
-    assert cconv.get_num_threads() == 2
+def test_threadpool_limits_limits_cconv_default():
+    """Fresh process (no explicit setting): threadpool_limits(1) brings cconv to 1 thread, then back."""
+    before, inside, inside_openmp, after, err = _run_limits_child("")
+    assert before == 2
+    assert inside == 1 and inside_openmp == 1
+    assert after == 2
+    assert err <= 1e-12
+
+
+@pytest.mark.skipif(not cconv.openmp_enabled(), reason="serial build")
+def test_threadpool_limits_overrides_set_num_threads():
+    """After an explicit set_num_threads(3), threadpool_limits(1) still limits cconv, and restores 3."""
+    before, inside, inside_openmp, after, err = _run_limits_child("cconv.set_num_threads(3)")
+    assert before == 3
+    assert inside == 1 and inside_openmp == 1
+    assert after == 3
+    assert err <= 1e-12
 
 
 def _blas_threads():

@@ -7,28 +7,20 @@ from _oracle import assert_close, pair
 from _torch_ref import torch_conv2d_all
 
 
-def _torch_all(torch, p, bias=True):
-    return torch_conv2d_all(torch, p.x, p.w, p.b if bias else None, p.gy, stride=p.case["stride"],
+def _torch_all(torch, p):
+    return torch_conv2d_all(torch, p.x, p.w, p.b, p.gy, stride=p.case["stride"],
                             pads=p.pads, dilation=p.case["dilation"], groups=p.case["groups"], layout=p.layout)
 
 
-def test_forward_matches_torch(problem, torch):
-    ty, _, _, _ = _torch_all(torch, problem)
+def test_forward_and_all_gradients_match_torch(problem, torch):
+    ty, tgx, tgw, tgb = _torch_all(torch, problem)
     y = cconv.conv2d(problem.x, problem.w, problem.b, **problem.kw)
     assert y.dtype == problem.dtype
     assert_close(y, ty, problem.dtype, what="y vs torch")
-
-
-def test_backward_matches_torch(problem, torch):
-    _, tgx, tgw, tgb = _torch_all(torch, problem)
     gx, gw, gb = cconv.conv2d_backward(problem.gy, problem.x, problem.w, **problem.kw)
     assert_close(gx, tgx, problem.dtype, what="grad_x vs torch")
     assert_close(gw, tgw, problem.dtype, what="grad_weight vs torch")
     assert_close(gb, tgb, problem.dtype, what="grad_bias vs torch")
-
-
-def test_grad_input_and_grad_weight_match_torch(problem, torch):
-    _, tgx, tgw, _ = _torch_all(torch, problem, bias=False)
     gx = cconv.conv2d_grad_input(problem.gy, problem.w, problem.x.shape, **problem.kw)
     gw = cconv.conv2d_grad_weight(problem.gy, problem.x, problem.w.shape, **problem.kw)
     assert gx.dtype == gw.dtype == problem.dtype
@@ -37,12 +29,12 @@ def test_grad_input_and_grad_weight_match_torch(problem, torch):
 
 
 @pytest.mark.parametrize("layout", ["NCHW"])
-def test_torch_nn_grad_functions_symmetric_padding(case, layout, torch, make_problem):
+def test_torch_nn_grad_functions_symmetric_padding(case_sympad, layout, torch, make_problem):
     """torch.nn.grad.conv2d_input / conv2d_weight (symmetric padding only) as a second torch route."""
+    case = case_sympad
     p = make_problem(case, layout, np.float64)
     (pt, pb), (pl, pr) = p.pads
-    if pt != pb or pl != pr:
-        pytest.skip("torch.nn.grad takes symmetric padding only")
+    assert pt == pb and pl == pr
     tx = torch.tensor(p.x)
     tw = torch.tensor(p.w)
     tgy = torch.tensor(p.gy)

@@ -1,0 +1,57 @@
+"""The exact public API: names, parameter kinds and defaults (users and tests rely on them)."""
+import inspect
+
+import numpy as np
+import pytest
+
+import cconv
+
+P = inspect.Parameter
+POS = P.POSITIONAL_OR_KEYWORD
+KW = P.KEYWORD_ONLY
+E = P.empty
+
+GEOMETRY = [("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1), ("groups", KW, 1), ("layout", KW, "NHWC")]
+THREADS = [("num_threads", KW, None)]
+
+SIGNATURES = {
+    "conv2d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + GEOMETRY + THREADS,
+    "conv2d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY + THREADS,
+    "conv2d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY + THREADS,
+    "conv2d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY + THREADS,
+    "im2col": [("x", POS, E), ("kernel_size", POS, E), ("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1),
+               ("layout", KW, "NHWC")] + THREADS,
+    "col2im": [("cols", POS, E), ("input_shape", POS, E), ("kernel_size", POS, E), ("stride", KW, 1),
+               ("padding", KW, 0), ("dilation", KW, 1), ("layout", KW, "NHWC")] + THREADS,
+    "output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY,
+}
+
+
+def _params(fn):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize("name", list(SIGNATURES))
+def test_function_signature(name):
+    assert _params(getattr(cconv, name)) == SIGNATURES[name]
+
+
+def test_conv2d_layer_signature():
+    params = [(n, k, d) for n, k, d in _params(cconv.Conv2D.__init__) if n != "self"]
+    assert params == [("in_channels", POS, E), ("out_channels", POS, E), ("kernel_size", POS, E),
+                      ("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1), ("groups", KW, 1),
+                      ("bias", KW, True), ("layout", KW, "NHWC"), ("dtype", KW, np.float32), ("rng", KW, None)]
+    for method in ("forward", "__call__", "backward"):
+        assert callable(getattr(cconv.Conv2D, method))
+
+
+@pytest.mark.parametrize("name", ["get_num_threads", "set_num_threads", "openmp_enabled"])
+def test_thread_functions_exist(name):
+    assert callable(getattr(cconv, name))
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight", "im2col",
+                                  "col2im"])
+def test_reference_has_the_same_signatures(name):
+    ref = pytest.importorskip("cconv.reference")
+    assert _params(getattr(ref, name)) == SIGNATURES[name]
