@@ -1,0 +1,633 @@
+"""Pure-NumPy reference implementation of cconv's 2-D convolution API.
+
+Everything is vectorised NumPy (``sliding_window_view`` plus BLAS-backed matmul or
+einsum); it is the baseline the compiled kernels are tested and benchmarked against.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._params import (
+    array_iv,
+    compute_dtype,
+    conv_geometry,
+    layout_iv,
+    num_threads_iv,
+    weight_geometry,
+)
+
+__all__ = [
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
+    "im2col",
+    "col2im",
+]
+
+# How the work is arranged. Every choice was timed on bench-suite-like layers (float32,
+# batch 8, 2 cores, OpenBLAS, on a machine shared with other jobs: best of 5-15 runs).
+#
+# * groups == 1: "pixel-major" (NHWC) im2col. The padded input is NHWC and the windows
+#   are copied into cols of shape (N*Ho*Wo, KH*KW*C), whose rows are contiguous runs of
+#   KW*C values; one GEMM does the rest. Building the cols channel-major instead was
+#   1.3-4x slower for the forward pass (equal only for the 1-channel LeNet layer), and
+#   ``np.einsum(..., optimize=True)`` on the window view 2.2-2.8x slower.
+# * depthwise with multiplier 1 (C == O == groups): a multiply-and-reduce on the strided
+#   window view, ``np.einsum`` *without* ``optimize`` (with it, einsum routes through
+#   transposed copies and tensordot). 15 ms against 230-270 ms for the batched-GEMM route
+#   on an 8x56x56x128 3x3 layer.
+# * grouped convolutions with Cg = C/groups >= 32 channels per group: the same
+#   pixel-major cols with a leading groups axis, (groups, N*Ho*Wo, KH*KW*Cg), and one
+#   batched ``np.matmul`` that treats the groups as a batch axis.
+# * grouped convolutions with Cg < 32: "channel-major" cols. The padded input is
+#   (C, N, H, W) and the cols (groups, Cg*KH*KW, N*Ho*Wo) have rows that run along W,
+#   where pixel-major rows are runs of only Cg values; again one batched ``np.matmul``.
+#   Forward / grad_weight, single-threaded BLAS (the shared machine made 2-thread
+#   timings too noisy), pixel-major vs channel-major: Cg=64 1.05-1.5x faster,
+#   Cg=32 1.1x faster, Cg=16 1.3-1.5x slower, Cg=4 1.8-2x slower.
+#   A Python loop over the groups was never faster than the batched matmul (equal at
+#   groups=2, 1.1x slower at groups=8 and 2.5x slower at groups=32).
+#
+# grad_input needs the adjoint of im2col. The public ``col2im`` scatters with
+# ``np.add.at`` as seed 003 does (with flat indices, which measured 2-4x faster than
+# seed 003's (slice, m, i, j) indexing); ``_grad_input`` instead accumulates one strided
+# slice-add per kernel tap, which measured faster (numbers there).
+
+
+# ----------------------------------------------------------------------------------
+# layout helpers (all return views except where noted)
+
+
+def _x_nhwc(x, layout):
+    return x if layout == "NHWC" else x.transpose(0, 2, 3, 1)
+
+
+def _x_cnhw(x, layout):
+    return x.transpose(3, 0, 1, 2) if layout == "NHWC" else x.transpose(1, 0, 2, 3)
+
+
+def _y_from_nhwc(y, layout):
+    """Return a C-contiguous copy (or ``y`` itself) of NHWC ``y`` in ``layout``."""
+    return np.ascontiguousarray(y if layout == "NHWC" else y.transpose(0, 3, 1, 2))
+
+
+def _y_from_cnhw(y, layout):
+    y = y.transpose(1, 2, 3, 0) if layout == "NHWC" else y.transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(y)
+
+
+def _w_hwio(w, layout):
+    return w if layout == "NHWC" else w.transpose(2, 3, 1, 0)
+
+
+def _w_oihw(w, layout):
+    return w.transpose(3, 2, 0, 1) if layout == "NHWC" else w
+
+
+def _w_from_hwio(w, layout):
+    return np.ascontiguousarray(w if layout == "NHWC" else w.transpose(3, 2, 0, 1))
+
+
+def _w_from_oihw(w, layout):
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0) if layout == "NHWC" else w)
+
+
+def _pad(a, g, axes, dtype):
+    """Return a C-contiguous zero-padded copy of ``a`` in ``dtype``.
+
+    ``axes`` are the (H, W) axes of ``a``. Without padding the array is only made
+    contiguous (a no-op for a contiguous input of the right dtype).
+    """
+    a = a.astype(dtype, copy=False)
+    if g.pt == g.pb == g.pl == g.pr == 0:
+        return np.ascontiguousarray(a)
+    widths = [(0, 0)] * a.ndim
+    widths[axes[0]] = (g.pt, g.pb)
+    widths[axes[1]] = (g.pl, g.pr)
+    return np.ascontiguousarray(np.pad(a, widths))
+
+
+def _windows(xp, g, axes):
+    """Read-only view of every dilated, strided kernel window of padded ``xp``.
+
+    ``axes`` are the (H, W) axes of ``xp``; they become (Ho, Wo) and two window axes
+    (KH, KW) are appended: NHWC -> (N, Ho, Wo, C, KH, KW), CNHW -> (C, N, Ho, Wo, KH, KW).
+    """
+    span = ((g.KH - 1) * g.dh + 1, (g.KW - 1) * g.dw + 1)
+    view = sliding_window_view(xp, span, axis=axes)
+    index = [slice(None)] * view.ndim
+    index[axes[0]] = slice(None, None, g.sh)
+    index[axes[1]] = slice(None, None, g.sw)
+    index[-2] = slice(None, None, g.dh)
+    index[-1] = slice(None, None, g.dw)
+    return view[tuple(index)]
+
+
+def _tap_slices(g, kh, kw):
+    """The (H, W) slices of the padded input that kernel tap (kh, kw) reads."""
+    h0, w0 = kh * g.dh, kw * g.dw
+    return (
+        slice(h0, h0 + (g.Ho - 1) * g.sh + 1, g.sh),
+        slice(w0, w0 + (g.Wo - 1) * g.sw + 1, g.sw),
+    )
+
+
+def _is_depthwise(g):
+    return g.groups > 1 and g.Cg == 1 and g.Og == 1
+
+
+# Channels per group from which grouped convolutions use pixel-major cols (measured
+# crossover; see the notes at the top of the module).
+_PIXEL_MAJOR_MIN_CG = 32
+
+
+def _route(g):
+    """How the forward pass and grad_weight build their columns."""
+    if g.groups == 1 or g.Cg >= _PIXEL_MAJOR_MIN_CG:
+        return "pixel"
+    return "depthwise" if _is_depthwise(g) else "channel"
+
+
+def _cols_pixel_major(x, g, layout, dtype):
+    """Grouped im2col in NHWC order: (groups, N*Ho*Wo, KH*KW*Cg), column (kh*KW + kw)*Cg + c.
+
+    With ``groups == 1`` it is ``im2col``'s NHWC matrix with a leading axis of length 1.
+    """
+    xp = _pad(_x_nhwc(x, layout), g, (1, 2), dtype)
+    win = _windows(xp, g, (1, 2)).transpose(0, 1, 2, 4, 5, 3)  # N, Ho, Wo, KH, KW, C
+    win = win.reshape(g.N, g.Ho, g.Wo, g.KH, g.KW, g.groups, g.Cg)
+    win = win.transpose(5, 0, 1, 2, 3, 4, 6)  # groups, N, Ho, Wo, KH, KW, Cg
+    return win.reshape(g.groups, g.N * g.Ho * g.Wo, g.KH * g.KW * g.Cg)
+
+
+def _cols_channel_major(x, g, layout, dtype):
+    """Grouped, transposed im2col: (groups, Cg*KH*KW, N*Ho*Wo), row (c*KH + kh)*KW + kw."""
+    xp = _pad(_x_cnhw(x, layout), g, (2, 3), dtype)
+    win = _windows(xp, g, (2, 3)).transpose(0, 4, 5, 1, 2, 3)  # C, KH, KW, N, Ho, Wo
+    return win.reshape(g.groups, g.Cg * g.KH * g.KW, g.N * g.Ho * g.Wo)
+
+
+# ----------------------------------------------------------------------------------
+# the three computations, on validated input; results in the compute dtype
+
+
+def _forward(x, w, g, layout, dtype):
+    route = _route(g)
+    K = g.KH * g.KW * g.Cg
+    if route == "pixel":
+        cols = _cols_pixel_major(x, g, layout, dtype)  # groups, M, K
+        wg = _w_hwio(w, layout).astype(dtype, copy=False).reshape(g.KH, g.KW, g.Cg, g.groups, g.Og)
+        y = np.matmul(cols, wg.transpose(3, 0, 1, 2, 4).reshape(g.groups, K, g.Og))  # groups, M, Og
+        return _y_from_nhwc(y.transpose(1, 0, 2).reshape(g.N, g.Ho, g.Wo, g.O), layout)
+    if route == "depthwise":
+        xp = _pad(_x_nhwc(x, layout), g, (1, 2), dtype)
+        win = _windows(xp, g, (1, 2))  # N, Ho, Wo, C, KH, KW
+        wd = _w_hwio(w, layout)[:, :, 0, :].astype(dtype, copy=False)  # KH, KW, C
+        return _y_from_nhwc(np.einsum("nhwckl,klc->nhwc", win, wd), layout)
+    cols = _cols_channel_major(x, g, layout, dtype)  # groups, K, M
+    wg = _w_oihw(w, layout).astype(dtype, copy=False).reshape(g.groups, g.Og, K)
+    y = np.matmul(wg, cols)  # groups, Og, M  ==  O, N, Ho, Wo
+    return _y_from_cnhw(y.reshape(g.O, g.N, g.Ho, g.Wo), layout)
+
+
+def _grad_weight(grad_out, x, g, layout, dtype):
+    route = _route(g)
+    M = g.N * g.Ho * g.Wo
+    dy = grad_out.astype(dtype, copy=False)
+    if route == "pixel":
+        cols = _cols_pixel_major(x, g, layout, dtype)  # groups, M, K
+        dyg = _x_nhwc(dy, layout).reshape(M, g.groups, g.Og).transpose(1, 0, 2)
+        gw = np.matmul(cols.transpose(0, 2, 1), dyg)  # groups, K, Og
+        gw = gw.reshape(g.groups, g.KH, g.KW, g.Cg, g.Og).transpose(1, 2, 3, 0, 4)
+        return _w_from_hwio(gw.reshape(g.KH, g.KW, g.Cg, g.O), layout)
+    if route == "depthwise":
+        xp = _pad(_x_nhwc(x, layout), g, (1, 2), dtype)
+        win = _windows(xp, g, (1, 2))  # N, Ho, Wo, C, KH, KW
+        gw = np.einsum("nhwckl,nhwc->klc", win, _x_nhwc(dy, layout))
+        return _w_from_hwio(gw[:, :, None, :], layout)
+    cols = _cols_channel_major(x, g, layout, dtype)  # groups, K, M
+    dyc = _x_cnhw(dy, layout).reshape(g.groups, g.Og, M)
+    gw = np.matmul(dyc, cols.transpose(0, 2, 1))  # groups, Og, K  ==  OIHW
+    return _w_from_oihw(gw.reshape(g.O, g.Cg, g.KH, g.KW), layout)
+
+
+def _grad_bias(grad_out, layout, dtype):
+    axes = (0, 1, 2) if layout == "NHWC" else (0, 2, 3)
+    return grad_out.sum(axis=axes, dtype=dtype)
+
+
+def _grad_input(grad_out, w, g, layout, dtype):
+    # grad_input = col2im(grad_out @ W^T). Measured, float32, 2 cores, best of 16 runs
+    # in each of two sessions: the same GEMM followed by the np.add.at col2im (flat
+    # indices) -> the per-tap strided slice-adds used here:
+    #   LeNet 32x28x28x1 -> 6, 5x5             7.0 ms ->  0.9 ms   7.8x faster
+    #   LeNet 32x14x14x6 -> 16, 5x5            2.5 ms ->  1.7 ms   1.5x
+    #   ResNet 8x56x56x64, 3x3                78   ms -> 67   ms   1.2x
+    #   ResNet 8x28x28x128, 3x3               67   ms -> 40   ms   1.7x
+    #   ResNet 8x14x14x256, 3x3               46   ms -> 32   ms   1.5x
+    #   8x56x56 64 -> 128, 3x3 stride 2       35   ms -> 25   ms   1.4x
+    #   stem 8x224x224x3 -> 64, 7x7 stride 2 212   ms -> 83   ms   2.6x
+    #   1x1 8x56x56x256 -> 64                 38   ms -> 14   ms   2.6x
+    #   groups=32 8x28x28x128, 3x3            60   ms -> 28   ms   2.1x
+    #   depthwise 8x56x56x128, 3x3           298   ms -> 28   ms  10.6x
+    # (float64 under heavier machine load: 0.8-5x, parity on the wide ResNet layers.)
+    # The tap loop is KH*KW NumPy calls, each over a whole (N, Ho, Wo, C) slab, so its
+    # Python overhead is negligible. The slab is walked NHWC when its contiguous run of
+    # channels (one group's Cg) is at least a row long (Cg >= Wo), else channel-major
+    # (C, N, H, W) with the inner loop along W: 2-4x faster for the LeNet and stem
+    # layers, 1.3-3x slower for the wide ones.
+    M = g.N * g.Ho * g.Wo
+    dy = grad_out.astype(dtype, copy=False)
+    ph, pw = g.H + g.pt + g.pb, g.W + g.pl + g.pr
+    crop_h, crop_w = slice(g.pt, g.pt + g.H), slice(g.pl, g.pl + g.W)
+    if _is_depthwise(g):
+        wd = _w_hwio(w, layout)[:, :, 0, :].astype(dtype, copy=False)  # KH, KW, C
+        dyn = _x_nhwc(dy, layout)
+        buf = np.zeros((g.N, ph, pw, g.C), dtype)
+        tmp = np.empty((g.N, g.Ho, g.Wo, g.C), dtype)
+        for kh in range(g.KH):
+            for kw in range(g.KW):
+                hs, ws = _tap_slices(g, kh, kw)
+                buf[:, hs, ws] += np.multiply(dyn, wd[kh, kw], out=tmp)
+        return _y_from_nhwc(buf[:, crop_h, crop_w], layout)
+    K = g.KH * g.KW * g.Cg
+    if g.Cg >= g.Wo:
+        dyg = _x_nhwc(dy, layout).reshape(M, g.groups, g.Og).transpose(1, 0, 2)  # groups, M, Og
+        wg = _w_hwio(w, layout).astype(dtype, copy=False).reshape(g.KH, g.KW, g.Cg, g.groups, g.Og)
+        dcols = np.matmul(dyg, wg.transpose(3, 4, 0, 1, 2).reshape(g.groups, g.Og, K))
+        dcols = dcols.reshape(g.groups, g.N, g.Ho, g.Wo, g.KH, g.KW, g.Cg)
+        dcols = dcols.transpose(1, 2, 3, 4, 5, 0, 6)  # N, Ho, Wo, KH, KW, groups, Cg
+        buf = np.zeros((g.N, ph, pw, g.groups, g.Cg), dtype)
+        for kh in range(g.KH):
+            for kw in range(g.KW):
+                hs, ws = _tap_slices(g, kh, kw)
+                buf[:, hs, ws] += dcols[:, :, :, kh, kw]
+        return _y_from_nhwc(buf.reshape(g.N, ph, pw, g.C)[:, crop_h, crop_w], layout)
+    dyc = _x_cnhw(dy, layout).reshape(g.groups, g.Og, M)
+    wt = _w_oihw(w, layout).astype(dtype, copy=False).reshape(g.groups, g.Og, K).transpose(0, 2, 1)
+    dcols = np.matmul(wt, dyc).reshape(g.C, g.KH, g.KW, g.N, g.Ho, g.Wo)
+    buf = np.zeros((g.C, g.N, ph, pw), dtype)
+    for kh in range(g.KH):
+        for kw in range(g.KW):
+            hs, ws = _tap_slices(g, kh, kw)
+            buf[:, :, hs, ws] += dcols[:, kh, kw]
+    return _y_from_cnhw(buf[:, :, crop_h, crop_w], layout)
+
+
+def _col2im_add_at(cols, g, layout, dtype):
+    """Scatter-add im2col columns back onto the padded input with ``np.add.at``."""
+    N, C, Ho, Wo, KH, KW = g.N, g.C, g.Ho, g.Wo, g.KH, g.KW
+    ph, pw = g.H + g.pt + g.pb, g.W + g.pl + g.pr
+    hi = (np.arange(Ho) * g.sh)[:, None] + (np.arange(KH) * g.dh)[None, :]  # Ho, KH
+    wi = (np.arange(Wo) * g.sw)[:, None] + (np.arange(KW) * g.dw)[None, :]  # Wo, KW
+    n = np.arange(N)
+    c = np.arange(C)
+    if layout == "NHWC":
+        # cols entry (n, ho, wo, kh, kw, c) -> offset ((n*Hp + h)*Wp + w)*C + c in the
+        # padded (N, Hp, Wp, C) buffer, where h = ho*sh + kh*dh and w = wo*sw + kw*dw
+        rows = (n[:, None, None] * ph + hi[None, :, :]) * pw  # N, Ho, KH
+        flat = (rows[:, :, None, :, None] + wi[None, None, :, None, :]) * C  # N, Ho, Wo, KH, KW
+        flat = flat[..., None] + c
+        shape = (N, ph, pw, C)
+    else:
+        # cols entry (n, ho, wo, c, kh, kw) -> offset ((n*C + c)*Hp + h)*Wp + w in the
+        # padded (N, C, Hp, Wp) buffer
+        planes = (n[:, None] * C + c[None, :]) * ph  # N, C
+        rows = (planes[:, None, :, None] + hi[None, :, None, :]) * pw  # N, Ho, C, KH
+        flat = rows[:, :, None, :, :, None] + wi[None, None, :, None, None, :]  # N,Ho,Wo,C,KH,KW
+        shape = (N, C, ph, pw)
+    out = np.zeros(N * ph * pw * C, dtype)
+    np.add.at(out, flat.reshape(-1), cols.astype(dtype, copy=False).reshape(-1))
+    out = out.reshape(shape)
+    if layout == "NHWC":
+        return out[:, g.pt:g.pt + g.H, g.pl:g.pl + g.W, :]
+    return out[:, :, g.pt:g.pt + g.H, g.pl:g.pl + g.W]
+
+
+# ----------------------------------------------------------------------------------
+# validation shared by the public functions
+
+
+def _weight_call_geometry(x_shape, weight_shape, layout, stride, padding, dilation, groups,
+                          input_name, weight_name):
+    KH, KW, Cg, O = weight_geometry(weight_shape, layout, name=weight_name)
+    return conv_geometry(
+        x_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
+        dilation=dilation, groups=groups, layout=layout, input_name=input_name,
+    )
+
+
+def _grad_out_iv(grad_out, g, layout):
+    grad_out = array_iv(grad_out, "grad_out")
+    expected = g.output_shape(layout)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the forward output shape {expected} ({layout}); "
+            f"got shape {grad_out.shape}"
+        )
+    return grad_out
+
+
+def _finish(a, result_dtype):
+    return a.astype(result_dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------------
+# public API
+
+
+def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
+           num_threads=None):
+    """2-D cross-correlation (a deep-learning "convolution") of a batch of images.
+
+    Parameters
+    ----------
+    x : array_like
+        Input, shape (N, H, W, C) for ``layout="NHWC"`` or (N, C, H, W) for ``"NCHW"``.
+    weight : array_like
+        Kernel, shape (KH, KW, C // groups, O) (HWIO) for ``"NHWC"`` or
+        (O, C // groups, KH, KW) (OIHW, as in PyTorch) for ``"NCHW"``.
+    bias : array_like, optional
+        Shape (O,), added to every output pixel.
+    stride, dilation : int or (int, int)
+        Step between output pixels and between kernel taps; each >= 1.
+    padding : int, (int, int), ((int, int), (int, int)), "valid" or "same"
+        Zero padding: symmetric, per axis, explicit ((top, bottom), (left, right)), or a
+        case-insensitive string. ``"same"`` follows TensorFlow: Ho = ceil(H / sh) and
+        the larger half of the padding goes after.
+    groups : int
+        Number of channel groups; must divide C and O. ``groups == C`` is depthwise.
+    layout : {"NHWC", "NCHW"}
+        Memory layout of ``x``, ``weight`` and the result (case-insensitive).
+    num_threads : int, optional
+        Accepted for API compatibility and ignored (NumPy's BLAS decides).
+
+    Returns
+    -------
+    y : ndarray
+        Shape (N, Ho, Wo, O) or (N, O, Ho, Wo), C-contiguous, with
+        Ho = (H + top + bottom - dh*(KH-1) - 1) // sh + 1 (likewise Wo). The dtype is
+        ``np.result_type`` of the inputs, with integers and bools promoted to float64;
+        float16 is computed in float32.
+
+    Notes
+    -----
+    As in PyTorch and TensorFlow this is a cross-correlation (the kernel is not flipped):
+    ``y[n, i, j, o] = bias[o] + sum x[n, i*sh - top + kh*dh, j*sw - left + kw*dw, g*Cg + c]
+    * weight[kh, kw, c, o]`` over kh, kw and the Cg channels c of output channel o's
+    group g (NHWC indices; out-of-range input pixels are zero).
+
+    Raises
+    ------
+    ValueError
+        Wrong ndim, channel mismatch, groups not dividing C or O, kernel larger than the
+        padded input, stride/dilation/groups < 1, negative padding, unknown padding or
+        layout string, or a bias whose shape is not (O,).
+    TypeError
+        Complex, object or string input, or malformed stride/padding/dilation.
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> conv2d(x, np.ones((2, 2, 1, 1)))[0, :, :, 0]
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    g = _weight_call_geometry(x.shape, weight.shape, layout, stride, padding, dilation, groups,
+                              "x", "weight")
+    if bias is not None:
+        bias = array_iv(bias, "bias")
+        if bias.shape != (g.O,):
+            raise ValueError(
+                f"bias must have shape (O,) = ({g.O},) to match weight of shape {weight.shape}; "
+                f"got shape {bias.shape}"
+            )
+    result_dtype, dtype = compute_dtype(x, weight, bias)
+    y = _forward(x, weight, g, layout, dtype)
+    if bias is not None:
+        b = bias.astype(dtype, copy=False)
+        y += b if layout == "NHWC" else b[:, None, None]
+    return _finish(y, result_dtype)
+
+
+def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
+                    layout="NHWC", num_threads=None):
+    """Gradients of :func:`conv2d` with respect to its input, weight and bias.
+
+    Parameters
+    ----------
+    grad_out : array_like
+        Gradient of the loss with respect to the output of ``conv2d(x, weight, ...)``;
+        must have exactly that output's shape.
+    x, weight : array_like
+        The forward pass's input and weight, in ``layout``'s order.
+    stride, padding, dilation, groups, layout, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    grad_x : ndarray
+        Same shape as ``x``.
+    grad_weight : ndarray
+        Same shape as ``weight``.
+    grad_bias : ndarray
+        Shape (O,): ``grad_out`` summed over N, H and W.
+
+    All three share one dtype: ``np.result_type`` of ``grad_out``, ``x`` and
+    ``weight``, with integers and bools promoted to float64.
+
+    Raises
+    ------
+    ValueError
+        Any error :func:`conv2d` raises, or a ``grad_out`` whose shape differs from the
+        forward output's.
+    TypeError
+        Complex, object or string input.
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    g = _weight_call_geometry(x.shape, weight.shape, layout, stride, padding, dilation, groups,
+                              "x", "weight")
+    grad_out = _grad_out_iv(grad_out, g, layout)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    grad_x = _grad_input(grad_out, weight, g, layout, dtype)
+    grad_w = _grad_weight(grad_out, x, g, layout, dtype)
+    grad_b = _grad_bias(grad_out, layout, dtype)
+    return tuple(_finish(a, result_dtype) for a in (grad_x, grad_w, grad_b))
+
+
+def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
+                      layout="NHWC", num_threads=None):
+    """Gradient of :func:`conv2d` with respect to its input (like ``torch.nn.grad.conv2d_input``).
+
+    Parameters
+    ----------
+    grad_out : array_like
+        Gradient with respect to the forward output; must have its shape.
+    weight : array_like
+        The forward pass's weight, in ``layout``'s order.
+    input_shape : sequence of 4 ints
+        Shape of the forward input ``x``, in ``layout``'s order.
+    stride, padding, dilation, groups, layout, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    grad_x : ndarray
+        Shape ``input_shape``; dtype ``np.result_type(grad_out, weight)`` with integers
+        and bools promoted to float64.
+
+    Raises
+    ------
+    ValueError
+        Invalid geometry (see :func:`conv2d`) or a ``grad_out`` of the wrong shape.
+    TypeError
+        Complex, object or string input.
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    weight = array_iv(weight, "weight", 4)
+    g = _weight_call_geometry(input_shape, weight.shape, layout, stride, padding, dilation, groups,
+                              "input_shape", "weight")
+    grad_out = _grad_out_iv(grad_out, g, layout)
+    result_dtype, dtype = compute_dtype(grad_out, weight)
+    return _finish(_grad_input(grad_out, weight, g, layout, dtype), result_dtype)
+
+
+def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilation=1, groups=1,
+                       layout="NHWC", num_threads=None):
+    """Gradient of :func:`conv2d` with respect to its weight (like ``torch.nn.grad.conv2d_weight``).
+
+    Parameters
+    ----------
+    grad_out : array_like
+        Gradient with respect to the forward output; must have its shape.
+    x : array_like
+        The forward pass's input, in ``layout``'s order.
+    weight_shape : sequence of 4 ints
+        Shape of the forward weight: (KH, KW, C // groups, O) for ``"NHWC"``,
+        (O, C // groups, KH, KW) for ``"NCHW"``.
+    stride, padding, dilation, groups, layout, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    grad_weight : ndarray
+        Shape ``weight_shape``; dtype ``np.result_type(grad_out, x)`` with integers and
+        bools promoted to float64.
+
+    Raises
+    ------
+    ValueError
+        Invalid geometry (see :func:`conv2d`) or a ``grad_out`` of the wrong shape.
+    TypeError
+        Complex, object or string input.
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    x = array_iv(x, "x", 4)
+    g = _weight_call_geometry(x.shape, weight_shape, layout, stride, padding, dilation, groups,
+                              "x", "weight_shape")
+    grad_out = _grad_out_iv(grad_out, g, layout)
+    result_dtype, dtype = compute_dtype(grad_out, x)
+    return _finish(_grad_weight(grad_out, x, g, layout, dtype), result_dtype)
+
+
+def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", num_threads=None):
+    """Unfold every kernel window of ``x`` into one row of a matrix.
+
+    Parameters
+    ----------
+    x : array_like
+        Input, (N, H, W, C) for ``"NHWC"`` or (N, C, H, W) for ``"NCHW"``.
+    kernel_size : int or (int, int)
+        (KH, KW).
+    stride, padding, dilation, layout, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    cols : ndarray
+        Shape (N*Ho*Wo, KH*KW*C), C-contiguous. Rows are ordered (n, ho, wo). Columns are
+        ``(kh*KW + kw)*C + c`` for ``"NHWC"`` (so ``cols @ w.reshape(-1, O)`` is the NHWC
+        convolution with HWIO ``w``) and ``(c*KH + kh)*KW + kw`` for ``"NCHW"`` (so
+        ``cols @ w.reshape(O, -1).T`` is the convolution with OIHW ``w``). Padded taps
+        are zero. The dtype is that of ``x``, with integers and bools promoted to float64.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As for :func:`conv2d`.
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    x = array_iv(x, "x", 4)
+    g = conv_geometry(x.shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                      layout=layout, input_name="x")
+    result_dtype, _ = compute_dtype(x)  # a pure copy: no arithmetic, so no compute dtype
+    if layout == "NHWC":
+        cols = _cols_pixel_major(x, g, layout, result_dtype)[0]
+    else:
+        xp = _pad(x, g, (2, 3), result_dtype)
+        win = _windows(xp, g, (2, 3)).transpose(0, 2, 3, 1, 4, 5)  # N, Ho, Wo, C, KH, KW
+        cols = win.reshape(g.N * g.Ho * g.Wo, g.C * g.KH * g.KW)
+    # The reshape copies except in degenerate cases (1x1 kernel, stride 1, no padding),
+    # where it is a read-only view of x itself; always hand back a fresh array.
+    return cols if cols.flags.writeable else cols.copy()
+
+
+def col2im(cols, input_shape, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC",
+           num_threads=None):
+    """Fold im2col rows back onto an input-shaped array, summing overlapping taps.
+
+    The exact adjoint of :func:`im2col`: ``<im2col(x), c> == <x, col2im(c)>``. Entries
+    that land in the padding are dropped. The scatter uses ``np.add.at``.
+
+    Parameters
+    ----------
+    cols : array_like
+        Shape (N*Ho*Wo, KH*KW*C), in :func:`im2col`'s row and column order for ``layout``.
+    input_shape : sequence of 4 ints
+        Shape of the result, in ``layout``'s order.
+    kernel_size : int or (int, int)
+        (KH, KW).
+    stride, padding, dilation, layout, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    x : ndarray
+        Shape ``input_shape``, C-contiguous; dtype that of ``cols`` with integers and
+        bools promoted to float64 (float16 is summed in float32).
+
+    Raises
+    ------
+    ValueError
+        Invalid geometry (see :func:`conv2d`) or ``cols`` of the wrong shape.
+    TypeError
+        Complex, object or string input.
+    """
+    layout = layout_iv(layout)
+    num_threads_iv(num_threads)
+    cols = array_iv(cols, "cols", 2)
+    g = conv_geometry(input_shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                      layout=layout, input_name="input_shape")
+    expected = (g.N * g.Ho * g.Wo, g.KH * g.KW * g.C)
+    if cols.shape != expected:
+        what = "KH*KW*C" if layout == "NHWC" else "C*KH*KW"
+        raise ValueError(
+            f"cols must have shape (N*Ho*Wo, {what}) = {expected} for input_shape "
+            f"{g.input_shape(layout)} and kernel {g.KH}x{g.KW} (output {g.Ho}x{g.Wo}); "
+            f"got shape {cols.shape}"
+        )
+    result_dtype, dtype = compute_dtype(cols)
+    return np.ascontiguousarray(_col2im_add_at(cols, g, layout, dtype), dtype=result_dtype)
