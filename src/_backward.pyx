@@ -4,16 +4,10 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
-from _blas cimport gemm_rm
-from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks
+from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise
 
 import numpy as np
-
-
-cdef inline bint is_pointwise(const Geom* g) noexcept nogil:
-    """1x1, stride 1, no padding, one group: the input rows are the cols."""
-    return (g.KH == 1 and g.KW == 1 and g.sh == 1 and g.sw == 1 and g.pt == 0
-            and g.pl == 0 and g.groups == 1 and g.Ho == g.H and g.Wo == g.W)
 
 
 def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
@@ -35,11 +29,16 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
             if P and g.O:
                 np.sum(np.asarray(dy).reshape(P, g.O), axis=0, out=np.asarray(db))
         return
+    cdef floating* tag = NULL
     cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
+    # Per thread: the im2col tile, the packed dY tile (the GEMM's B) and A's buffer.
+    cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
+    cdef Py_ssize_t bsize = packb_size(tag, T, g.Og)
+    cdef Py_ssize_t asize = abuf_size(tag, T)
     n_threads = <int>min(n_threads, n_tiles)
-    work_array = np.empty((n_threads, 1 if pointwise else T * g.K), dtype=dtype)
+    work_array = np.empty((n_threads, colsize + bsize + asize), dtype=dtype)
     dw_parts_array = np.zeros((n_threads, KO), dtype=dtype)
     db_parts_array = np.zeros((n_threads, g.O), dtype=dtype)
     cdef floating[:, ::1] work = work_array
@@ -50,27 +49,31 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef bint want_bias = db is not None
     cdef Py_ssize_t t, p0, cnt, grp, r, o
     cdef floating* cols
+    cdef floating* bpack
+    cdef floating* abuf
     cdef floating* dwt
     cdef floating* dbt
     cdef const floating* dyrow
     cdef Geom* gp = &g
     with nogil, parallel(num_threads=n_threads):
         cols = &work[threadid(), 0]
+        bpack = cols + colsize
+        abuf = bpack + bsize
         dwt = &dw_parts[threadid(), 0]
         dbt = &db_parts[threadid(), 0]
         for t in prange(n_tiles, schedule='static'):
             p0 = t * T
             cnt = min(T, P - p0)
-            if pointwise:
-                gemm_rm(True, False, <int>g.C, <int>g.O, <int>cnt, 1,
-                        xp + p0 * g.C, <int>g.C, dyp + p0 * g.O, <int>g.O, 1,
-                        dwt, <int>g.O)
-            else:
-                for grp in range(g.groups):
+            for grp in range(g.groups):
+                # dW_g[K, Og] += cols_g^T[K, cnt] @ dY_g[cnt, Og]
+                pack_b(cnt, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1, bpack)
+                if pointwise:
+                    gemm_packed(g.C, g.O, cnt, xp + p0 * g.C, 1, g.C, bpack,
+                                dwt, g.O, True, NULL, abuf)
+                else:
                     fill_cols(xp, gp, p0, cnt, grp, cols, g.K)
-                    gemm_rm(True, False, <int>g.K, <int>g.Og, <int>cnt, 1,
-                            cols, <int>g.K, dyp + p0 * g.O + grp * g.Og, <int>g.O, 1,
-                            dwt + grp * g.Og, <int>g.O)
+                    gemm_packed(g.K, g.Og, cnt, cols, 1, g.K, bpack,
+                                dwt + grp * g.Og, g.O, True, NULL, abuf)
             if want_bias:
                 for r in range(cnt):
                     dyrow = dyp + (p0 + r) * g.O
@@ -85,7 +88,8 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                       const floating[:, :, :, ::1] w,     # IN  (KH, KW, C//groups, O)
                       floating[:, :, :, ::1] dx,          # OUT (N, H, W, C), zeroed
                       tuple geom, int n_threads):
-    """grad_input: per tile dcols = dY @ W^T, scattered (col2im) into dx.
+    """grad_input: per tile dcols = dY @ W^T (W^T packed once), scattered
+    (col2im) into dx.
 
     Tiles are row blocks of one image. Blocks two apart never touch the same
     input row (see _tiling.block_out_rows), so the even blocks run in parallel,
@@ -95,31 +99,43 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.K == 0 or g.O == 0:
         return
+    cdef floating* tag = NULL
     cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t R = block_out_rows(g.KH, g.dh, g.sh, g.Wo, T)
     cdef Py_ssize_t n_blocks = (g.Ho + R - 1) // R
-    work_array = np.empty((n_threads, T * g.K),
-                          dtype=np.float32 if floating is float else np.float64)
+    cdef Py_ssize_t bsize = packb_size(tag, g.Og, g.K)
+    cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
+    cdef Py_ssize_t asize = abuf_size(tag, g.Og)
+    dtype = np.float32 if floating is float else np.float64
+    packed_array = np.empty(g.groups * bsize, dtype=dtype)
+    work_array = np.empty((n_threads, colsize + asize), dtype=dtype)
+    cdef floating[::1] packed = packed_array
     cdef floating[:, ::1] work = work_array
     cdef const floating* dyp = &dy[0, 0, 0, 0]
     cdef const floating* wp = &w[0, 0, 0, 0]
     cdef floating* dxp = &dx[0, 0, 0, 0] if dx.size else NULL
+    cdef floating* Bp = &packed[0]
     cdef Py_ssize_t t, n_tiles, phase, nb, j, ps, pe, p0, cnt, grp
     cdef int threads
     cdef floating* dcols
+    cdef floating* abuf
     cdef Geom* gp = &g
+    with nogil:
+        for grp in range(g.groups):
+            # b(o, k) = W_g^T[o, k] = w[k*O + grp*Og + o]
+            pack_b(g.Og, g.K, wp + grp * g.Og, 1, g.O, Bp + grp * bsize)
     if pointwise:
         # dx rows are dY rows times W^T: disjoint per tile, no scatter.
         n_tiles = (P + T - 1) // T
         threads = <int>min(n_threads, n_tiles)
-        with nogil:
-            for t in prange(n_tiles, schedule='static', num_threads=threads):
+        with nogil, parallel(num_threads=threads):
+            abuf = &work[threadid(), 0]
+            for t in prange(n_tiles, schedule='static'):
                 p0 = t * T
                 cnt = min(T, P - p0)
-                gemm_rm(False, True, <int>cnt, <int>g.C, <int>g.O, 1,
-                        dyp + p0 * g.O, <int>g.O, wp, <int>g.O, 0,
-                        dxp + p0 * g.C, <int>g.C)
+                gemm_packed(cnt, g.C, g.O, dyp + p0 * g.O, g.O, 1, Bp,
+                            dxp + p0 * g.C, g.C, False, NULL, abuf)
         return
     with nogil:
         for phase in range(2):
@@ -129,6 +145,7 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
             threads = <int>min(n_threads, nb)
             with parallel(num_threads=threads):
                 dcols = &work[threadid(), 0]
+                abuf = dcols + colsize
                 for j in prange(nb, schedule='static'):
                     ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
                     pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
@@ -136,9 +153,8 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                     while p0 < pe:
                         cnt = min(T, pe - p0)
                         for grp in range(g.groups):
-                            gemm_rm(False, True, <int>cnt, <int>g.K, <int>g.Og, 1,
-                                    dyp + p0 * g.O + grp * g.Og, <int>g.O,
-                                    wp + grp * g.Og, <int>g.O, 0, dcols, <int>g.K)
+                            gemm_packed(cnt, g.K, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1,
+                                        Bp + grp * bsize, dcols, g.K, False, NULL, abuf)
                             scatter_cols(dcols, g.K, gp, p0, cnt, grp, dxp)
                         p0 = p0 + cnt
 

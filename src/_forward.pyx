@@ -6,18 +6,10 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols
-from _blas cimport gemm_rm
-from _tiling cimport tile_rows
+from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+from _tiling cimport tile_rows, is_pointwise
 
 import numpy as np
-
-
-cdef inline void add_bias_rows(floating* out, Py_ssize_t rows, Py_ssize_t O,
-                               const floating* bias) noexcept nogil:
-    cdef Py_ssize_t r, o
-    for r in range(rows):
-        for o in range(O):
-            out[r * O + o] += bias[o]
 
 
 def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
@@ -25,46 +17,55 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 const floating[::1] bias,          # IN  (O,) or None
                 floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
                 tuple geom, int n_threads):
-    """im2col + GEMM forward: each thread builds the im2col rows of one tile of
-    output pixels in its own buffer and multiplies them by the weight."""
+    """im2col + GEMM forward. The weight is packed once for all threads; each
+    thread builds the im2col rows of one tile of output pixels in its own
+    buffer, multiplies them by the packed weight and writes its output rows
+    (bias fused into the store)."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.O == 0:
         return
-    cdef bint pointwise = (g.KH == 1 and g.KW == 1 and g.sh == 1 and g.sw == 1
-                           and g.pt == 0 and g.pl == 0 and g.groups == 1
-                           and g.Ho == g.H and g.Wo == g.W)
+    cdef floating* tag = NULL
+    cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
+    cdef Py_ssize_t bsize = packb_size(tag, g.K, g.Og)
+    cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
+    cdef Py_ssize_t asize = abuf_size(tag, g.K)
     n_threads = <int>min(n_threads, n_tiles)
-    work_array = np.empty((n_threads, 1 if pointwise else T * g.K),
-                          dtype=np.float32 if floating is float else np.float64)
+    dtype = np.float32 if floating is float else np.float64
+    packed_array = np.empty(max(g.groups * bsize, 1), dtype=dtype)
+    work_array = np.empty((n_threads, colsize + asize), dtype=dtype)
+    cdef floating[::1] packed = packed_array
     cdef floating[:, ::1] work = work_array
     cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
     cdef const floating* wp = &w[0, 0, 0, 0] if w.size else NULL
     cdef const floating* bp = &bias[0] if bias is not None else NULL
     cdef floating* yp = &y[0, 0, 0, 0]
+    cdef floating* Bp = &packed[0]
     cdef Py_ssize_t t, p0, cnt, grp
     cdef floating* cols
+    cdef floating* abuf
     cdef Geom* gp = &g
-    with nogil, parallel(num_threads=n_threads):
-        cols = &work[threadid(), 0]
-        for t in prange(n_tiles, schedule='static'):
-            p0 = t * T
-            cnt = min(T, P - p0)
-            if pointwise:
-                # A 1x1 stride-1 convolution: the input rows are the cols.
-                gemm_rm(False, False, <int>cnt, <int>g.O, <int>g.C, 1,
-                        xp + p0 * g.C, <int>max(g.C, 1), wp, <int>g.O, 0,
-                        yp + p0 * g.O, <int>g.O)
-            else:
-                for grp in range(g.groups):
-                    fill_cols(xp, gp, p0, cnt, grp, cols, g.K)
-                    gemm_rm(False, False, <int>cnt, <int>g.Og, <int>g.K, 1,
-                            cols, <int>max(g.K, 1), wp + grp * g.Og, <int>g.O, 0,
-                            yp + p0 * g.O + grp * g.Og, <int>g.O)
-            if bp != NULL:
-                add_bias_rows(yp + p0 * g.O, cnt, g.O, bp)
+    with nogil:
+        for grp in range(g.groups):
+            pack_b(g.K, g.Og, wp + grp * g.Og, g.O, 1, Bp + grp * bsize)
+        with parallel(num_threads=n_threads):
+            cols = &work[threadid(), 0]
+            abuf = cols + colsize
+            for t in prange(n_tiles, schedule='static'):
+                p0 = t * T
+                cnt = min(T, P - p0)
+                if pointwise:
+                    # A 1x1 stride-1 convolution: the input rows are the cols.
+                    gemm_packed(cnt, g.O, g.C, xp + p0 * g.C, g.C, 1, Bp,
+                                yp + p0 * g.O, g.O, False, bp, abuf)
+                else:
+                    for grp in range(g.groups):
+                        fill_cols(xp, gp, p0, cnt, grp, cols, g.K)
+                        gemm_packed(cnt, g.Og, g.K, cols, g.K, 1, Bp + grp * bsize,
+                                    yp + p0 * g.O + grp * g.Og, g.O, False,
+                                    bp + grp * g.Og if bp != NULL else NULL, abuf)
 
 
 def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)

@@ -1,3 +1,5 @@
+from _geometry cimport Geom
+
 # How output pixels are cut into per-thread tiles, and the row blocks that
 # make col2im scatters disjoint. One place to tune tile sizes.
 
@@ -54,3 +56,9 @@ cdef inline Py_ssize_t phase_blocks(Py_ssize_t phase, Py_ssize_t n_blocks,
                                     Py_ssize_t N) noexcept nogil:
     """How many blocks (over all images) one parity phase holds."""
     return N * ((n_blocks - phase + 1) // 2)
+
+
+cdef inline bint is_pointwise(const Geom* g) noexcept nogil:
+    """1x1, stride 1, no padding, one group: the input rows are the cols."""
+    return (g.KH == 1 and g.KW == 1 and g.sh == 1 and g.sw == 1 and g.pt == 0
+            and g.pl == 0 and g.groups == 1 and g.Ho == g.H and g.Wo == g.W)
