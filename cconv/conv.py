@@ -13,7 +13,7 @@ from ._params import (
     layout_iv,
     weight_geometry,
 )
-from ._threading import blas_single_thread, resolve_num_threads
+from ._threading import resolve_num_threads
 
 __all__ = [
     "conv2d",
@@ -155,8 +155,7 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
     if y.size:
         kernel = _forward.conv2d_depthwise if _is_depthwise(geom) else _forward.conv2d_gemm
-        with blas_single_thread:
-            kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+        kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
     return from_nhwc(y, layout, result_dtype)
 
 
@@ -171,8 +170,7 @@ def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
         if _is_depthwise(geom):
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
         else:
-            with blas_single_thread:
-                _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
     return dx
 
 
@@ -182,8 +180,7 @@ def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
     if _is_depthwise(geom):
         _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
-        with blas_single_thread:
-            _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     return dw, db
 
 

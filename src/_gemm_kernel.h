@@ -1,5 +1,5 @@
 /*
- * gemm_kernel.h -- small single-threaded GEMM for cconv's im2col convolution.
+ * _gemm_kernel.h -- small single-threaded GEMM for cconv's im2col convolution.
  *
  *   C[M x N] (row-major, leading dim ldc)  =  A[M x K] @ B[K x N]
  *                                          (+ C     if beta != 0)
