@@ -6,6 +6,7 @@ from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise
+from _depthwise cimport ccdw_geom, depthwise_geom, dw_grad_input_row, dw_grad_weight_row
 
 import numpy as np
 
@@ -174,9 +175,14 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
     cdef floating* dxp = &dx[0, 0, 0, 0]
     cdef Py_ssize_t row
     cdef Geom* gp = &g
+    cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef bint unit_multiplier = g.Og == 1
     with nogil:
         for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
-            depthwise_grad_input_row(dyp, wp, dxp, gp, row)
+            if unit_multiplier:
+                dw_grad_input_row(dyp, wp, dxp, &dg, row)
+            else:
+                depthwise_grad_input_row(dyp, wp, dxp, gp, row)
 
 
 cdef void depthwise_grad_input_row(const floating* dy, const floating* w, floating* dx,
@@ -243,12 +249,17 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef floating* dwt
     cdef floating* dbt
     cdef Geom* gp = &g
+    cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef bint unit_multiplier = g.Og == 1
     if rows and g.Wo and g.O:
         with nogil, parallel(num_threads=n_threads):
             dwt = &dw_parts[threadid(), 0]
             dbt = &db_parts[threadid(), 0]
             for row in prange(rows, schedule='static'):
-                depthwise_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, gp, row)
+                if unit_multiplier:
+                    dw_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, &dg, row)
+                else:
+                    depthwise_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, gp, row)
     np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
     if want_bias:
         np.sum(db_parts_array, axis=0, out=np.asarray(db))

@@ -8,6 +8,7 @@ from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport tile_rows, is_pointwise
+from _depthwise cimport ccdw_geom, depthwise_geom, dw_forward_row
 
 import numpy as np
 
@@ -87,14 +88,20 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef floating* yp = &y[0, 0, 0, 0]
     cdef Py_ssize_t row
     cdef Geom* gp = &g
+    cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef bint unit_multiplier = g.Og == 1
     with nogil:
         for row in prange(rows, schedule='static', num_threads=n_threads):
-            depthwise_row(xp, wp, bp, yp, gp, row)
+            if unit_multiplier:
+                dw_forward_row(xp, wp, bp, yp, &dg, row)
+            else:
+                depthwise_row(xp, wp, bp, yp, gp, row)
 
 
 cdef void depthwise_row(const floating* x, const floating* w, const floating* bias,
                         floating* y, const Geom* g, Py_ssize_t row) noexcept nogil:
-    """One output row (n, ho) of a depthwise convolution."""
+    """One output row (n, ho) of a depthwise convolution with a channel
+    multiplier M > 1 (M == 1 goes to the vectorised C kernel)."""
     cdef Py_ssize_t n = row // g.Ho, ho = row % g.Ho
     cdef Py_ssize_t O = g.O, C = g.C, M = g.Og   # M: outputs per input channel
     cdef Py_ssize_t wo, kh, kw, hi, wi, c, m, o

@@ -55,6 +55,13 @@ CASES = [
          padding=((1, 2), (3, 0)), dilation=(2, 3), groups=2),
     dict(id="many_channels", N=2, H=6, W=6, C=16, O=8, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
     dict(id="stride3_uneven", N=2, H=8, W=7, C=2, O=2, K=(3, 3), stride=3, padding=0, dilation=1, groups=1),
+    # Shapes that reach the full (not edge-tile) paths of the compiled kernels:
+    # whole 6x16 GEMM micro-tiles, more than one K block (K > 1152), and whole
+    # 32-channel register blocks of the depthwise kernel.
+    dict(id="gemm_full_tiles", N=2, H=6, W=7, C=20, O=35, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
+    dict(id="gemm_two_k_blocks", N=1, H=4, W=5, C=130, O=17, K=(3, 3), stride=1, padding=1, dilation=1,
+         groups=1),
+    dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
     dict(id="pad_wider_than_kernel", N=1, H=3, W=5, C=2, O=3, K=(2, 2), stride=1, padding=(3, 1), dilation=1,
          groups=1),
 ]

@@ -1,0 +1,131 @@
+/*
+ * _depthwise_kernels.h -- direct depthwise convolution rows (groups == C,
+ * one output channel per input channel), NHWC, for float and double.
+ *
+ * The channel axis is contiguous in NHWC, so every tap is a fused
+ * multiply-add over a run of channels. Channels go in blocks of CCDW_CB kept
+ * in registers across the taps of one output pixel. Each function is built
+ * twice (target_clones: AVX2+FMA and the baseline ISA) and the loader picks
+ * the one the CPU supports, so the same binary runs on any x86-64.
+ */
+#ifndef CCONV_DEPTHWISE_KERNELS_H
+#define CCONV_DEPTHWISE_KERNELS_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
+#define CCDW_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define CCDW_CLONES
+#endif
+
+#define CCDW_CB 32   /* channels per register block (4 ymm of float) */
+
+typedef struct {
+    ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
+} ccdw_geom;
+
+/*
+ * DEFINE(T, S) instantiates, for element type T:
+ *   ccdw_S_forward_row(x, w, bias, y, g, row): output row (n, ho) = row;
+ *       w is (KH, KW, C) (HWIO with I = 1, O = C); bias may be NULL.
+ *   ccdw_S_grad_input_row(dy, w, dx, g, row): input row (n, hi) = row of dx,
+ *       gathering every tap that read it (no other row is written).
+ *   ccdw_S_grad_weight_row(x, dy, dw, db, g, row): adds output row (n, ho)'s
+ *       contribution to dw (KH*KW*C) and db (C, may be NULL).
+ */
+#define CCDW_DEFINE(T, S)                                                       \
+CCDW_CLONES                                                                     \
+static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    \
+        const T *restrict bias, T *restrict y, const ccdw_geom *g,            \
+        ptrdiff_t row)                                                          \
+{                                                                               \
+    const ptrdiff_t C = g->C, n = row / g->Ho, ho = row % g->Ho;                \
+    for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
+        T *restrict out = y + (row * g->Wo + wo) * C;                           \
+        for (ptrdiff_t c0 = 0; c0 < C; c0 += CCDW_CB) {                         \
+            const ptrdiff_t cb = C - c0 < CCDW_CB ? C - c0 : CCDW_CB;           \
+            T acc[CCDW_CB];                                                     \
+            for (int c = 0; c < CCDW_CB; c++)                                   \
+                acc[c] = (bias && c < cb) ? bias[c0 + c] : 0;                   \
+            for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                          \
+                const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;           \
+                if (hi < 0 || hi >= g->H) continue;                             \
+                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
+                    const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;       \
+                    if (wi < 0 || wi >= g->W) continue;                         \
+                    const T *xp = x + ((n * g->H + hi) * g->W + wi) * C + c0;   \
+                    const T *wp = w + (kh * g->KW + kw) * C + c0;               \
+                    if (cb == CCDW_CB)                                          \
+                        for (int c = 0; c < CCDW_CB; c++) acc[c] += xp[c] * wp[c]; \
+                    else                                                        \
+                        for (int c = 0; c < cb; c++) acc[c] += xp[c] * wp[c];   \
+                }                                                               \
+            }                                                                   \
+            for (int c = 0; c < cb; c++) out[c0 + c] = acc[c];                  \
+        }                                                                       \
+    }                                                                           \
+}                                                                               \
+                                                                                \
+CCDW_CLONES                                                                     \
+static void ccdw_##S##_grad_input_row(const T *restrict dy, const T *restrict w,\
+        T *restrict dx, const ccdw_geom *g, ptrdiff_t row)                     \
+{                                                                               \
+    const ptrdiff_t C = g->C, n = row / g->H, hi = row % g->H;                  \
+    for (ptrdiff_t wi = 0; wi < g->W; wi++) {                                   \
+        T *restrict out = dx + (row * g->W + wi) * C;                           \
+        for (ptrdiff_t c0 = 0; c0 < C; c0 += CCDW_CB) {                         \
+            const ptrdiff_t cb = C - c0 < CCDW_CB ? C - c0 : CCDW_CB;           \
+            T acc[CCDW_CB];                                                     \
+            for (int c = 0; c < CCDW_CB; c++) acc[c] = 0;                       \
+            for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                          \
+                const ptrdiff_t th = hi + g->pt - kh * g->dh;                   \
+                if (th < 0 || th % g->sh) continue;                             \
+                const ptrdiff_t ho = th / g->sh;                                \
+                if (ho >= g->Ho) continue;                                      \
+                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
+                    const ptrdiff_t tw = wi + g->pl - kw * g->dw;               \
+                    if (tw < 0 || tw % g->sw) continue;                         \
+                    const ptrdiff_t wo = tw / g->sw;                            \
+                    if (wo >= g->Wo) continue;                                  \
+                    const T *dp = dy + ((n * g->Ho + ho) * g->Wo + wo) * C + c0;\
+                    const T *wp = w + (kh * g->KW + kw) * C + c0;               \
+                    if (cb == CCDW_CB)                                          \
+                        for (int c = 0; c < CCDW_CB; c++) acc[c] += dp[c] * wp[c]; \
+                    else                                                        \
+                        for (int c = 0; c < cb; c++) acc[c] += dp[c] * wp[c];   \
+                }                                                               \
+            }                                                                   \
+            for (int c = 0; c < cb; c++) out[c0 + c] = acc[c];                  \
+        }                                                                       \
+    }                                                                           \
+}                                                                               \
+                                                                                \
+CCDW_CLONES                                                                     \
+static void ccdw_##S##_grad_weight_row(const T *restrict x,                     \
+        const T *restrict dy, T *restrict dw, T *restrict db,                   \
+        const ccdw_geom *g, ptrdiff_t row)                                      \
+{                                                                               \
+    const ptrdiff_t C = g->C, n = row / g->Ho, ho = row % g->Ho;                \
+    for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
+        const T *d = dy + (row * g->Wo + wo) * C;                               \
+        if (db)                                                                 \
+            for (ptrdiff_t c = 0; c < C; c++) db[c] += d[c];                    \
+        for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                              \
+            const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;               \
+            if (hi < 0 || hi >= g->H) continue;                                 \
+            for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                          \
+                const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;           \
+                if (wi < 0 || wi >= g->W) continue;                             \
+                const T *xp = x + ((n * g->H + hi) * g->W + wi) * C;            \
+                T *wt = dw + (kh * g->KW + kw) * C;                             \
+                for (ptrdiff_t c = 0; c < C; c++) wt[c] += xp[c] * d[c];        \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}
+
+CCDW_DEFINE(float, s)
+CCDW_DEFINE(double, d)
+
+#endif
