@@ -25,6 +25,40 @@ typedef struct {
     ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
 } ccdw_geom;
 
+/* The valid taps of output pixel (n, ho, wo), channels from c0: runs BODY
+ * with xp (input) and wp (weight) pointing at the tap's channel c0. */
+#define CCDW_FORWARD_TAPS(BODY)                                                 \
+    for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
+        const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;                   \
+        if (hi < 0 || hi >= g->H) continue;                                     \
+        for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                              \
+            const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;               \
+            if (wi < 0 || wi >= g->W) continue;                                 \
+            __typeof__(x) xp = x + ((n * g->H + hi) * g->W + wi) * C + c0;           \
+            __typeof__(w) wp = w + (kh * g->KW + kw) * C + c0;                     \
+            BODY                                                                \
+        }                                                                       \
+    }
+
+/* The output pixels whose taps read input pixel (n, hi, wi): runs BODY with
+ * dp (grad_out) and wp (weight) pointing at channel c0. */
+#define CCDW_GATHER_TAPS(BODY)                                                  \
+    for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
+        const ptrdiff_t th = hi + g->pt - kh * g->dh;                           \
+        if (th < 0 || th % g->sh) continue;                                     \
+        const ptrdiff_t ho = th / g->sh;                                        \
+        if (ho >= g->Ho) continue;                                              \
+        for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                              \
+            const ptrdiff_t tw = wi + g->pl - kw * g->dw;                       \
+            if (tw < 0 || tw % g->sw) continue;                                 \
+            const ptrdiff_t wo = tw / g->sw;                                    \
+            if (wo >= g->Wo) continue;                                          \
+            __typeof__(dy) dp = dy + ((n * g->Ho + ho) * g->Wo + wo) * C + c0;        \
+            __typeof__(w) wp = w + (kh * g->KW + kw) * C + c0;                     \
+            BODY                                                                \
+        }                                                                       \
+    }
+
 /*
  * DEFINE(T, S) instantiates, for element type T:
  *   ccdw_S_forward_row(x, w, bias, y, g, row): output row (n, ho) = row;
@@ -43,26 +77,21 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
     const ptrdiff_t C = g->C, n = row / g->Ho, ho = row % g->Ho;                \
     for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
         T *restrict out = y + (row * g->Wo + wo) * C;                           \
-        for (ptrdiff_t c0 = 0; c0 < C; c0 += CCDW_CB) {                         \
-            const ptrdiff_t cb = C - c0 < CCDW_CB ? C - c0 : CCDW_CB;           \
+        ptrdiff_t c0 = 0;                                                       \
+        /* Whole blocks: constant trip counts keep acc in registers. */        \
+        for (; c0 + CCDW_CB <= C; c0 += CCDW_CB) {                              \
             T acc[CCDW_CB];                                                     \
-            for (int c = 0; c < CCDW_CB; c++)                                   \
-                acc[c] = (bias && c < cb) ? bias[c0 + c] : 0;                   \
-            for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                          \
-                const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;           \
-                if (hi < 0 || hi >= g->H) continue;                             \
-                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
-                    const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;       \
-                    if (wi < 0 || wi >= g->W) continue;                         \
-                    const T *xp = x + ((n * g->H + hi) * g->W + wi) * C + c0;   \
-                    const T *wp = w + (kh * g->KW + kw) * C + c0;               \
-                    if (cb == CCDW_CB)                                          \
-                        for (int c = 0; c < CCDW_CB; c++) acc[c] += xp[c] * wp[c]; \
-                    else                                                        \
-                        for (int c = 0; c < cb; c++) acc[c] += xp[c] * wp[c];   \
-                }                                                               \
-            }                                                                   \
-            for (int c = 0; c < cb; c++) out[c0 + c] = acc[c];                  \
+            if (bias) for (int c = 0; c < CCDW_CB; c++) acc[c] = bias[c0 + c];  \
+            else      for (int c = 0; c < CCDW_CB; c++) acc[c] = 0;             \
+            CCDW_FORWARD_TAPS(for (int c = 0; c < CCDW_CB; c++)                 \
+                              acc[c] += xp[c] * wp[c];)                         \
+            for (int c = 0; c < CCDW_CB; c++) out[c0 + c] = acc[c];             \
+        }                                                                       \
+        if (c0 < C) {                      /* the last, partial block */       \
+            const ptrdiff_t cb = C - c0;                                        \
+            for (ptrdiff_t c = 0; c < cb; c++) out[c0 + c] = bias ? bias[c0 + c] : 0; \
+            CCDW_FORWARD_TAPS(for (ptrdiff_t c = 0; c < cb; c++)                \
+                              out[c0 + c] += xp[c] * wp[c];)                    \
         }                                                                       \
     }                                                                           \
 }                                                                               \
@@ -74,29 +103,19 @@ static void ccdw_##S##_grad_input_row(const T *restrict dy, const T *restrict w,
     const ptrdiff_t C = g->C, n = row / g->H, hi = row % g->H;                  \
     for (ptrdiff_t wi = 0; wi < g->W; wi++) {                                   \
         T *restrict out = dx + (row * g->W + wi) * C;                           \
-        for (ptrdiff_t c0 = 0; c0 < C; c0 += CCDW_CB) {                         \
-            const ptrdiff_t cb = C - c0 < CCDW_CB ? C - c0 : CCDW_CB;           \
+        ptrdiff_t c0 = 0;                                                       \
+        for (; c0 + CCDW_CB <= C; c0 += CCDW_CB) {                              \
             T acc[CCDW_CB];                                                     \
             for (int c = 0; c < CCDW_CB; c++) acc[c] = 0;                       \
-            for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                          \
-                const ptrdiff_t th = hi + g->pt - kh * g->dh;                   \
-                if (th < 0 || th % g->sh) continue;                             \
-                const ptrdiff_t ho = th / g->sh;                                \
-                if (ho >= g->Ho) continue;                                      \
-                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
-                    const ptrdiff_t tw = wi + g->pl - kw * g->dw;               \
-                    if (tw < 0 || tw % g->sw) continue;                         \
-                    const ptrdiff_t wo = tw / g->sw;                            \
-                    if (wo >= g->Wo) continue;                                  \
-                    const T *dp = dy + ((n * g->Ho + ho) * g->Wo + wo) * C + c0;\
-                    const T *wp = w + (kh * g->KW + kw) * C + c0;               \
-                    if (cb == CCDW_CB)                                          \
-                        for (int c = 0; c < CCDW_CB; c++) acc[c] += dp[c] * wp[c]; \
-                    else                                                        \
-                        for (int c = 0; c < cb; c++) acc[c] += dp[c] * wp[c];   \
-                }                                                               \
-            }                                                                   \
-            for (int c = 0; c < cb; c++) out[c0 + c] = acc[c];                  \
+            CCDW_GATHER_TAPS(for (int c = 0; c < CCDW_CB; c++)                  \
+                             acc[c] += dp[c] * wp[c];)                          \
+            for (int c = 0; c < CCDW_CB; c++) out[c0 + c] = acc[c];             \
+        }                                                                       \
+        if (c0 < C) {                                                           \
+            const ptrdiff_t cb = C - c0;                                        \
+            for (ptrdiff_t c = 0; c < cb; c++) out[c0 + c] = 0;                 \
+            CCDW_GATHER_TAPS(for (ptrdiff_t c = 0; c < cb; c++)                 \
+                             out[c0 + c] += dp[c] * wp[c];)                     \
         }                                                                       \
     }                                                                           \
 }                                                                               \
@@ -117,7 +136,7 @@ static void ccdw_##S##_grad_weight_row(const T *restrict x,                     
             for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                          \
                 const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;           \
                 if (wi < 0 || wi >= g->W) continue;                             \
-                const T *xp = x + ((n * g->H + hi) * g->W + wi) * C;            \
+                __typeof__(x) xp = x + ((n * g->H + hi) * g->W + wi) * C;            \
                 T *wt = dw + (kh * g->KW + kw) * C;                             \
                 for (ptrdiff_t c = 0; c < C; c++) wt[c] += xp[c] * d[c];        \
             }                                                                   \
