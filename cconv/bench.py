@@ -55,12 +55,12 @@ table, it does not stop the run. Then the implementations are timed
 interleaved in three rounds (in each round a block of consecutive calls of
 cconv, then of the reference, then of torch) with ``time.perf_counter`` and
 the garbage collector off. After the reference the runner pauses 0.12 s, as
-OpenBLAS (under the reference's tensordot) keeps a worker spinning for ~0.1 s
+OpenBLAS (under the reference's matmul) keeps a worker spinning for ~0.1 s
 after a call, which would steal a core from the next implementation. The
 number of repeats adapts to the warm-up
 time: at least a few, more for fast layers until a time budget per function is
 spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
-The median is reported. BLAS (used by the reference's tensordot) is limited to
+The median is reported. BLAS (used by the reference's matmul) is limited to
 the same thread count through threadpoolctl when it is installed.
 
 FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``; the backward
@@ -710,7 +710,7 @@ def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
 
 
 #: Pause after the reference before another implementation runs, when BLAS has
-#: more than one thread: OpenBLAS (under the reference's tensordot) keeps its
+#: more than one thread: OpenBLAS (under the reference's matmul) keeps its
 #: workers spinning for ~0.1 s after a call, which measured up to 2x slower
 #: cconv/torch calls on 2 cores. OpenMP runtimes (cconv, torch) spin for a few
 #: milliseconds at most; the first call of each block absorbs that.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backward, _forward
+from . import _backward, _forward, _layout
 from ._params import (
     array_iv,
     compute_dtype,
@@ -45,17 +45,23 @@ def _doc(func):
     return func
 
 
-def to_nhwc(a: np.ndarray, layout: str, dtype) -> np.ndarray:
+def to_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarray:
     """Return a C-contiguous NHWC array of ``dtype`` (no copy when already so)."""
     if layout == "NCHW":
-        a = a.transpose(0, 2, 3, 1)
+        if a.dtype != dtype:
+            a = a.astype(dtype)
+        out = np.empty((a.shape[0], a.shape[2], a.shape[3], a.shape[1]), dtype=dtype)
+        _layout.nchw_to_nhwc(a, out, n_threads)
+        return out
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def from_nhwc(a: np.ndarray, layout: str, dtype) -> np.ndarray:
+def from_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarray:
     """Return an NHWC result in ``layout`` as a C-contiguous array of ``dtype``."""
     if layout == "NCHW":
-        a = a.transpose(0, 3, 1, 2)
+        out = np.empty((a.shape[0], a.shape[3], a.shape[1], a.shape[2]), dtype=a.dtype)
+        _layout.nhwc_to_nchw(np.ascontiguousarray(a), out, n_threads)
+        a = out
     return np.ascontiguousarray(a, dtype=dtype)
 
 
@@ -149,14 +155,14 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     result_dtype, dtype = compute_dtype(x, weight, bias)
     n_threads = resolve_num_threads(num_threads)
 
-    xh = to_nhwc(x, layout, dtype)
+    xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
     if y.size:
         kernel = _forward.conv2d_depthwise if _is_depthwise(geom) else _forward.conv2d_gemm
         kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
-    return from_nhwc(y, layout, result_dtype)
+    return from_nhwc(y, layout, result_dtype, n_threads)
 
 
 def _is_depthwise(geom) -> bool:
@@ -215,13 +221,13 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = resolve_num_threads(num_threads)
 
-    dyh = to_nhwc(grad_out, layout, dtype)
-    xh = to_nhwc(x, layout, dtype)
+    dyh = to_nhwc(grad_out, layout, dtype, n_threads)
+    xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
     dx = _grad_input_nhwc(dyh, wh, geom, dtype, n_threads)
     dw, db = _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias=True)
     return (
-        from_nhwc(dx, layout, result_dtype),
+        from_nhwc(dx, layout, result_dtype, n_threads),
         from_hwio(dw, layout, result_dtype),
         db.astype(result_dtype, copy=False),
     )
@@ -253,8 +259,9 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = resolve_num_threads(num_threads)
-    dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype), to_hwio(weight, layout, dtype), geom, dtype, n_threads)
-    return from_nhwc(dx, layout, result_dtype)
+    dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_hwio(weight, layout, dtype), geom, dtype,
+                          n_threads)
+    return from_nhwc(dx, layout, result_dtype, n_threads)
 
 
 @_doc
@@ -281,6 +288,7 @@ def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilati
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = resolve_num_threads(num_threads)
-    dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype), to_nhwc(x, layout, dtype), geom, dtype,
+    dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_nhwc(x, layout, dtype, n_threads),
+                              geom, dtype,
                               n_threads, with_bias=False)
     return from_hwio(dw, layout, result_dtype)

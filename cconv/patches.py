@@ -47,7 +47,7 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", nu
     P, taps = geom.N * geom.Ho * geom.Wo, geom.KH * geom.KW
     cols = np.empty((P, taps * geom.C), dtype=dtype)
     if cols.size:
-        _im2col.im2col(to_nhwc(x, layout, dtype), cols, geom.kernel_tuple(), n_threads)
+        _im2col.im2col(to_nhwc(x, layout, dtype, n_threads), cols, geom.kernel_tuple(), n_threads)
     if layout == "NCHW":
         cols = cols.reshape(P, taps, geom.C).transpose(0, 2, 1).reshape(P, taps * geom.C)
     return np.ascontiguousarray(cols, dtype=result_dtype)
@@ -88,4 +88,4 @@ def col2im(cols, input_shape, kernel_size, *, stride=1, padding=0, dilation=1, l
     dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and cols.size:
         _im2col.col2im(cols, dx, geom.kernel_tuple(), n_threads)
-    return from_nhwc(dx, layout, result_dtype)
+    return from_nhwc(dx, layout, result_dtype, n_threads)
