@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backward, _forward, _layout
+from . import _backward, _depthwise_nchw, _forward, _layout
 from ._params import (
     array_iv,
     compute_dtype,
@@ -155,9 +155,15 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     result_dtype, dtype = compute_dtype(x, weight, bias)
     n_threads = resolve_num_threads(num_threads)
 
+    bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    if _native_nchw_depthwise(geom, layout):
+        y = np.empty(geom.output_shape(layout), dtype=dtype)
+        if y.size:
+            _depthwise_nchw.forward(np.ascontiguousarray(x, dtype=dtype), _plane_weight(weight, geom, dtype), bh, y,
+                                    geom.kernel_tuple(), n_threads)
+        return y.astype(result_dtype, copy=False)
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
-    bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
     if y.size:
         kernel = _forward.conv2d_depthwise if _is_depthwise(geom) else _forward.conv2d_gemm
@@ -168,6 +174,17 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
 def _is_depthwise(geom) -> bool:
     # One input channel per group: the direct kernel beats 1-wide GEMMs.
     return geom.groups > 1 and geom.Cg == 1
+
+
+def _native_nchw_depthwise(geom, layout: str) -> bool:
+    # groups == C == O in NCHW: each channel is a plane; computing on the planes
+    # skips two layout conversions that cost more than this memory-bound layer.
+    return layout == "NCHW" and _is_depthwise(geom) and geom.Og == 1
+
+
+def _plane_weight(weight: np.ndarray, geom, dtype) -> np.ndarray:
+    """An OIHW depthwise weight (C, 1, KH, KW) as a contiguous (C, KH*KW) array."""
+    return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.C, geom.KH * geom.KW)
 
 
 def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
@@ -221,6 +238,19 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = resolve_num_threads(num_threads)
 
+    if _native_nchw_depthwise(geom, layout):
+        dyc = np.ascontiguousarray(grad_out, dtype=dtype)
+        xc = np.ascontiguousarray(x, dtype=dtype)
+        dx = np.empty(geom.input_shape(layout), dtype=dtype)
+        dw = np.zeros((geom.C, geom.KH * geom.KW), dtype=dtype)
+        db = np.zeros(geom.O, dtype=dtype)
+        if dx.size and dyc.size:
+            _depthwise_nchw.grad_input(dyc, _plane_weight(weight, geom, dtype), dx, geom.kernel_tuple(), n_threads)
+        else:
+            dx[...] = 0
+        _depthwise_nchw.grad_weight(xc, dyc, dw, db, geom.kernel_tuple(), n_threads)
+        return (dx.astype(result_dtype, copy=False), dw.reshape(geom.weight_shape(layout)).astype(result_dtype),
+                db.astype(result_dtype, copy=False))
     dyh = to_nhwc(grad_out, layout, dtype, n_threads)
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
@@ -259,6 +289,12 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = resolve_num_threads(num_threads)
+    if _native_nchw_depthwise(geom, layout):
+        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
+        if dx.size and grad_out.size:
+            _depthwise_nchw.grad_input(np.ascontiguousarray(grad_out, dtype=dtype), _plane_weight(weight, geom, dtype),
+                                       dx, geom.kernel_tuple(), n_threads)
+        return dx.astype(result_dtype, copy=False)
     dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_hwio(weight, layout, dtype), geom, dtype,
                           n_threads)
     return from_nhwc(dx, layout, result_dtype, n_threads)
@@ -288,6 +324,11 @@ def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilati
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = resolve_num_threads(num_threads)
+    if _native_nchw_depthwise(geom, layout):
+        dw = np.zeros((geom.C, geom.KH * geom.KW), dtype=dtype)
+        _depthwise_nchw.grad_weight(np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(grad_out, dtype=dtype),
+                                    dw, None, geom.kernel_tuple(), n_threads)
+        return dw.reshape(geom.weight_shape(layout)).astype(result_dtype)
     dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_nhwc(x, layout, dtype, n_threads),
                               geom, dtype,
                               n_threads, with_bias=False)
