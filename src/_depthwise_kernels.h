@@ -5,18 +5,30 @@
  * The channel axis is contiguous in NHWC, so every tap is a fused
  * multiply-add over a run of channels. Channels go in blocks of CCDW_CB kept
  * in registers across the taps of one output pixel. Each function is built
- * twice (target_clones: AVX2+FMA and the baseline ISA) and the loader picks
- * the one the CPU supports, so the same binary runs on any x86-64.
+ * twice (for AVX2+FMA and for the baseline ISA) and the entry points pick at
+ * run time, so the same binary runs on any x86-64.
  */
 #ifndef CCONV_DEPTHWISE_KERNELS_H
 #define CCONV_DEPTHWISE_KERNELS_H
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
-#define CCDW_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define CCDW_X86 1
+#define CCDW_AVX2 __attribute__((target("avx2,fma")))
+/* AVX2 and FMA both, checked once (a benign race: every thread agrees). */
+static inline int ccdw_use_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
 #else
-#define CCDW_CLONES
+#define CCDW_X86 0
+#define CCDW_AVX2
 #endif
 
 #define CCDW_CB 32   /* channels per register block (4 ymm of float) */
@@ -68,9 +80,9 @@ typedef struct {
  *   ccdw_S_grad_weight_row(x, dy, dw, db, g, row): adds output row (n, ho)'s
  *       contribution to dw (KH*KW*C) and db (C, may be NULL).
  */
-#define CCDW_DEFINE(T, S)                                                       \
-CCDW_CLONES                                                                     \
-static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    \
+#define CCDW_DEFINE(T, S, V, ATTR)                                                       \
+ATTR                                                                            \
+static void ccdw_##S##_forward_row_##V(const T *restrict x, const T *restrict w,    \
         const T *restrict bias, T *restrict y, const ccdw_geom *g,            \
         ptrdiff_t row)                                                          \
 {                                                                               \
@@ -96,8 +108,8 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
     }                                                                           \
 }                                                                               \
                                                                                 \
-CCDW_CLONES                                                                     \
-static void ccdw_##S##_grad_input_row(const T *restrict dy, const T *restrict w,\
+ATTR                                                                            \
+static void ccdw_##S##_grad_input_row_##V(const T *restrict dy, const T *restrict w,\
         T *restrict dx, const ccdw_geom *g, ptrdiff_t row)                     \
 {                                                                               \
     const ptrdiff_t C = g->C, n = row / g->H, hi = row % g->H;                  \
@@ -120,8 +132,8 @@ static void ccdw_##S##_grad_input_row(const T *restrict dy, const T *restrict w,
     }                                                                           \
 }                                                                               \
                                                                                 \
-CCDW_CLONES                                                                     \
-static void ccdw_##S##_grad_weight_row(const T *restrict x,                     \
+ATTR                                                                            \
+static void ccdw_##S##_grad_weight_row_##V(const T *restrict x,                     \
         const T *restrict dy, T *restrict dw, T *restrict db,                   \
         const ccdw_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
@@ -144,7 +156,29 @@ static void ccdw_##S##_grad_weight_row(const T *restrict x,                     
     }                                                                           \
 }
 
-CCDW_DEFINE(float, s)
-CCDW_DEFINE(double, d)
+CCDW_DEFINE(float, s, base, )
+CCDW_DEFINE(double, d, base, )
+#if CCDW_X86
+CCDW_DEFINE(float, s, avx2, CCDW_AVX2)
+CCDW_DEFINE(double, d, avx2, CCDW_AVX2)
+#define CCDW_PICK(S, F) (ccdw_use_avx2() ? ccdw_##S##_##F##_avx2 : ccdw_##S##_##F##_base)
+#else
+#define CCDW_PICK(S, F) ccdw_##S##_##F##_base
+#endif
+
+/* The entry points: the AVX2+FMA build where the CPU has both. */
+#define CCDW_DISPATCH(T, S)                                                     \
+static inline void ccdw_##S##_forward_row(const T *x, const T *w,               \
+        const T *bias, T *y, const ccdw_geom *g, ptrdiff_t row)                 \
+{ CCDW_PICK(S, forward_row)(x, w, bias, y, g, row); }                           \
+static inline void ccdw_##S##_grad_input_row(const T *dy, const T *w, T *dx,    \
+        const ccdw_geom *g, ptrdiff_t row)                                      \
+{ CCDW_PICK(S, grad_input_row)(dy, w, dx, g, row); }                            \
+static inline void ccdw_##S##_grad_weight_row(const T *x, const T *dy, T *dw,   \
+        T *db, const ccdw_geom *g, ptrdiff_t row)                               \
+{ CCDW_PICK(S, grad_weight_row)(x, dy, dw, db, g, row); }
+
+CCDW_DISPATCH(float, s)
+CCDW_DISPATCH(double, d)
 
 #endif

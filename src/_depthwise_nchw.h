@@ -2,7 +2,7 @@
  * _depthwise_nchw.h -- direct depthwise convolution on NCHW planes
  * (groups == C == O): every channel is an independent 2-D image, so the
  * kernels run on one (n, c) plane at a time, vectorised along W.
- * Built for AVX2+FMA and the baseline ISA (target_clones), like
+ * Built for AVX2+FMA and for the baseline ISA, picked at run time, like
  * _depthwise_kernels.h.
  */
 #ifndef CCONV_DEPTHWISE_NCHW_H
@@ -10,10 +10,22 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__clang__)
-#define CCDP_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define CCDP_X86 1
+#define CCDP_AVX2 __attribute__((target("avx2,fma")))
+/* AVX2 and FMA both, checked once (a benign race: every thread agrees). */
+static inline int ccdp_use_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
 #else
-#define CCDP_CLONES
+#define CCDP_X86 0
+#define CCDP_AVX2
 #endif
 
 typedef struct {
@@ -37,9 +49,9 @@ static inline void ccdp_wo_range(const ccdp_geom *g, ptrdiff_t off,
  *   ccdp_S_grad_input(dy, w, dx, g): one plane; dx (H, W) is overwritten.
  *   ccdp_S_grad_weight(x, dy, dw, g): one plane; dw (KH*KW) is accumulated.
  */
-#define CCDP_DEFINE(T, S)                                                       \
-CCDP_CLONES                                                                     \
-static void ccdp_##S##_forward(const T *restrict x, const T *restrict w, T b,   \
+#define CCDP_DEFINE(T, S, V, ATTR)                                                       \
+ATTR                                                                            \
+static void ccdp_##S##_forward_##V(const T *restrict x, const T *restrict w, T b,   \
                                T *restrict y, const ccdp_geom *g)               \
 {                                                                               \
     for (ptrdiff_t ho = 0; ho < g->Ho; ho++) {                                  \
@@ -66,8 +78,8 @@ static void ccdp_##S##_forward(const T *restrict x, const T *restrict w, T b,   
     }                                                                           \
 }                                                                               \
                                                                                 \
-CCDP_CLONES                                                                     \
-static void ccdp_##S##_grad_input(const T *restrict dy, const T *restrict w,    \
+ATTR                                                                            \
+static void ccdp_##S##_grad_input_##V(const T *restrict dy, const T *restrict w,    \
                                   T *restrict dx, const ccdp_geom *g)           \
 {                                                                               \
     for (ptrdiff_t i = 0; i < g->H * g->W; i++) dx[i] = 0;                      \
@@ -94,8 +106,8 @@ static void ccdp_##S##_grad_input(const T *restrict dy, const T *restrict w,    
     }                                                                           \
 }                                                                               \
                                                                                 \
-CCDP_CLONES                                                                     \
-static void ccdp_##S##_grad_weight(const T *restrict x, const T *restrict dy,   \
+ATTR                                                                            \
+static void ccdp_##S##_grad_weight_##V(const T *restrict x, const T *restrict dy,   \
                                    T *restrict dw, const ccdp_geom *g)          \
 {                                                                               \
     for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
@@ -103,7 +115,9 @@ static void ccdp_##S##_grad_weight(const T *restrict x, const T *restrict dy,   
             const ptrdiff_t off = kw * g->dw - g->pl;                           \
             ptrdiff_t lo, hi_w;                                                 \
             ccdp_wo_range(g, off, &lo, &hi_w);                                  \
-            T acc = 0;                                                          \
+            /* part[] only takes constant indices, so it stays in registers;  \
+             * the ragged end of each row goes to rest[], one slot a column. */ \
+            T acc = 0, part[16] = {0}, rest[16] = {0};                          \
             for (ptrdiff_t ho = 0; ho < g->Ho; ho++) {                          \
                 const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;           \
                 if (hi < 0 || hi >= g->H) continue;                             \
@@ -111,18 +125,44 @@ static void ccdp_##S##_grad_weight(const T *restrict x, const T *restrict dy,   
                 const T *dr = dy + ho * g->Wo;                                  \
                 if (g->sw == 1) {                                               \
                     const T *xs = xr + off;                                     \
-                    for (ptrdiff_t wo = lo; wo < hi_w; wo++) acc += xs[wo] * dr[wo]; \
+                    ptrdiff_t wo = lo;                                          \
+                    for (; wo + 16 <= hi_w; wo += 16)                           \
+                        for (int j = 0; j < 16; j++) part[j] += xs[wo + j] * dr[wo + j]; \
+                    for (int j = 0; wo < hi_w; wo++, j++) rest[j] += xs[wo] * dr[wo]; \
                 } else {                                                        \
                     for (ptrdiff_t wo = lo; wo < hi_w; wo++)                    \
                         acc += xr[wo * g->sw + off] * dr[wo];                   \
                 }                                                               \
             }                                                                   \
+            for (int j = 0; j < 16; j++) acc += part[j] + rest[j];              \
             dw[kh * g->KW + kw] += acc;                                         \
         }                                                                       \
     }                                                                           \
 }
 
-CCDP_DEFINE(float, s)
-CCDP_DEFINE(double, d)
+CCDP_DEFINE(float, s, base, )
+CCDP_DEFINE(double, d, base, )
+#if CCDP_X86
+CCDP_DEFINE(float, s, avx2, CCDP_AVX2)
+CCDP_DEFINE(double, d, avx2, CCDP_AVX2)
+#define CCDP_PICK(S, F) (ccdp_use_avx2() ? ccdp_##S##_##F##_avx2 : ccdp_##S##_##F##_base)
+#else
+#define CCDP_PICK(S, F) ccdp_##S##_##F##_base
+#endif
+
+/* The entry points: the AVX2+FMA build where the CPU has both. */
+#define CCDP_DISPATCH(T, S)                                                     \
+static inline void ccdp_##S##_forward(const T *x, const T *w, T b, T *y,        \
+                                      const ccdp_geom *g)                       \
+{ CCDP_PICK(S, forward)(x, w, b, y, g); }                                       \
+static inline void ccdp_##S##_grad_input(const T *dy, const T *w, T *dx,        \
+                                         const ccdp_geom *g)                    \
+{ CCDP_PICK(S, grad_input)(dy, w, dx, g); }                                     \
+static inline void ccdp_##S##_grad_weight(const T *x, const T *dy, T *dw,       \
+                                          const ccdp_geom *g)                   \
+{ CCDP_PICK(S, grad_weight)(x, dy, dw, g); }
+
+CCDP_DISPATCH(float, s)
+CCDP_DISPATCH(double, d)
 
 #endif
