@@ -61,6 +61,7 @@ CASES = [
     dict(id="gemm_full_tiles", N=2, H=6, W=7, C=20, O=35, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
     dict(id="gemm_two_k_blocks", N=1, H=4, W=5, C=130, O=17, K=(3, 3), stride=1, padding=1, dilation=1,
          groups=1),
+    dict(id="pointwise_stride1", N=2, H=5, W=6, C=20, O=18, K=(1, 1), stride=1, padding=0, dilation=1, groups=1),
     dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
     dict(id="depthwise_strided_dilated", N=2, H=9, W=10, C=5, O=5, K=(3, 2), stride=(2, 3),
          padding=((2, 0), (1, 2)), dilation=(2, 1), groups=5),
