@@ -13,23 +13,7 @@
 
 #include <stddef.h>
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define CCDW_X86 1
-#define CCDW_AVX2 __attribute__((target("avx2,fma")))
-/* AVX2 and FMA both, checked once (a benign race: every thread agrees). */
-static inline int ccdw_use_avx2(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
-#else
-#define CCDW_X86 0
-#define CCDW_AVX2
-#endif
+#include "_cpu_features.h"
 
 #define CCDW_CB 32   /* channels per register block (4 ymm of float) */
 
@@ -158,10 +142,10 @@ static void ccdw_##S##_grad_weight_row_##V(const T *restrict x,                 
 
 CCDW_DEFINE(float, s, base, )
 CCDW_DEFINE(double, d, base, )
-#if CCDW_X86
-CCDW_DEFINE(float, s, avx2, CCDW_AVX2)
-CCDW_DEFINE(double, d, avx2, CCDW_AVX2)
-#define CCDW_PICK(S, F) (ccdw_use_avx2() ? ccdw_##S##_##F##_avx2 : ccdw_##S##_##F##_base)
+#if CCONV_X86
+CCDW_DEFINE(float, s, avx2, CCONV_AVX2)
+CCDW_DEFINE(double, d, avx2, CCONV_AVX2)
+#define CCDW_PICK(S, F) (cconv_use_avx2() ? ccdw_##S##_##F##_avx2 : ccdw_##S##_##F##_base)
 #else
 #define CCDW_PICK(S, F) ccdw_##S##_##F##_base
 #endif

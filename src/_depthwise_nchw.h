@@ -10,23 +10,7 @@
 
 #include <stddef.h>
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define CCDP_X86 1
-#define CCDP_AVX2 __attribute__((target("avx2,fma")))
-/* AVX2 and FMA both, checked once (a benign race: every thread agrees). */
-static inline int ccdp_use_avx2(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
-#else
-#define CCDP_X86 0
-#define CCDP_AVX2
-#endif
+#include "_cpu_features.h"
 
 typedef struct {
     ptrdiff_t H, W, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
@@ -142,10 +126,10 @@ static void ccdp_##S##_grad_weight_##V(const T *restrict x, const T *restrict dy
 
 CCDP_DEFINE(float, s, base, )
 CCDP_DEFINE(double, d, base, )
-#if CCDP_X86
-CCDP_DEFINE(float, s, avx2, CCDP_AVX2)
-CCDP_DEFINE(double, d, avx2, CCDP_AVX2)
-#define CCDP_PICK(S, F) (ccdp_use_avx2() ? ccdp_##S##_##F##_avx2 : ccdp_##S##_##F##_base)
+#if CCONV_X86
+CCDP_DEFINE(float, s, avx2, CCONV_AVX2)
+CCDP_DEFINE(double, d, avx2, CCONV_AVX2)
+#define CCDP_PICK(S, F) (cconv_use_avx2() ? ccdp_##S##_##F##_avx2 : ccdp_##S##_##F##_base)
 #else
 #define CCDP_PICK(S, F) ccdp_##S##_##F##_base
 #endif
