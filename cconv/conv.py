@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backward, _depthwise_nchw, _forward, _layout
+from . import _backward, _depthwise_nchw, _forward, _layout, _pointwise_nchw
 from ._params import (
     array_iv,
     compute_dtype,
@@ -156,6 +156,12 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     n_threads = resolve_num_threads(num_threads)
 
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    if _native_nchw_pointwise(geom, layout):
+        y = np.empty(geom.output_shape(layout), dtype=dtype)
+        if y.size:
+            _pointwise_nchw.forward(_as_images(x, dtype), _plane_weight(weight, geom, dtype), bh,
+                                    y.reshape(geom.N, geom.O, geom.Ho * geom.Wo), n_threads)
+        return y.astype(result_dtype, copy=False)
     if _native_nchw_depthwise(geom, layout):
         y = np.empty(geom.output_shape(layout), dtype=dtype)
         if y.size:
@@ -182,9 +188,23 @@ def _native_nchw_depthwise(geom, layout: str) -> bool:
     return layout == "NCHW" and _is_depthwise(geom) and geom.Og == 1
 
 
+def _native_nchw_pointwise(geom, layout: str) -> bool:
+    # 1x1, stride 1, no padding, one group in NCHW: per image a plain GEMM
+    # (O x C) @ (C x HW), cheaper than converting to NHWC and back.
+    return (layout == "NCHW" and geom.KH == geom.KW == 1 and geom.sh == geom.sw == 1 and geom.groups == 1
+            and geom.pt == geom.pb == geom.pl == geom.pr == 0)
+
+
+def _as_images(a: np.ndarray, dtype) -> np.ndarray:
+    """An NCHW array as a contiguous (N, C, H*W) array of ``dtype``."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+
+
 def _plane_weight(weight: np.ndarray, geom, dtype) -> np.ndarray:
-    """An OIHW depthwise weight (C, 1, KH, KW) as a contiguous (C, KH*KW) array."""
-    return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.C, geom.KH * geom.KW)
+    """An OIHW weight as a contiguous 2-D (O, C//groups * KH * KW) array: (C, KH*KW)
+    for depthwise, (O, C) for 1x1."""
+    return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.O, geom.Cg * geom.KH * geom.KW)
 
 
 def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
@@ -238,6 +258,16 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = resolve_num_threads(num_threads)
 
+    if _native_nchw_pointwise(geom, layout):
+        w2 = _plane_weight(weight, geom, dtype)
+        dyc = _as_images(grad_out, dtype)
+        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
+        dw = np.empty((geom.O, geom.C), dtype=dtype)
+        db = np.empty(geom.O, dtype=dtype)
+        _pointwise_nchw.grad_input(dyc, w2, dx.reshape(geom.N, geom.C, geom.H * geom.W), n_threads)
+        _pointwise_nchw.grad_weight(_as_images(x, dtype), dyc, dw, db, n_threads)
+        return (dx.astype(result_dtype, copy=False), dw.reshape(geom.weight_shape(layout)).astype(result_dtype),
+                db.astype(result_dtype, copy=False))
     if _native_nchw_depthwise(geom, layout):
         dyc = np.ascontiguousarray(grad_out, dtype=dtype)
         xc = np.ascontiguousarray(x, dtype=dtype)
@@ -289,6 +319,11 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = resolve_num_threads(num_threads)
+    if _native_nchw_pointwise(geom, layout):
+        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
+        _pointwise_nchw.grad_input(_as_images(grad_out, dtype), _plane_weight(weight, geom, dtype),
+                                   dx.reshape(geom.N, geom.C, geom.H * geom.W), n_threads)
+        return dx.astype(result_dtype, copy=False)
     if _native_nchw_depthwise(geom, layout):
         dx = np.zeros(geom.input_shape(layout), dtype=dtype)
         if dx.size and grad_out.size:
@@ -324,6 +359,10 @@ def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilati
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = resolve_num_threads(num_threads)
+    if _native_nchw_pointwise(geom, layout):
+        dw = np.empty((geom.O, geom.C), dtype=dtype)
+        _pointwise_nchw.grad_weight(_as_images(x, dtype), _as_images(grad_out, dtype), dw, None, n_threads)
+        return dw.reshape(geom.weight_shape(layout)).astype(result_dtype)
     if _native_nchw_depthwise(geom, layout):
         dw = np.zeros((geom.C, geom.KH * geom.KW), dtype=dtype)
         _depthwise_nchw.grad_weight(np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(grad_out, dtype=dtype),
