@@ -178,14 +178,15 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
 
 
 def _is_depthwise(geom) -> bool:
-    # One input channel per group: the direct kernel beats 1-wide GEMMs.
-    return geom.groups > 1 and geom.Cg == 1
+    # groups == C == O: the direct kernels beat 1-wide GEMMs. (A channel
+    # multiplier > 1 takes the grouped GEMM route.)
+    return geom.groups > 1 and geom.Cg == 1 and geom.Og == 1
 
 
 def _native_nchw_depthwise(geom, layout: str) -> bool:
-    # groups == C == O in NCHW: each channel is a plane; computing on the planes
-    # skips two layout conversions that cost more than this memory-bound layer.
-    return layout == "NCHW" and _is_depthwise(geom) and geom.Og == 1
+    # Depthwise in NCHW: each channel is a plane; computing on the planes skips
+    # two layout conversions that cost more than this memory-bound layer.
+    return layout == "NCHW" and _is_depthwise(geom)
 
 
 def _native_nchw_pointwise(geom, layout: str) -> bool:

@@ -161,11 +161,11 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
 
 
 def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
-                         const floating[:, :, :, ::1] w,     # IN  (KH, KW, 1, O)
+                         const floating[:, :, :, ::1] w,     # IN  (KH, KW, 1, C)
                          floating[:, :, :, ::1] dx,          # OUT (N, H, W, C)
                          tuple geom, int n_threads):
-    """grad_input for groups == C, gathered per input row: each input pixel
-    sums the taps that read it, so every thread writes only its own rows."""
+    """grad_input for groups == C == O, gathered per input row: each input
+    pixel sums the taps that read it, so every thread writes only its own rows."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.H
     if rows == 0 or g.O == 0 or g.Ho * g.Wo == 0:
@@ -176,62 +176,17 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
     cdef Py_ssize_t row
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
-    cdef bint unit_multiplier = g.Og == 1
     with nogil:
         for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
-            if unit_multiplier:
-                dw_grad_input_row(dyp, wp, dxp, &dg, row)
-            else:
-                depthwise_grad_input_row(dyp, wp, dxp, gp, row)
-
-
-cdef void depthwise_grad_input_row(const floating* dy, const floating* w, floating* dx,
-                                   const Geom* g, Py_ssize_t row) noexcept nogil:
-    """One input row (n, hi) of the depthwise input gradient."""
-    cdef Py_ssize_t n = row // g.H, hi = row % g.H
-    cdef Py_ssize_t C = g.C, O = g.O, M = g.Og
-    cdef Py_ssize_t wi, kh, kw, th, tw, ho, wo, c, m
-    cdef floating acc
-    cdef floating* out
-    cdef const floating* d
-    cdef const floating* wt
-    for wi in range(g.W):
-        out = dx + (row * g.W + wi) * C
-        for c in range(C):
-            out[c] = 0
-        for kh in range(g.KH):
-            th = hi + g.pt - kh * g.dh
-            if th < 0 or th % g.sh != 0:
-                continue
-            ho = th // g.sh
-            if ho >= g.Ho:
-                continue
-            for kw in range(g.KW):
-                tw = wi + g.pl - kw * g.dw
-                if tw < 0 or tw % g.sw != 0:
-                    continue
-                wo = tw // g.sw
-                if wo >= g.Wo:
-                    continue
-                d = dy + ((n * g.Ho + ho) * g.Wo + wo) * O
-                wt = w + (kh * g.KW + kw) * O
-                if M == 1:
-                    for c in range(C):
-                        out[c] += d[c] * wt[c]
-                else:
-                    for c in range(C):
-                        acc = 0
-                        for m in range(M):
-                            acc = acc + d[c * M + m] * wt[c * M + m]
-                        out[c] += acc
+            dw_grad_input_row(dyp, wp, dxp, &dg, row)
 
 
 def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
                           const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
-                          floating[:, :, :, ::1] dw,          # OUT (KH, KW, 1, O)
+                          floating[:, :, :, ::1] dw,          # OUT (KH, KW, 1, C)
                           floating[::1] db,                   # OUT (O,) or None
                           tuple geom, int n_threads):
-    """grad_weight (and grad_bias) for groups == C: per-thread partial sums
+    """grad_weight (and grad_bias) for groups == C == O: per-thread partial sums
     over output rows, added in thread order for a deterministic result."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
@@ -250,49 +205,14 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef floating* dbt
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
-    cdef bint unit_multiplier = g.Og == 1
     if rows and g.Wo and g.O:
         with nogil, parallel(num_threads=n_threads):
             dwt = &dw_parts[threadid(), 0]
             dbt = &db_parts[threadid(), 0]
             for row in prange(rows, schedule='static'):
-                if unit_multiplier:
-                    dw_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, &dg, row)
-                else:
-                    depthwise_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, gp, row)
+                dw_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, &dg, row)
     np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
     if want_bias:
         np.sum(db_parts_array, axis=0, out=np.asarray(db))
 
 
-cdef void depthwise_grad_weight_row(const floating* x, const floating* dy, floating* dw,
-                                    floating* db, const Geom* g, Py_ssize_t row) noexcept nogil:
-    """Add one output row's (n, ho) contribution to the depthwise weight gradient."""
-    cdef Py_ssize_t n = row // g.Ho, ho = row % g.Ho
-    cdef Py_ssize_t C = g.C, O = g.O, M = g.Og
-    cdef Py_ssize_t wo, kh, kw, hi, wi, c, m, o
-    cdef const floating* d
-    cdef const floating* xpix
-    cdef floating* wt
-    for wo in range(g.Wo):
-        d = dy + (row * g.Wo + wo) * O
-        if db != NULL:
-            for o in range(O):
-                db[o] += d[o]
-        for kh in range(g.KH):
-            hi = ho * g.sh - g.pt + kh * g.dh
-            if hi < 0 or hi >= g.H:
-                continue
-            for kw in range(g.KW):
-                wi = wo * g.sw - g.pl + kw * g.dw
-                if wi < 0 or wi >= g.W:
-                    continue
-                xpix = x + ((n * g.H + hi) * g.W + wi) * C
-                wt = dw + (kh * g.KW + kw) * O
-                if M == 1:
-                    for c in range(C):
-                        wt[c] += xpix[c] * d[c]
-                else:
-                    for c in range(C):
-                        for m in range(M):
-                            wt[c * M + m] += xpix[c] * d[c * M + m]

@@ -70,13 +70,13 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
 
 
 def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
-                     const floating[:, :, :, ::1] w,    # IN  (KH, KW, 1, C*mult)
+                     const floating[:, :, :, ::1] w,    # IN  (KH, KW, 1, C)
                      const floating[::1] bias,          # IN  (O,) or None
                      floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
                      tuple geom, int n_threads):
-    """Direct forward for groups == C (one input channel per group): a
-    GEMM per channel would be 1-wide, so accumulate taps over the contiguous
-    channel axis instead. Parallel over output rows."""
+    """Direct forward for groups == C == O: a GEMM per channel would be
+    1-wide, so accumulate taps over the contiguous channel axis instead
+    (src/_depthwise_kernels.h). Parallel over output rows."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
     if rows == 0 or g.O == 0:
@@ -89,47 +89,6 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Py_ssize_t row
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
-    cdef bint unit_multiplier = g.Og == 1
     with nogil:
         for row in prange(rows, schedule='static', num_threads=n_threads):
-            if unit_multiplier:
-                dw_forward_row(xp, wp, bp, yp, &dg, row)
-            else:
-                depthwise_row(xp, wp, bp, yp, gp, row)
-
-
-cdef void depthwise_row(const floating* x, const floating* w, const floating* bias,
-                        floating* y, const Geom* g, Py_ssize_t row) noexcept nogil:
-    """One output row (n, ho) of a depthwise convolution with a channel
-    multiplier M > 1 (M == 1 goes to the vectorised C kernel)."""
-    cdef Py_ssize_t n = row // g.Ho, ho = row % g.Ho
-    cdef Py_ssize_t O = g.O, C = g.C, M = g.Og   # M: outputs per input channel
-    cdef Py_ssize_t wo, kh, kw, hi, wi, c, m, o
-    cdef floating* out
-    cdef const floating* xpix
-    cdef const floating* wtap
-    for wo in range(g.Wo):
-        out = y + (row * g.Wo + wo) * O
-        if bias != NULL:
-            for o in range(O):
-                out[o] = bias[o]
-        else:
-            for o in range(O):
-                out[o] = 0
-        for kh in range(g.KH):
-            hi = ho * g.sh - g.pt + kh * g.dh
-            if hi < 0 or hi >= g.H:
-                continue
-            for kw in range(g.KW):
-                wi = wo * g.sw - g.pl + kw * g.dw
-                if wi < 0 or wi >= g.W:
-                    continue
-                xpix = x + ((n * g.H + hi) * g.W + wi) * C
-                wtap = w + (kh * g.KW + kw) * O
-                if M == 1:
-                    for c in range(C):
-                        out[c] += xpix[c] * wtap[c]
-                else:
-                    for c in range(C):
-                        for m in range(M):
-                            out[c * M + m] += xpix[c] * wtap[c * M + m]
+            dw_forward_row(xp, wp, bp, yp, &dg, row)
