@@ -156,18 +156,8 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     n_threads = resolve_num_threads(num_threads)
 
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    if _native_nchw_pointwise(geom, layout):
-        y = np.empty(geom.output_shape(layout), dtype=dtype)
-        if y.size:
-            _pointwise_nchw.forward(_as_images(x, dtype), _plane_weight(weight, geom, dtype), bh,
-                                    y.reshape(geom.N, geom.O, geom.Ho * geom.Wo), n_threads)
-        return y.astype(result_dtype, copy=False)
-    if _native_nchw_depthwise(geom, layout):
-        y = np.empty(geom.output_shape(layout), dtype=dtype)
-        if y.size:
-            _depthwise_nchw.forward(np.ascontiguousarray(x, dtype=dtype), _plane_weight(weight, geom, dtype), bh, y,
-                                    geom.kernel_tuple(), n_threads)
-        return y.astype(result_dtype, copy=False)
+    if _native_nchw(geom, layout):
+        return _forward_nchw(x, weight, bh, geom, dtype, n_threads).astype(result_dtype, copy=False)
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
     y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
@@ -228,6 +218,52 @@ def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
     return dw, db
 
 
+def _native_nchw(geom, layout: str) -> bool:
+    """Whether an NCHW call runs on its NCHW planes (1x1 or depthwise)."""
+    return _native_nchw_pointwise(geom, layout) or _native_nchw_depthwise(geom, layout)
+
+
+def _forward_nchw(x, weight, bias, geom, dtype, n_threads):
+    """conv2d for the native NCHW layers, as an NCHW array of ``dtype``."""
+    y = np.empty(geom.output_shape("NCHW"), dtype=dtype)
+    if y.size == 0:
+        return y
+    w2 = _plane_weight(weight, geom, dtype)
+    if _native_nchw_pointwise(geom, "NCHW"):
+        _pointwise_nchw.forward(_as_images(x, dtype), w2, bias, y.reshape(geom.N, geom.O, geom.Ho * geom.Wo),
+                                n_threads)
+    else:
+        _depthwise_nchw.forward(np.ascontiguousarray(x, dtype=dtype), w2, bias, y, geom.kernel_tuple(), n_threads)
+    return y
+
+
+def _grad_input_nchw(grad_out, weight, geom, dtype, n_threads):
+    """grad_x for the native NCHW layers, as an NCHW array of ``dtype``."""
+    dx = np.zeros(geom.input_shape("NCHW"), dtype=dtype)
+    if dx.size == 0 or grad_out.size == 0:
+        return dx
+    w2 = _plane_weight(weight, geom, dtype)
+    if _native_nchw_pointwise(geom, "NCHW"):
+        _pointwise_nchw.grad_input(_as_images(grad_out, dtype), w2, dx.reshape(geom.N, geom.C, geom.H * geom.W),
+                                   n_threads)
+    else:
+        _depthwise_nchw.grad_input(np.ascontiguousarray(grad_out, dtype=dtype), w2, dx, geom.kernel_tuple(),
+                                   n_threads)
+    return dx
+
+
+def _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias):
+    """(grad_weight in OIHW, grad_bias or None) for the native NCHW layers."""
+    dw = np.zeros((geom.O, geom.Cg * geom.KH * geom.KW), dtype=dtype)
+    db = np.zeros(geom.O, dtype=dtype) if with_bias else None
+    if _native_nchw_pointwise(geom, "NCHW"):
+        _pointwise_nchw.grad_weight(_as_images(x, dtype), _as_images(grad_out, dtype), dw, db, n_threads)
+    else:
+        _depthwise_nchw.grad_weight(np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(grad_out, dtype=dtype),
+                                    dw, db, geom.kernel_tuple(), n_threads)
+    return dw.reshape(geom.weight_shape("NCHW")), db
+
+
 @_doc
 def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
                     num_threads=None):
@@ -259,28 +295,10 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = resolve_num_threads(num_threads)
 
-    if _native_nchw_pointwise(geom, layout):
-        w2 = _plane_weight(weight, geom, dtype)
-        dyc = _as_images(grad_out, dtype)
-        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
-        dw = np.empty((geom.O, geom.C), dtype=dtype)
-        db = np.empty(geom.O, dtype=dtype)
-        _pointwise_nchw.grad_input(dyc, w2, dx.reshape(geom.N, geom.C, geom.H * geom.W), n_threads)
-        _pointwise_nchw.grad_weight(_as_images(x, dtype), dyc, dw, db, n_threads)
-        return (dx.astype(result_dtype, copy=False), dw.reshape(geom.weight_shape(layout)).astype(result_dtype),
-                db.astype(result_dtype, copy=False))
-    if _native_nchw_depthwise(geom, layout):
-        dyc = np.ascontiguousarray(grad_out, dtype=dtype)
-        xc = np.ascontiguousarray(x, dtype=dtype)
-        dx = np.empty(geom.input_shape(layout), dtype=dtype)
-        dw = np.zeros((geom.C, geom.KH * geom.KW), dtype=dtype)
-        db = np.zeros(geom.O, dtype=dtype)
-        if dx.size and dyc.size:
-            _depthwise_nchw.grad_input(dyc, _plane_weight(weight, geom, dtype), dx, geom.kernel_tuple(), n_threads)
-        else:
-            dx[...] = 0
-        _depthwise_nchw.grad_weight(xc, dyc, dw, db, geom.kernel_tuple(), n_threads)
-        return (dx.astype(result_dtype, copy=False), dw.reshape(geom.weight_shape(layout)).astype(result_dtype),
+    if _native_nchw(geom, layout):
+        dx = _grad_input_nchw(grad_out, weight, geom, dtype, n_threads)
+        dw, db = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias=True)
+        return (dx.astype(result_dtype, copy=False), dw.astype(result_dtype, copy=False),
                 db.astype(result_dtype, copy=False))
     dyh = to_nhwc(grad_out, layout, dtype, n_threads)
     xh = to_nhwc(x, layout, dtype, n_threads)
@@ -320,17 +338,8 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = resolve_num_threads(num_threads)
-    if _native_nchw_pointwise(geom, layout):
-        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
-        _pointwise_nchw.grad_input(_as_images(grad_out, dtype), _plane_weight(weight, geom, dtype),
-                                   dx.reshape(geom.N, geom.C, geom.H * geom.W), n_threads)
-        return dx.astype(result_dtype, copy=False)
-    if _native_nchw_depthwise(geom, layout):
-        dx = np.zeros(geom.input_shape(layout), dtype=dtype)
-        if dx.size and grad_out.size:
-            _depthwise_nchw.grad_input(np.ascontiguousarray(grad_out, dtype=dtype), _plane_weight(weight, geom, dtype),
-                                       dx, geom.kernel_tuple(), n_threads)
-        return dx.astype(result_dtype, copy=False)
+    if _native_nchw(geom, layout):
+        return _grad_input_nchw(grad_out, weight, geom, dtype, n_threads).astype(result_dtype, copy=False)
     dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_hwio(weight, layout, dtype), geom, dtype,
                           n_threads)
     return from_nhwc(dx, layout, result_dtype, n_threads)
@@ -360,15 +369,9 @@ def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilati
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = resolve_num_threads(num_threads)
-    if _native_nchw_pointwise(geom, layout):
-        dw = np.empty((geom.O, geom.C), dtype=dtype)
-        _pointwise_nchw.grad_weight(_as_images(x, dtype), _as_images(grad_out, dtype), dw, None, n_threads)
-        return dw.reshape(geom.weight_shape(layout)).astype(result_dtype)
-    if _native_nchw_depthwise(geom, layout):
-        dw = np.zeros((geom.C, geom.KH * geom.KW), dtype=dtype)
-        _depthwise_nchw.grad_weight(np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(grad_out, dtype=dtype),
-                                    dw, None, geom.kernel_tuple(), n_threads)
-        return dw.reshape(geom.weight_shape(layout)).astype(result_dtype)
+    if _native_nchw(geom, layout):
+        dw, _ = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias=False)
+        return dw.astype(result_dtype, copy=False)
     dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_nhwc(x, layout, dtype, n_threads),
                               geom, dtype,
                               n_threads, with_bias=False)
