@@ -19,6 +19,7 @@ from ._threading import get_num_threads, openmp_enabled, set_num_threads
 from .conv import conv2d, conv2d_backward, conv2d_grad_input, conv2d_grad_weight, output_shape
 from .layer import Conv2D
 from .patches import col2im, im2col
+from .transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,9 @@ __all__ = [
     "conv2d_backward",
     "conv2d_grad_input",
     "conv2d_grad_weight",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_output_shape",
     "im2col",
     "col2im",
     "output_shape",

@@ -1,0 +1,363 @@
+"""Transposed 2-D convolution (PyTorch ``conv_transpose2d``, TensorFlow
+``conv2d_transpose``) and its backward, as a public face of cconv's kernels.
+
+A transposed convolution is the adjoint of a convolution. Call the convolution
+it is the adjoint of the *underlying* convolution: its input has the transposed
+convolution's output shape (N, Hout, Wout, C_out), its output has the transposed
+convolution's input shape (N, H, W, C_in), and its weight is this function's
+weight as stored. Then
+
+* ``conv_transpose2d(x, w)``  is ``conv2d_grad_input(x, w, input_shape=(N, Hout, Wout, C_out))``;
+* its grad_x                  is ``conv2d(grad_out, w)``;
+* its grad_weight             is ``conv2d_grad_weight(x, grad_out, w.shape)`` (roles swapped);
+* its grad_bias               is ``grad_out`` summed over N, Hout and Wout.
+
+The weight layouts are chosen so the stored weight *is* the underlying
+convolution's weight, with no copy or transpose: PyTorch's NCHW weight
+(C_in, C_out//groups, KH, KW) is the underlying OIHW weight, and the NHWC weight
+(KH, KW, C_out//groups, C_in) is the underlying HWIO weight (also TensorFlow's
+``conv2d_transpose`` filter layout [height, width, output_channels, in_channels]).
+No pixel-level work happens here except adding the bias.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._params import (
+    _shape_iv,
+    array_iv,
+    compute_dtype,
+    groups_iv,
+    layout_iv,
+    num_threads_iv,
+    padding_iv,
+    pair_iv,
+)
+from .conv import conv2d, conv2d_grad_input, conv2d_grad_weight
+
+__all__ = ["conv_transpose2d", "conv_transpose2d_backward", "conv_transpose2d_output_shape"]
+
+_PARAMS_DOC = """stride : int or (int, int), default 1
+        Step between the positions where neighbouring input pixels are
+        scattered in the output (the underlying convolution's stride); each >= 1.
+    padding : int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
+        Rows/columns cropped from each side of the full transposed
+        convolution (PyTorch's meaning). An int or pair is symmetric as in
+        PyTorch; ``((top, bottom), (left, right))`` crops each side
+        independently (PyTorch has no such form; it equals PyTorch's result
+        with padding 0, cropped). The strings, case-insensitive, follow
+        TensorFlow/Keras ``Conv2DTranspose``; they fix the output size, so
+        ``output_padding`` must then be 0:
+
+        * "same": Hout = H * stride. It is the adjoint of ``conv2d(...,
+          padding="same")`` on an input of that size: total = max(span -
+          stride, 0) rows are cropped, total // 2 from the top, the rest from
+          the bottom, where span = dilation * (KH - 1) + 1.
+        * "valid": nothing is cropped and Hout = (H - 1) * stride +
+          max(span, stride): the adjoint of ``conv2d(..., padding="valid")``.
+    output_padding : int or (int, int), default 0
+        Extra rows/columns added at the bottom/right of the output, to pick
+        one of the output sizes that a strided convolution maps to the same
+        input size. Each must be < max(stride, dilation) in its axis, as in
+        PyTorch.
+    dilation : int or (int, int), default 1
+        Spacing between kernel taps; each >= 1.
+    groups : int, default 1
+        C_in and C_out are split into ``groups`` independent transposed
+        convolutions; C_in must be divisible by it.
+    layout : {"NHWC", "NCHW"}, default "NHWC"
+        "NHWC": x (N, H, W, C_in), weight (KH, KW, C_out//groups, C_in),
+        result (N, Hout, Wout, C_out).
+        "NCHW": x (N, C_in, H, W), weight (C_in, C_out//groups, KH, KW) as in
+        PyTorch, result (N, C_out, Hout, Wout).
+    num_threads : int or None, default None
+        OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
+
+
+def _doc(func):
+    func.__doc__ = func.__doc__.replace("{params}", _PARAMS_DOC)
+    return func
+
+
+@dataclass(frozen=True)
+class TransposeGeometry:
+    """Sizes of one transposed convolution, validated.
+
+    ``pads`` are the explicit ``((top, bottom), (left, right))`` crops and
+    ``extra = (eh, ew)`` the number of zero rows/columns the input needs at the
+    bottom/right so that the underlying convolution, run on the output size,
+    gives back exactly the (extended) input size. ``extra`` is non-zero only when
+    output_padding >= stride, which PyTorch allows when dilation > stride.
+    """
+
+    N: int
+    H: int
+    W: int
+    C_in: int
+    C_out: int
+    KH: int
+    KW: int
+    groups: int
+    stride: tuple
+    dilation: tuple
+    pads: tuple
+    output_padding: tuple
+    Hout: int
+    Wout: int
+
+    @property
+    def extra(self) -> tuple:
+        return (self.output_padding[0] // self.stride[0], self.output_padding[1] // self.stride[1])
+
+    def output_shape(self, layout: str) -> tuple:
+        if layout == "NHWC":
+            return (self.N, self.Hout, self.Wout, self.C_out)
+        return (self.N, self.C_out, self.Hout, self.Wout)
+
+    def conv_kwargs(self, layout: str, num_threads) -> dict:
+        """Keywords for the underlying ``cconv`` convolution call."""
+        return dict(stride=self.stride, padding=self.pads, dilation=self.dilation, groups=self.groups,
+                    layout=layout, num_threads=num_threads)
+
+
+def _transpose_weight_dims(weight_shape, layout: str):
+    """Return ``(KH, KW, C_out_per_group, C_in)`` from a transposed-conv weight shape."""
+    shape = _shape_iv(weight_shape, "weight.shape", 4)
+    if layout == "NHWC":
+        KH, KW, Cog, Cin = shape
+    else:
+        Cin, Cog, KH, KW = shape
+    if KH < 1 or KW < 1:
+        raise ValueError(f"weight kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
+    return KH, KW, Cog, Cin
+
+
+def _string_padding(mode: str, span: int, stride: int):
+    """(crop_before, crop_after, output_padding) of one axis for "same"/"valid".
+
+    Both give output_padding = max(stride - span, 0), so the output is never
+    shorter than stride per input pixel; "same" also crops span - stride.
+    """
+    total = max(span - stride, 0) if mode == "same" else 0
+    return total // 2, total - total // 2, max(stride - span, 0)
+
+
+def transpose_geometry(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0, dilation=1,
+                       groups=1, layout="NHWC", input_name="x") -> TransposeGeometry:
+    """Validate one transposed convolution's parameters and return its geometry.
+
+    ``input_shape`` and ``weight_shape`` are in ``layout`` order. Every error is a
+    ValueError or TypeError naming the argument with expected and actual values.
+    """
+    layout = layout_iv(layout)
+    shape = _shape_iv(input_shape, f"{input_name}.shape", 4)
+    if layout == "NHWC":
+        N, H, W, C = shape
+    else:
+        N, C, H, W = shape
+    KH, KW, Cog, Cin = _transpose_weight_dims(weight_shape, layout)
+    sh, sw = pair_iv(stride, "stride")
+    dh, dw = pair_iv(dilation, "dilation")
+    groups = groups_iv(groups)
+    oph, opw = pair_iv(output_padding, "output_padding", minimum=0)
+    pad = padding_iv(padding)
+    if H < 1 or W < 1:
+        raise ValueError(f"{input_name} must have spatial size >= 1x1; got H={H}, W={W} (shape {shape})")
+    if Cin != C:
+        channel_axis = "last" if layout == "NHWC" else "first"
+        raise ValueError(
+            f"channel mismatch: weight's {channel_axis} axis holds C_in={Cin} input channels, "
+            f"but {input_name} has C_in={C} (weight shape {tuple(weight_shape)}, {input_name} shape {shape})"
+        )
+    if C % groups != 0:
+        raise ValueError(f"groups={groups} must divide the input channels C_in={C} of {input_name}")
+    span_h, span_w = dh * (KH - 1) + 1, dw * (KW - 1) + 1
+    if isinstance(pad, str):
+        if (oph, opw) != (0, 0):
+            raise ValueError(
+                f"output_padding must be 0 when padding is a string ({pad!r} fixes the output size); "
+                f"got output_padding={output_padding!r}"
+            )
+        pt, pb, oph = _string_padding(pad, span_h, sh)
+        pl, pr, opw = _string_padding(pad, span_w, sw)
+    else:
+        (pt, pb), (pl, pr) = pad
+        for axis, op, s, d in (("height", oph, sh, dh), ("width", opw, sw, dw)):
+            if op >= max(s, d):
+                raise ValueError(
+                    f"output_padding must be < max(stride, dilation) in each dimension; got {op} in the {axis} "
+                    f"axis with stride {s} and dilation {d} (output_padding={output_padding!r})"
+                )
+    Hout = (H - 1) * sh - pt - pb + span_h + oph
+    Wout = (W - 1) * sw - pl - pr + span_w + opw
+    if Hout < 1 or Wout < 1:
+        raise ValueError(
+            f"padding {padding!r} crops more than the transposed convolution produces: the output would be "
+            f"{Hout}x{Wout}; padding per side must leave at least 1x1 of the uncropped "
+            f"{(H - 1) * sh + span_h + oph}x{(W - 1) * sw + span_w + opw}"
+        )
+    return TransposeGeometry(N, H, W, C, Cog * groups, KH, KW, groups, (sh, sw), (dh, dw),
+                             ((pt, pb), (pl, pr)), (oph, opw), Hout, Wout)
+
+
+@_doc
+def conv_transpose2d_output_shape(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0, dilation=1,
+                                  groups=1, layout="NHWC") -> tuple:
+    """Return the shape ``conv_transpose2d`` gives for these input and weight shapes.
+
+    Parameters
+    ----------
+    input_shape : tuple of 4 ints
+        (N, H, W, C_in) for NHWC, (N, C_in, H, W) for NCHW.
+    weight_shape : tuple of 4 ints
+        (KH, KW, C_out//groups, C_in) for NHWC, (C_in, C_out//groups, KH, KW) for NCHW.
+    {params}
+
+    Returns
+    -------
+    tuple of 4 ints
+        (N, Hout, Wout, C_out) for NHWC, (N, C_out, Hout, Wout) for NCHW, with
+        Hout = (H - 1) * stride - top - bottom + dilation * (KH - 1) + output_padding + 1
+        (PyTorch's formula with per-side padding).
+    """
+    layout = layout_iv(layout)
+    geom = transpose_geometry(input_shape, weight_shape, stride=stride, padding=padding,
+                              output_padding=output_padding, dilation=dilation, groups=groups, layout=layout,
+                              input_name="input_shape")
+    return geom.output_shape(layout)
+
+
+def _as_dtype(a: np.ndarray, dtype) -> np.ndarray:
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def _extend(a: np.ndarray, extra, layout: str) -> np.ndarray:
+    """``a`` with ``extra = (eh, ew)`` zero rows/columns appended at the bottom/right."""
+    if extra == (0, 0):
+        return a
+    eh, ew = extra
+    widths = [(0, 0), (0, eh), (0, ew), (0, 0)] if layout == "NHWC" else [(0, 0), (0, 0), (0, eh), (0, ew)]
+    return np.pad(a, widths)
+
+
+def _crop(a: np.ndarray, H: int, W: int, layout: str) -> np.ndarray:
+    """The first H rows and W columns of an image batch in ``layout``, C-contiguous."""
+    if (layout == "NHWC" and a.shape[1:3] == (H, W)) or (layout == "NCHW" and a.shape[2:4] == (H, W)):
+        return a
+    return np.ascontiguousarray(a[:, :H, :W, :] if layout == "NHWC" else a[:, :, :H, :W])
+
+
+@_doc
+def conv_transpose2d(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                     layout="NHWC", num_threads=None):
+    """Transposed 2-D convolution of a batch (PyTorch ``conv_transpose2d``).
+
+    Each input pixel scatters ``x[n, i, j, :] @ weight`` into the output at
+    rows ``i * stride - top + kh * dilation`` (and likewise for columns); the
+    result is the adjoint of ``conv2d`` with the same weight and parameters, and
+    equals ``conv2d_grad_input`` of that convolution, which is how it is
+    computed (no copy of the weight).
+
+    Parameters
+    ----------
+    x : array_like of shape (N, H, W, C_in) or (N, C_in, H, W)
+        Input batch in ``layout`` order; H, W >= 1. Any strides or memory order.
+    weight : array_like of shape (KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KH, KW)
+        Kernel. NCHW: PyTorch's ``conv_transpose2d`` layout. NHWC: the same
+        axes as (KH, KW, C_out//groups, C_in), which is TensorFlow's
+        ``conv2d_transpose`` filter layout (for groups=1) and the HWIO weight of
+        the ``conv2d`` this is the adjoint of.
+    bias : array_like of shape (C_out,), optional
+        Added to every output pixel.
+    {params}
+
+    Returns
+    -------
+    y : ndarray of shape (N, Hout, Wout, C_out) or (N, C_out, Hout, Wout)
+        C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
+        bool inputs give float64). float32 and float64 are computed natively,
+        float16 in float32; longdouble raises TypeError.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid shape, parameter or dtype, naming the argument.
+
+    Notes
+    -----
+    When output_padding >= stride in an axis (allowed when dilation > stride),
+    ``x`` is copied once with output_padding // stride zero rows/columns
+    appended, so the underlying convolution's sizes match; otherwise no input
+    is copied beyond the layout/dtype conversion the convolution kernels make.
+    """
+    layout = layout_iv(layout)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    geom = transpose_geometry(x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, groups=groups, layout=layout)
+    if bias is not None:
+        bias = array_iv(bias, "bias")
+        if bias.shape != (geom.C_out,):
+            raise ValueError(f"bias must have shape (C_out,) = ({geom.C_out},); got {bias.shape}")
+    num_threads = num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(x, weight, bias)
+    x_ext = _extend(_as_dtype(x, dtype), geom.extra, layout)
+    y = conv2d_grad_input(x_ext, _as_dtype(weight, dtype), geom.output_shape(layout),
+                          **geom.conv_kwargs(layout, num_threads))
+    if bias is not None and y.size:
+        b = np.asarray(bias, dtype=dtype)
+        y += b if layout == "NHWC" else b[:, None, None]
+    return y.astype(result_dtype, copy=False)
+
+
+@_doc
+def conv_transpose2d_backward(grad_out, x, weight, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                              layout="NHWC", num_threads=None):
+    """Gradients of ``conv_transpose2d`` with respect to input, weight and bias.
+
+    Computed with cconv's convolution kernels: grad_x is ``conv2d(grad_out,
+    weight)``, grad_weight is ``conv2d_grad_weight`` with ``x`` in the role of
+    the output gradient and ``grad_out`` in the role of the input, grad_bias is
+    ``grad_out`` summed over N, Hout and Wout.
+
+    Parameters
+    ----------
+    grad_out : array_like, the shape of ``conv_transpose2d(x, weight, ...)``
+        Gradient of the loss with respect to the transposed convolution's output.
+    x : array_like of shape (N, H, W, C_in) or (N, C_in, H, W)
+        The forward input.
+    weight : array_like of shape (KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KH, KW)
+        The forward kernel.
+    {params}
+
+    Returns
+    -------
+    grad_x : ndarray, shape and layout of ``x``
+    grad_weight : ndarray, shape and layout of ``weight``
+    grad_bias : ndarray of shape (C_out,)
+        All three C-contiguous, of dtype ``np.result_type`` of the inputs
+        (integers give float64; float16 is computed in float32).
+    """
+    layout = layout_iv(layout)
+    grad_out = array_iv(grad_out, "grad_out", 4)
+    x = array_iv(x, "x", 4)
+    weight = array_iv(weight, "weight", 4)
+    geom = transpose_geometry(x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, groups=groups, layout=layout)
+    expected = geom.output_shape(layout)
+    if grad_out.shape != expected:
+        raise ValueError(
+            f"grad_out must have the forward output's shape {expected} ({layout}); got {grad_out.shape}"
+        )
+    num_threads = num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    dy = _as_dtype(grad_out, dtype)
+    w = _as_dtype(weight, dtype)
+    kwargs = geom.conv_kwargs(layout, num_threads)
+    grad_x = _crop(conv2d(dy, w, **kwargs), geom.H, geom.W, layout)
+    grad_w = conv2d_grad_weight(_extend(_as_dtype(x, dtype), geom.extra, layout), dy, w.shape, **kwargs)
+    grad_b = dy.sum(axis=(0, 1, 2) if layout == "NHWC" else (0, 2, 3), dtype=dtype)
+    return (grad_x.astype(result_dtype, copy=False), grad_w.astype(result_dtype, copy=False),
+            np.ascontiguousarray(grad_b, dtype=result_dtype))
