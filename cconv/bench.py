@@ -23,6 +23,7 @@ Usage
     python -m cconv.bench --layers resnet,stem # only layers whose name contains one of these
     python -m cconv.bench --shape N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1
     python -m cconv.bench --json results.json --no-torch
+    python -m cconv.bench --plot bench.png     # GFLOP/s bar chart (needs matplotlib)
 
 ``--shape`` takes comma-separated ``key=value`` pairs (keys are
 case-insensitive) and may be repeated; when it is given only those layers run:
@@ -420,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="smaller batches and fewer repeats (well under a minute)")
     parser.add_argument("--json", metavar="FILE", help="also write all results to FILE as JSON")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help='also draw GFLOP/s per layer to FILE.png (needs pip install "cconv[bench]")')
     parser.add_argument("--shape", metavar="SPEC", type=parse_shape_spec, action="append",
                         help="profile your own layer instead of the suite, e.g. "
                              "N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1,dilation=1,groups=1 "
@@ -1100,6 +1103,11 @@ def main(argv=None) -> int:
     layers = select_layers(args, parser)
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         parser.error(f"--json {args.json!r}: directory does not exist")
+    if args.plot:
+        from ._bench_plot import plot_problem
+        problem = plot_problem(args.plot)
+        if problem:
+            parser.error(f"--plot: {problem}")
     threads = args.threads or cconv.get_num_threads()
     reference = None if args.no_reference else importlib.import_module("cconv.reference")
     torch = import_torch(not args.no_torch)
@@ -1121,6 +1129,12 @@ def main(argv=None) -> int:
         _finite_or_none(records)
         write_json(args.json, meta, records, summary)
         progress(f"wrote {args.json}")
+    if args.plot:
+        from ._bench_plot import plot_benchmark
+        _finite_or_none(records)
+        plot_benchmark({"schema": "cconv-bench/1", "metadata": meta, "results": records, "summary": summary},
+                       args.plot)
+        progress(f"wrote {args.plot}")
     return 0
 
 

@@ -1,0 +1,199 @@
+"""Draw the results of ``python -m cconv.bench`` as a bar chart of GFLOP/s.
+
+The figure has a forward and a backward panel; in each, every layer gets one
+horizontal bar per implementation (cconv, numpy-ref, torch), labelled with its
+GFLOP/s. The input is the document ``--json`` writes (schema
+``"cconv-bench/1"``, described in ``cconv/bench.py``), so a saved run can be
+drawn later, or two machines' runs drawn the same way::
+
+    python -m cconv.bench --plot bench.png                 # run and draw
+    python -m cconv._bench_plot results.json bench.png     # draw a saved run
+
+matplotlib is needed (``pip install "cconv[bench]"``); it is imported only when
+a plot is requested, with the Agg backend, so no display is used.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+SCHEMA = "cconv-bench/1"
+PASS_TITLES = {"fwd": "forward", "bwd": "backward (grad_x + grad_weight + grad_bias)"}
+LABELS = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
+COLORS = {"cconv": "#1f77b4", "reference": "#7f7f7f", "torch": "#ff7f0e"}
+INSTALL_HINT = 'pip install "cconv[bench]"'
+
+
+def import_pyplot():
+    """Return ``matplotlib.pyplot`` on the Agg backend.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed; the message names the ``bench`` extra.
+    """
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError(f"plotting benchmark results needs matplotlib: {INSTALL_HINT}") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_problem(path) -> str | None:
+    """Why ``path`` cannot be written as a plot, or None if it can.
+
+    Checked before a benchmark run so that a missing matplotlib or a wrong
+    path is reported at once, not after minutes of timing.
+    """
+    if not isinstance(path, str) or not path:
+        return f"the plot file must be a non-empty path ending in .png; got {path!r}"
+    if not path.lower().endswith(".png"):
+        return f"the plot file must end in .png; got {path!r}"
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return f"the plot file's directory does not exist: {path!r}"
+    try:
+        import_pyplot()
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
+def validate_document(document) -> None:
+    """Raise ValueError/TypeError unless ``document`` looks like a cconv-bench/1 result.
+
+    Only what the plot reads is checked: ``schema``, ``metadata.implementations``
+    and, per record, ``name``, ``pass`` and ``gflops``.
+    """
+    if not isinstance(document, dict):
+        raise TypeError(f"document must be a dict (the --json output); got {type(document).__name__}")
+    if document.get("schema") != SCHEMA:
+        raise ValueError(f"document['schema'] must be {SCHEMA!r}; got {document.get('schema')!r}")
+    impls = document.get("metadata", {}).get("implementations")
+    if not isinstance(impls, list) or not impls:
+        raise ValueError(f"document['metadata']['implementations'] must be a non-empty list; got {impls!r}")
+    results = document.get("results")
+    if not isinstance(results, list) or not results:
+        raise ValueError(f"document['results'] must be a non-empty list of records; got {results!r}")
+    for index, record in enumerate(results):
+        missing = [key for key in ("name", "pass", "gflops") if key not in record]
+        if missing:
+            raise ValueError(f"document['results'][{index}] lacks {missing}; has {sorted(record)}")
+        if record["pass"] not in PASS_TITLES:
+            raise ValueError(f"document['results'][{index}]['pass'] must be 'fwd' or 'bwd'; "
+                             f"got {record['pass']!r}")
+
+
+def _subtitle(meta: dict) -> str:
+    """One line describing the run: version, dtype, layout, threads, CPU."""
+    parts = [f"cconv {meta.get('cconv_version', '?')}", str(meta.get("dtype", "?")),
+             str(meta.get("layout", "?")), f"{meta.get('threads', '?')} threads"]
+    if meta.get("quick"):
+        parts.append("--quick")
+    if meta.get("torch_version"):
+        parts.append(f"torch {meta['torch_version']}")
+    cpu = meta.get("cpu_model")
+    if cpu:
+        parts.append(cpu if len(cpu) <= 48 else cpu[:45] + "...")
+    return ", ".join(parts)
+
+
+def _draw_pass(ax, records: list, impls: list, pass_: str) -> None:
+    """Grouped horizontal bars of one pass on ``ax``: layers top to bottom."""
+    names = [r["name"] for r in records]
+    count = len(impls)
+    height = 0.8 / count
+    top = max([r["gflops"].get(i) or 0.0 for r in records for i in impls] + [1e-9])
+    for k, impl in enumerate(impls):
+        # Layer j sits at y = -j (first layer on top); implementations fan out downwards.
+        ys = [-j + 0.4 - (k + 0.5) * height for j in range(len(records))]
+        values = [r["gflops"].get(impl) for r in records]
+        bars = ax.barh(ys, [v or 0.0 for v in values], height=height * 0.92,
+                       color=COLORS.get(impl), label=LABELS.get(impl, impl))
+        for bar, value, record in zip(bars, values, records):
+            text = "n/a" if value is None else (f"{value:.1f}" if value >= 10 else f"{value:.2f}")
+            if impl == "cconv" and (record.get("check") or {}).get("ok") is False:
+                text += " MISMATCH"
+            ax.text(bar.get_width() + top * 0.01, bar.get_y() + bar.get_height() / 2, text,
+                    va="center", ha="left", fontsize=7)
+    ax.set_yticks([-j for j in range(len(records))], names)
+    ax.set_xlim(0, top * 1.18)
+    ax.set_xlabel("GFLOP/s (higher is better)")
+    ax.set_title(PASS_TITLES[pass_], fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def plot_benchmark(document: dict, path: str) -> str:
+    """Write a PNG of GFLOP/s per layer and implementation, forward and backward.
+
+    Parameters
+    ----------
+    document : dict
+        The benchmark results in the ``--json`` format (schema ``"cconv-bench/1"``).
+    path : str
+        Output PNG file.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing (the message says ``pip install "cconv[bench]"``).
+    ValueError, TypeError
+        ``document`` is not a cconv-bench/1 result.
+    """
+    validate_document(document)
+    plt = import_pyplot()
+    impls = list(document["metadata"]["implementations"])
+    passes = [p for p in PASS_TITLES if any(r["pass"] == p for r in document["results"])]
+    layer_count = max(sum(r["pass"] == p for r in document["results"]) for p in passes)
+    height = 1.6 + layer_count * (0.28 * len(impls) + 0.25)
+    fig, axes = plt.subplots(1, len(passes), figsize=(6.2 * len(passes), height), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, pass_ in zip(axes[0], passes):
+        _draw_pass(ax, [r for r in document["results"] if r["pass"] == pass_], impls, pass_)
+    fig.suptitle("cconv.bench: conv2d throughput per layer\n" + _subtitle(document["metadata"]),
+                 fontsize=11)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(impls), frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load_document(json_path: str) -> dict:
+    """Read a ``--json`` results file."""
+    with open(json_path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def main(argv=None) -> int:
+    """``python -m cconv._bench_plot RESULTS.json OUT.png``: draw a saved benchmark run."""
+    parser = argparse.ArgumentParser(prog="python -m cconv._bench_plot",
+                                     description="Draw GFLOP/s per layer from a "
+                                                 "'python -m cconv.bench --json' results file.")
+    parser.add_argument("results", help="JSON file written by python -m cconv.bench --json")
+    parser.add_argument("out", help="PNG file to write")
+    args = parser.parse_args(argv)
+    problem = plot_problem(args.out)
+    if problem:
+        parser.error(problem)
+    try:
+        document = load_document(args.results)
+        plot_benchmark(document, args.out)
+    except (OSError, ValueError, TypeError) as exc:
+        parser.error(f"{args.results}: {exc}")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
