@@ -13,6 +13,11 @@ import numpy as np
 
 LAYOUTS = ("NHWC", "NCHW")
 
+# Upper bound on OpenMP threads per call. libgomp keeps per-thread start data on
+# the calling thread's stack, so a team of ~100,000 threads overflows it and
+# crashes the process; no CPU has anywhere near 1024 hardware threads per process.
+MAX_THREADS = 1024
+
 
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
@@ -51,13 +56,13 @@ def groups_iv(groups) -> int:
 
 
 def num_threads_iv(num_threads) -> int | None:
-    """Return ``None`` (use the default) or a positive int thread count."""
+    """Return ``None`` (use the default) or an int thread count in ``[1, MAX_THREADS]``."""
     if num_threads is None:
         return None
     if not _is_int(num_threads):
         raise TypeError(f"num_threads must be None or an int >= 1; got {type(num_threads).__name__} {num_threads!r}")
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be None or >= 1; got {num_threads}")
+    if num_threads < 1 or num_threads > MAX_THREADS:
+        raise ValueError(f"num_threads must be None or an int in [1, {MAX_THREADS}]; got {num_threads}")
     return int(num_threads)
 
 

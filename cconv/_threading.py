@@ -7,7 +7,7 @@ pool to compete with them and no global BLAS setting is touched.
 from __future__ import annotations
 
 from . import _threads
-from ._params import num_threads_iv
+from ._params import MAX_THREADS, num_threads_iv
 
 _requested_threads: int | None = None
 
@@ -40,7 +40,13 @@ def get_num_threads() -> int:
     """Return the number of threads cconv's kernels use when ``num_threads=None``."""
     if _requested_threads is not None:
         return _requested_threads
-    return max(1, int(_threads.omp_max_threads()))
+    return _default_threads()
+
+
+def _default_threads() -> int:
+    """The OpenMP default of the calling thread, within [1, MAX_THREADS] (an
+    OMP_NUM_THREADS beyond MAX_THREADS would crash libgomp, see _params)."""
+    return min(max(1, int(_threads.omp_max_threads())), MAX_THREADS)
 
 
 def resolve_num_threads(num_threads) -> int:
@@ -73,7 +79,7 @@ def _register_threadpoolctl_controller() -> None:
             # Restoring the default count restores "follow the default", so a
             # threadpool_limits block leaves no explicit setting behind.
             n = max(1, int(num_threads))
-            set_num_threads(None if n == max(1, int(_threads.omp_max_threads())) else n)
+            set_num_threads(None if n == _default_threads() else min(n, MAX_THREADS))
 
         def get_version(self):
             from . import __version__
