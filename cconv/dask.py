@@ -1,0 +1,361 @@
+"""cconv on Dask arrays: the same convolution functions, lazy and chunked.
+
+``cconv.dask.conv2d`` and ``cconv.dask.conv2d_backward`` take the same
+arguments as ``cconv.conv2d`` and ``cconv.conv2d_backward`` but accept a
+``dask.array.Array`` input (NumPy inputs are wrapped as one chunk) and return
+lazy Dask arrays. Each chunk is computed by the compiled kernels, so any Dask
+scheduler (threads, processes, ``dask.distributed``) runs them.
+
+How chunks map to work
+----------------------
+* Batch axis: chunks are independent; each batch chunk stays a batch chunk.
+* H and W axes: exact halo windows. The output rows are split into tiles whose
+  boundaries follow the input's chunk boundaries, mapped through the stride:
+  input boundary ``b`` becomes output boundary ``ceil((b + pad_before) / stride)``.
+  Output tile ``[o0, o1)`` needs the input rows
+  ``[o0*stride - pad_before, (o1-1)*stride - pad_before + dilation*(K-1) + 1)``;
+  that window is sliced from the (never padded) input, rows outside the image
+  become the tile's own explicit zero padding, and the compiled kernel runs on
+  it with ``padding`` set to exactly that. Every output pixel is therefore
+  computed from the same input pixels and zeros as in memory, for any stride,
+  dilation, padding form ("same", "valid", int, pairs, asymmetric) and any
+  uneven chunking, however small the chunks are relative to the kernel.
+* Channel axis (C): must be one chunk; it is rechunked to one if it is not.
+  The output channel axis (O) is one chunk.
+
+The extra is installed with ``pip install "cconv[dask]"``.
+"""
+from __future__ import annotations
+
+import math
+
+try:
+    import dask.array as da
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'cconv.dask needs Dask\'s array module; install it with: pip install "cconv[dask]"'
+    ) from exc
+
+import numpy as np
+
+from . import conv as _conv
+from ._params import array_iv, compute_dtype, layout_iv, num_threads_iv
+
+__all__ = ["conv2d", "conv2d_backward"]
+
+_SPLIT_EVERY = 8  # fan-in of the grad_weight tree reduction
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+# ---------------------------------------------------------------------------
+def _dask_input(a, name: str) -> "da.Array":
+    """``a`` as a 4-d Dask array of a real numeric dtype with known chunk sizes."""
+    if not isinstance(a, da.Array):
+        return da.from_array(array_iv(a, name, 4), chunks=-1)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must have a real numeric dtype (bool, int, float); got dtype {a.dtype}")
+    if a.ndim != 4:
+        raise ValueError(f"{name} must have 4 dimensions; got {a.ndim} (shape {a.shape})")
+    if any(math.isnan(c) for axis in a.chunks for c in axis):
+        raise ValueError(
+            f"{name} must have known chunk sizes; got chunks {a.chunks}. "
+            f"Call {name}.compute_chunk_sizes() first"
+        )
+    return a
+
+
+def _small_input(a, name: str, ndim: int | None = None) -> np.ndarray:
+    """A small operand (weight, bias) as a NumPy array; Dask arrays are computed."""
+    if isinstance(a, da.Array):
+        a = a.compute()
+    return array_iv(a, name, ndim)
+
+
+def _to_nhwc(a: "da.Array", layout: str) -> "da.Array":
+    """A lazy NHWC view of ``a`` with the channel axis in one chunk."""
+    if layout == "NCHW":
+        a = a.transpose(0, 2, 3, 1)
+    if len(a.chunks[3]) > 1:
+        a = a.rechunk({3: -1})
+    return a
+
+
+def _from_nhwc(a: "da.Array", layout: str) -> "da.Array":
+    return a.transpose(0, 3, 1, 2) if layout == "NCHW" else a
+
+
+# ---------------------------------------------------------------------------
+# tile geometry along one spatial axis (pure integer arithmetic)
+# ---------------------------------------------------------------------------
+def _offsets(chunks) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` of each chunk along one axis."""
+    out, pos = [], 0
+    for c in chunks:
+        out.append((pos, pos + int(c)))
+        pos += int(c)
+    return out
+
+
+def _output_tiles(in_chunks, pad_before: int, stride: int, n_out: int) -> list[tuple[int, int]]:
+    """Split ``range(n_out)`` at the images of the input chunk boundaries.
+
+    Output row ``o`` starts reading at input row ``o*stride - pad_before``; the
+    first output row whose window starts at or after input boundary ``b`` is
+    ``ceil((b + pad_before) / stride)``. Empty tiles are dropped.
+    """
+    cuts = [0]
+    for _, stop in _offsets(in_chunks)[:-1]:
+        cut = min(max(-(-(stop + pad_before) // stride), 0), n_out)
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    if n_out > cuts[-1]:
+        cuts.append(n_out)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _window(o0: int, o1: int, stride: int, pad_before: int, span: int, size: int):
+    """Input rows ``[a, b)`` and the tile's own ``(pad_before, pad_after)`` for output rows ``[o0, o1)``.
+
+    The padded window covers input rows ``[start, stop)`` with
+    ``start = o0*stride - pad_before`` and ``stop = (o1-1)*stride - pad_before + span``;
+    its part outside ``[0, size)`` is zero padding. Running the kernel on rows
+    ``[a, b)`` with that padding and no other gives exactly ``o1 - o0`` rows:
+    ``(stop - start - span) // stride + 1 == o1 - o0``.
+    """
+    start = o0 * stride - pad_before
+    stop = (o1 - 1) * stride - pad_before + span
+    a = min(max(start, 0), size)
+    b = min(max(stop, a), size)
+    if b == a:  # the window lies wholly in the padding: all zeros
+        return a, a, (0, stop - start)
+    return a, b, (a - start, stop - b)
+
+
+def _touching_outputs(r0: int, r1: int, stride: int, pad_before: int, span: int, n_out: int):
+    """Output rows ``[lo, hi)`` whose windows can reach input rows ``[r0, r1)``.
+
+    Output ``o`` reads input rows in ``[o*stride - pad_before, o*stride - pad_before + span)``;
+    this range meets ``[r0, r1)`` only if ``o >= ceil((r0 + pad_before - span + 1) / stride)``
+    and ``o <= floor((r1 - 1 + pad_before) / stride)``. A superset is harmless:
+    contributions outside ``[r0, r1)`` are trimmed.
+    """
+    lo = max(-(-(r0 + pad_before - span + 1) // stride), 0)
+    hi = min((r1 - 1 + pad_before) // stride + 1, n_out)
+    return lo, max(hi, lo)
+
+
+# ---------------------------------------------------------------------------
+# per-chunk functions (module level, so they pickle for dask.distributed)
+# ---------------------------------------------------------------------------
+def _forward_block(xb, weight, bias, *, padding, conv):
+    return _conv.conv2d(xb, weight, bias, padding=padding, layout="NHWC", **conv)
+
+
+def _grad_input_block(gb, weight, *, window_h, window_w, target_h, target_w, channels, conv, compute):
+    """grad_x for input rows/cols ``target_*`` from the output tile ``gb``.
+
+    ``window_*`` is ``(start, extent)`` of the unpadded-coordinate input window
+    the tile reads; its gradient is computed with no padding, then the part
+    inside ``target_* = (start, stop)`` is copied into a zero block.
+    """
+    n = gb.shape[0]
+    (ah, eh), (aw, ew) = window_h, window_w
+    (r0, r1), (c0, c1) = target_h, target_w
+    gx_win = _conv.conv2d_grad_input(gb.astype(compute, copy=False), weight, (n, eh, ew, channels), padding=0,
+                                     layout="NHWC", **conv)
+    out = np.zeros((n, r1 - r0, c1 - c0, channels), dtype=compute)
+    h0, h1 = max(ah, r0), min(ah + eh, r1)
+    w0, w1 = max(aw, c0), min(aw + ew, c1)
+    if h1 > h0 and w1 > w0:
+        out[:, h0 - r0:h1 - r0, w0 - c0:w1 - c0, :] = gx_win[:, h0 - ah:h1 - ah, w0 - aw:w1 - aw, :]
+    return out
+
+
+def _grad_weight_block(gb, xb, *, weight_shape, padding, conv, compute):
+    """This tile's partial grad_weight, with a leading axis of length 1 to stack on."""
+    dw = _conv.conv2d_grad_weight(gb.astype(compute, copy=False), xb.astype(compute, copy=False), weight_shape,
+                                  padding=padding, layout="NHWC", **conv)
+    return dw[None]
+
+
+def _assemble(blocks: list[list["da.Array"]]) -> "da.Array":
+    """Concatenate a row-major grid of NHWC tiles along H and W."""
+    return da.concatenate([da.concatenate(row, axis=2) for row in blocks], axis=1)
+
+
+def _spatial_single(a: "da.Array") -> "da.Array":
+    if len(a.chunks[1]) == 1 and len(a.chunks[2]) == 1:
+        return a
+    return a.rechunk({1: -1, 2: -1})
+
+
+# ---------------------------------------------------------------------------
+# public functions
+# ---------------------------------------------------------------------------
+_DASK_NOTES = """
+    Chunking: batch chunks of ``x`` stay batch chunks. H/W chunks of ``x`` are
+    honoured exactly: each output tile is computed from the input window it
+    needs (its halo), sliced from the neighbouring chunks, with the image
+    border's zero padding applied per tile, so the result equals the in-memory
+    one for every stride, dilation, padding form and uneven chunking. The
+    channel axis must be a single chunk and is rechunked to one if it is not.
+
+    ``num_threads`` is the OpenMP thread count of each chunk's kernel call;
+    with a multi-threaded Dask scheduler, ``num_threads=1`` avoids running
+    (Dask threads x OpenMP threads) on too few cores.
+"""
+
+
+def _notes(func):
+    func.__doc__ = func.__doc__.replace("{notes}", _DASK_NOTES).replace("{params}", _conv._PARAMS_DOC)
+    return func
+
+
+@_notes
+def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC", num_threads=None):
+    """2-D convolution of a Dask array, as ``cconv.conv2d`` but lazy and chunked.
+
+    Parameters
+    ----------
+    x : dask.array.Array of shape (N, H, W, C) or (N, C, H, W)
+        Input batch in ``layout`` order (a NumPy array is wrapped as one chunk).
+    weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
+        Kernel (a Dask array is computed first: it is small).
+    bias : array_like of shape (O,), optional
+    {params}
+
+    Returns
+    -------
+    y : dask.array.Array of shape (N, Ho, Wo, O) or (N, O, Ho, Wo)
+        Lazy. Batch chunks as ``x``; H/W chunks follow ``x``'s chunk
+        boundaries through the stride; O is one chunk. Dtype as ``cconv.conv2d``.
+    {notes}
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid shape, parameter or dtype, naming the argument, before
+        anything is computed.
+    """
+    layout = layout_iv(layout)
+    x = _dask_input(x, "x")
+    weight = _small_input(weight, "weight", 4)
+    geom = _conv._geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    if bias is not None:
+        bias = _small_input(bias, "bias")
+        if bias.shape != (geom.O,):
+            raise ValueError(f"bias must have shape (O,) = ({geom.O},); got {bias.shape}")
+    num_threads_iv(num_threads)
+    result_dtype, _ = compute_dtype(x, weight, bias)
+
+    xh = _to_nhwc(x, layout)
+    wh = _conv.to_hwio(weight, layout, weight.dtype)
+    conv = dict(stride=(geom.sh, geom.sw), dilation=(geom.dh, geom.dw), groups=geom.groups, num_threads=num_threads)
+    span_h, span_w = geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1
+    meta = np.empty((0, 0, 0, 0), dtype=result_dtype)
+
+    grid = []
+    for o0, o1 in _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho):
+        a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
+        row = []
+        for q0, q1 in _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo):
+            c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
+            xw = _spatial_single(xh[:, a:b, c:d, :])
+            row.append(da.map_blocks(
+                _forward_block, xw, weight=wh, bias=bias, padding=(pad_h, pad_w), conv=conv,
+                dtype=result_dtype, chunks=(xw.chunks[0], (o1 - o0,), (q1 - q0,), (geom.O,)), meta=meta,
+            ))
+        grid.append(row)
+    return _from_nhwc(_assemble(grid), layout)
+
+
+@_notes
+def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
+                    num_threads=None):
+    """Gradients of ``conv2d`` on Dask arrays, as ``cconv.conv2d_backward`` but lazy.
+
+    Parameters
+    ----------
+    grad_out : dask.array.Array, the shape of ``conv2d(x, weight, ...)``
+        Any chunking; it is rechunked to the tiles ``conv2d`` would produce.
+    x : dask.array.Array of shape (N, H, W, C) or (N, C, H, W)
+    weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
+    {params}
+
+    Returns
+    -------
+    grad_x : dask.array.Array, shape, layout and chunks of ``x``
+        Each chunk is computed from the output rows whose windows reach it.
+    grad_weight : dask.array.Array, shape and layout of ``weight`` (one chunk)
+        A tree reduction (fan-in 8) of per-tile partial sums, each from
+        ``cconv.conv2d_grad_weight`` on one ``grad_out`` tile and the input
+        window (with halo) it was computed from.
+    grad_bias : dask.array.Array of shape (O,)
+        ``grad_out`` summed over N, Ho and Wo (Dask's tree reduction).
+    {notes}
+    """
+    layout = layout_iv(layout)
+    grad_out = _dask_input(grad_out, "grad_out")
+    x = _dask_input(x, "x")
+    weight = _small_input(weight, "weight", 4)
+    geom = _conv._geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    _conv._check_grad_out(grad_out, geom, layout)
+    num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+
+    xh = _to_nhwc(x, layout)
+    wh = _conv.to_hwio(weight, layout, dtype)
+    conv = dict(stride=(geom.sh, geom.sw), dilation=(geom.dh, geom.dw), groups=geom.groups, num_threads=num_threads)
+    span_h, span_w = geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1
+    tiles_h = _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho)
+    tiles_w = _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo)
+    gh = _to_nhwc(grad_out, layout).rechunk(
+        (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
+    )
+    meta = np.empty((0, 0, 0, 0), dtype=dtype)
+
+    # grad_x, one block per chunk of x.
+    grid = []
+    for r0, r1 in _offsets(xh.chunks[1]):
+        lo, hi = _touching_outputs(r0, r1, geom.sh, geom.pt, span_h, geom.Ho)
+        row = []
+        for c0, c1 in _offsets(xh.chunks[2]):
+            wlo, whi = _touching_outputs(c0, c1, geom.sw, geom.pl, span_w, geom.Wo)
+            chunks = (xh.chunks[0], (r1 - r0,), (c1 - c0,), (geom.C,))
+            if hi == lo or whi == wlo:  # no output reads these pixels (stride gaps)
+                row.append(da.zeros(tuple(sum(c) for c in chunks), dtype=dtype, chunks=chunks))
+                continue
+            window_h = (lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h)
+            window_w = (wlo * geom.sw - geom.pl, (whi - wlo - 1) * geom.sw + span_w)
+            gw = _spatial_single(gh[:, lo:hi, wlo:whi, :])
+            row.append(da.map_blocks(
+                _grad_input_block, gw, weight=wh, window_h=window_h, window_w=window_w, target_h=(r0, r1),
+                target_w=(c0, c1), channels=geom.C, conv=conv, compute=dtype, dtype=dtype, chunks=chunks,
+                meta=meta,
+            ))
+        grid.append(row)
+    grad_x = _from_nhwc(_assemble(grid), layout).astype(result_dtype)
+    if grad_x.chunks != x.chunks:
+        grad_x = grad_x.rechunk(x.chunks)
+
+    # grad_weight: per-tile partial sums, stacked along a new leading axis, tree-summed.
+    wshape = (geom.KH, geom.KW, geom.Cg, geom.O)
+    partials = []
+    for chunk_h, (o0, o1) in enumerate(tiles_h):
+        a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
+        for chunk_w, (q0, q1) in enumerate(tiles_w):
+            c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
+            xw = _spatial_single(xh[:, a:b, c:d, :])
+            gt = gh.blocks[:, chunk_h, chunk_w, :]
+            partials.append(da.map_blocks(
+                _grad_weight_block, gt, xw, weight_shape=wshape, padding=(pad_h, pad_w), conv=conv, compute=dtype,
+                dtype=dtype,
+                new_axis=[4], chunks=((1,) * len(xh.chunks[0]),) + tuple((s,) for s in wshape),
+                meta=np.empty((0,) * 5, dtype=dtype),
+            ))
+    grad_w = da.concatenate(partials, axis=0).sum(axis=0, split_every=_SPLIT_EVERY)
+    grad_w = grad_w.astype(result_dtype)
+    if layout == "NCHW":
+        grad_w = grad_w.transpose(3, 2, 0, 1)
+    grad_b = gh.astype(dtype).sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY).astype(result_dtype)
+    return grad_x, grad_w, grad_b
