@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import Any, Tuple, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 LAYOUTS = ("NHWC", "NCHW")
+
+#: ``((top, bottom), (left, right))``: the explicit form every padding resolves to.
+ExplicitPadding = Tuple[Tuple[int, int], Tuple[int, int]]
 
 # Upper bound on OpenMP threads per call. libgomp keeps per-thread start data on
 # the calling thread's stack, so a team of ~100,000 threads overflows it and
@@ -19,11 +24,11 @@ LAYOUTS = ("NHWC", "NCHW")
 MAX_THREADS = 1024
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def layout_iv(layout) -> str:
+def layout_iv(layout: object) -> str:
     """Return ``"NHWC"`` or ``"NCHW"`` for a case-insensitive layout string."""
     if not isinstance(layout, str):
         raise TypeError(f"layout must be a string, one of {LAYOUTS}; got {type(layout).__name__} {layout!r}")
@@ -33,7 +38,7 @@ def layout_iv(layout) -> str:
     return canonical
 
 
-def pair_iv(value, name: str, minimum: int = 1) -> tuple[int, int]:
+def pair_iv(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
     """Return ``(h, w)`` from an int or a pair of ints, each ``>= minimum``."""
     if _is_int(value):
         pair = (int(value), int(value))
@@ -46,7 +51,7 @@ def pair_iv(value, name: str, minimum: int = 1) -> tuple[int, int]:
     return pair
 
 
-def groups_iv(groups) -> int:
+def groups_iv(groups: Any) -> int:
     """Return ``groups`` as a positive int."""
     if not _is_int(groups):
         raise TypeError(f"groups must be an int >= 1; got {type(groups).__name__} {groups!r}")
@@ -55,7 +60,7 @@ def groups_iv(groups) -> int:
     return int(groups)
 
 
-def num_threads_iv(num_threads) -> int | None:
+def num_threads_iv(num_threads: Any) -> int | None:
     """Return ``None`` (use the default) or an int thread count in ``[1, MAX_THREADS]``."""
     if num_threads is None:
         return None
@@ -66,7 +71,7 @@ def num_threads_iv(num_threads) -> int | None:
     return int(num_threads)
 
 
-def padding_iv(padding):
+def padding_iv(padding: Any) -> str | ExplicitPadding:
     """Return ``"valid"``, ``"same"`` or explicit ``((top, bottom), (left, right))``.
 
     Accepted forms: int; ``(ph, pw)``; ``((top, bottom), (left, right))``;
@@ -108,15 +113,21 @@ def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[i
     return total // 2, total - total // 2
 
 
-def resolve_padding(padding, size_hw, kernel_hw, stride_hw, dilation_hw):
+def resolve_padding(
+    padding: str | ExplicitPadding,
+    size_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride_hw: tuple[int, int],
+    dilation_hw: tuple[int, int],
+) -> ExplicitPadding:
     """Turn a normalised padding into explicit ``((top, bottom), (left, right))``."""
     if padding == "valid":
         return ((0, 0), (0, 0))
     if padding == "same":
-        return tuple(
+        return cast(ExplicitPadding, tuple(
             _same_padding(size_hw[i], kernel_hw[i], stride_hw[i], dilation_hw[i]) for i in range(2)
-        )
-    return padding
+        ))
+    return cast(ExplicitPadding, padding)
 
 
 @dataclass(frozen=True)
@@ -155,19 +166,19 @@ class ConvGeometry:
         return self.O // self.groups
 
     @property
-    def padding(self):
+    def padding(self) -> ExplicitPadding:
         return ((self.pt, self.pb), (self.pl, self.pr))
 
-    def input_shape(self, layout: str) -> tuple:
+    def input_shape(self, layout: str) -> tuple[int, int, int, int]:
         return (self.N, self.H, self.W, self.C) if layout == "NHWC" else (self.N, self.C, self.H, self.W)
 
-    def output_shape(self, layout: str) -> tuple:
+    def output_shape(self, layout: str) -> tuple[int, int, int, int]:
         return (self.N, self.Ho, self.Wo, self.O) if layout == "NHWC" else (self.N, self.O, self.Ho, self.Wo)
 
-    def weight_shape(self, layout: str) -> tuple:
+    def weight_shape(self, layout: str) -> tuple[int, int, int, int]:
         return (self.KH, self.KW, self.Cg, self.O) if layout == "NHWC" else (self.O, self.Cg, self.KH, self.KW)
 
-    def kernel_tuple(self) -> tuple:
+    def kernel_tuple(self) -> tuple[int, ...]:
         """The sizes in the order the compiled ``Geom`` struct reads them."""
         return (self.N, self.H, self.W, self.C, self.O, self.KH, self.KW, self.groups,
                 self.sh, self.sw, self.dh, self.dw, self.pt, self.pl, self.Ho, self.Wo)
@@ -178,7 +189,7 @@ class ConvGeometry:
         return 2 * self.N * self.Ho * self.Wo * self.O * self.KH * self.KW * self.Cg
 
 
-def _shape_iv(shape, name: str, ndim: int) -> tuple:
+def _shape_iv(shape: Any, name: str, ndim: int) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in shape)
     except TypeError:
@@ -187,21 +198,21 @@ def _shape_iv(shape, name: str, ndim: int) -> tuple:
         raise ValueError(f"{name} must have {ndim} dimensions; got {len(shape)} (shape {shape})")
     if min(shape, default=0) < 0:
         raise ValueError(f"{name} must have non-negative sizes; got {shape}")
-    return shape
+    return cast("tuple[int, ...]", shape)
 
 
 def conv_geometry(
-    input_shape,
-    kernel_hw,
+    input_shape: Any,
+    kernel_hw: Any,
     *,
-    out_channels=None,
-    weight_cin=None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups=1,
-    layout="NHWC",
-    input_name="x",
+    out_channels: int | None = None,
+    weight_cin: int | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: Any = 1,
+    layout: Any = "NHWC",
+    input_name: str = "x",
 ) -> ConvGeometry:
     """Validate one convolution's parameters and return its ``ConvGeometry``.
 
@@ -244,7 +255,7 @@ def conv_geometry(
     return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo)
 
 
-def weight_geometry(weight_shape, layout: str, name: str = "weight"):
+def weight_geometry(weight_shape: Any, layout: str, name: str = "weight") -> tuple[int, int, int, int]:
     """Return ``(KH, KW, Cin_per_group, O)`` from a weight shape in the layout's order."""
     shape = _shape_iv(weight_shape, f"{name}.shape", 4)
     if layout == "NHWC":
@@ -256,7 +267,7 @@ def weight_geometry(weight_shape, layout: str, name: str = "weight"):
     return KH, KW, Cg, O
 
 
-def array_iv(a, name: str, ndim: int | None = None) -> np.ndarray:
+def array_iv(a: Any, name: str, ndim: int | None = None) -> NDArray[Any]:
     """Return ``a`` as an ndarray of a real numeric dtype, checking its ndim."""
     if isinstance(a, np.ndarray):
         arr = a
@@ -275,7 +286,7 @@ def array_iv(a, name: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
-def compute_dtype(*arrays) -> tuple[np.dtype, np.dtype]:
+def compute_dtype(*arrays: NDArray[Any] | None) -> tuple[np.dtype[Any], np.dtype[Any]]:
     """Return ``(result_dtype, compute_dtype)`` for the given input arrays.
 
     The result is ``np.result_type`` of the inputs with integers and bools
