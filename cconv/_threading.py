@@ -49,7 +49,7 @@ def _default_threads() -> int:
     return min(max(1, int(_threads.omp_max_threads())), MAX_THREADS)
 
 
-def resolve_num_threads(num_threads) -> int:
+def resolve_num_threads(num_threads: int | None) -> int:
     """Return the thread count for one call: ``num_threads`` if given, else the default."""
     n = num_threads_iv(num_threads)
     return get_num_threads() if n is None else n
@@ -64,7 +64,8 @@ def _register_threadpoolctl_controller() -> None:
     if not hasattr(threadpoolctl, "register") or not hasattr(threadpoolctl, "LibController"):
         return  # older threadpoolctl: it still limits libgomp, which the default follows
 
-    class CconvController(threadpoolctl.LibController):
+    # threadpoolctl ships no type information, so its base class is Any to mypy.
+    class CconvController(threadpoolctl.LibController):  # type: ignore[misc]
         """threadpoolctl controller for cconv's default thread count."""
 
         user_api = "openmp"
@@ -72,16 +73,16 @@ def _register_threadpoolctl_controller() -> None:
         filename_prefixes = ("_threads",)
         check_symbols = ("PyInit__threads",)
 
-        def get_num_threads(self):
+        def get_num_threads(self) -> int:
             return get_num_threads()
 
-        def set_num_threads(self, num_threads):
+        def set_num_threads(self, num_threads: int) -> None:
             # Restoring the default count restores "follow the default", so a
             # threadpool_limits block leaves no explicit setting behind.
             n = max(1, int(num_threads))
             set_num_threads(None if n == _default_threads() else min(n, MAX_THREADS))
 
-        def get_version(self):
+        def get_version(self) -> str:
             from . import __version__
 
             return __version__
