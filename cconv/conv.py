@@ -3,10 +3,14 @@ Python, convert to the native NHWC/HWIO layout, and dispatch to a compiled
 kernel with the GIL released. No pixel-level work happens here."""
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar, cast
+
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import _backward, _depthwise_nchw, _forward, _layout, _pointwise_nchw
 from ._params import (
+    ConvGeometry,
     array_iv,
     compute_dtype,
     conv_geometry,
@@ -14,6 +18,9 @@ from ._params import (
     weight_geometry,
 )
 from ._threading import resolve_num_threads
+from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
+
+_Func = TypeVar("_Func", bound=Callable[..., Any])
 
 __all__ = [
     "conv2d",
@@ -40,12 +47,12 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
 
 
-def _doc(func):
-    func.__doc__ = func.__doc__.replace("{params}", _PARAMS_DOC)
+def _doc(func: _Func) -> _Func:
+    func.__doc__ = cast(str, func.__doc__).replace("{params}", _PARAMS_DOC)
     return func
 
 
-def to_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarray:
+def to_nhwc(a: NDArray[Any], layout: str, dtype: DTypeLike, n_threads: int = 1) -> NDArray[Any]:
     """Return a C-contiguous NHWC array of ``dtype`` (no copy when already so)."""
     if layout == "NCHW":
         if a.dtype != dtype:
@@ -56,7 +63,7 @@ def to_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarray
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def from_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarray:
+def from_nhwc(a: NDArray[Any], layout: str, dtype: DTypeLike, n_threads: int = 1) -> NDArray[Any]:
     """Return an NHWC result in ``layout`` as a C-contiguous array of ``dtype``."""
     if layout == "NCHW":
         out = np.empty((a.shape[0], a.shape[3], a.shape[1], a.shape[2]), dtype=a.dtype)
@@ -65,21 +72,22 @@ def from_nhwc(a: np.ndarray, layout: str, dtype, n_threads: int = 1) -> np.ndarr
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def to_hwio(w: np.ndarray, layout: str, dtype) -> np.ndarray:
+def to_hwio(w: NDArray[Any], layout: str, dtype: DTypeLike) -> NDArray[Any]:
     """Return the weight as a C-contiguous HWIO array of ``dtype``."""
     if layout == "NCHW":
         w = w.transpose(2, 3, 1, 0)
     return np.ascontiguousarray(w, dtype=dtype)
 
 
-def from_hwio(w: np.ndarray, layout: str, dtype) -> np.ndarray:
+def from_hwio(w: NDArray[Any], layout: str, dtype: DTypeLike) -> NDArray[Any]:
     """Return an HWIO weight-shaped result in ``layout`` order."""
     if layout == "NCHW":
         w = w.transpose(3, 2, 0, 1)
     return np.ascontiguousarray(w, dtype=dtype)
 
 
-def _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, input_name="x"):
+def _geometry(input_shape: Shape, weight_shape: Shape, stride: IntPair, padding: Padding, dilation: IntPair,
+              groups: int, layout: str, input_name: str = "x") -> ConvGeometry:
     KH, KW, Cg, O = weight_geometry(weight_shape, layout)
     return conv_geometry(
         input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
@@ -87,7 +95,7 @@ def _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layo
     )
 
 
-def _check_grad_out(grad_out: np.ndarray, geom, layout: str) -> None:
+def _check_grad_out(grad_out: NDArray[Any], geom: ConvGeometry, layout: str) -> None:
     expected = geom.output_shape(layout)
     if grad_out.shape != expected:
         raise ValueError(
@@ -96,7 +104,8 @@ def _check_grad_out(grad_out: np.ndarray, geom, layout: str) -> None:
 
 
 @_doc
-def output_shape(input_shape, weight_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC") -> tuple:
+def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
+                 dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC") -> tuple[int, int, int, int]:
     """Return the shape ``conv2d`` gives for these input and weight shapes.
 
     Parameters
@@ -119,7 +128,9 @@ def output_shape(input_shape, weight_shape, *, stride=1, padding=0, dilation=1, 
 
 
 @_doc
-def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC", num_threads=None):
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
+           padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+           num_threads: int | None = None) -> FloatArray:
     """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch.
 
     Parameters
@@ -167,38 +178,38 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     return from_nhwc(y, layout, result_dtype, n_threads)
 
 
-def _is_depthwise(geom) -> bool:
+def _is_depthwise(geom: ConvGeometry) -> bool:
     # groups == C == O: the direct kernels beat 1-wide GEMMs. (A channel
     # multiplier > 1 takes the grouped GEMM route.)
     return geom.groups > 1 and geom.Cg == 1 and geom.Og == 1
 
 
-def _native_nchw_depthwise(geom, layout: str) -> bool:
+def _native_nchw_depthwise(geom: ConvGeometry, layout: str) -> bool:
     # Depthwise in NCHW: each channel is a plane; computing on the planes skips
     # two layout conversions that cost more than this memory-bound layer.
     return layout == "NCHW" and _is_depthwise(geom)
 
 
-def _native_nchw_pointwise(geom, layout: str) -> bool:
+def _native_nchw_pointwise(geom: ConvGeometry, layout: str) -> bool:
     # 1x1, stride 1, no padding, one group in NCHW: per image a plain GEMM
     # (O x C) @ (C x HW), cheaper than converting to NHWC and back.
     return (layout == "NCHW" and geom.KH == geom.KW == 1 and geom.sh == geom.sw == 1 and geom.groups == 1
             and geom.pt == geom.pb == geom.pl == geom.pr == 0)
 
 
-def _as_images(a: np.ndarray, dtype) -> np.ndarray:
+def _as_images(a: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
     """An NCHW array as a contiguous (N, C, H*W) array of ``dtype``."""
     a = np.ascontiguousarray(a, dtype=dtype)
     return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
-def _plane_weight(weight: np.ndarray, geom, dtype) -> np.ndarray:
+def _plane_weight(weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike) -> NDArray[Any]:
     """An OIHW weight as a contiguous 2-D (O, C//groups * KH * KW) array: (C, KH*KW)
     for depthwise, (O, C) for 1x1."""
     return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.O, geom.Cg * geom.KH * geom.KW)
 
 
-def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
+def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int) -> NDArray[Any]:
     dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if _is_depthwise(geom):
@@ -208,7 +219,8 @@ def _grad_input_nhwc(dyh, wh, geom, dtype, n_threads):
     return dx
 
 
-def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
+def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
+                      with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
     dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
     if _is_depthwise(geom):
@@ -218,12 +230,13 @@ def _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias):
     return dw, db
 
 
-def _native_nchw(geom, layout: str) -> bool:
+def _native_nchw(geom: ConvGeometry, layout: str) -> bool:
     """Whether an NCHW call runs on its NCHW planes (1x1 or depthwise)."""
     return _native_nchw_pointwise(geom, layout) or _native_nchw_depthwise(geom, layout)
 
 
-def _forward_nchw(x, weight, bias, geom, dtype, n_threads):
+def _forward_nchw(x: NDArray[Any], weight: NDArray[Any], bias: NDArray[Any] | None, geom: ConvGeometry, dtype: DTypeLike,
+                  n_threads: int) -> NDArray[Any]:
     """conv2d for the native NCHW layers, as an NCHW array of ``dtype``."""
     y = np.empty(geom.output_shape("NCHW"), dtype=dtype)
     if y.size == 0:
@@ -237,7 +250,7 @@ def _forward_nchw(x, weight, bias, geom, dtype, n_threads):
     return y
 
 
-def _grad_input_nchw(grad_out, weight, geom, dtype, n_threads):
+def _grad_input_nchw(grad_out: NDArray[Any], weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int) -> NDArray[Any]:
     """grad_x for the native NCHW layers, as an NCHW array of ``dtype``."""
     dx = np.zeros(geom.input_shape("NCHW"), dtype=dtype)
     if dx.size == 0 or grad_out.size == 0:
@@ -252,7 +265,8 @@ def _grad_input_nchw(grad_out, weight, geom, dtype, n_threads):
     return dx
 
 
-def _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias):
+def _grad_weight_nchw(grad_out: NDArray[Any], x: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
+                      with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """(grad_weight in OIHW, grad_bias or None) for the native NCHW layers."""
     dw = np.zeros((geom.O, geom.Cg * geom.KH * geom.KW), dtype=dtype)
     db = np.zeros(geom.O, dtype=dtype) if with_bias else None
@@ -265,8 +279,9 @@ def _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias):
 
 
 @_doc
-def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
-                    num_threads=None):
+def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
+                    padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of ``conv2d`` with respect to input, weight and bias.
 
     Parameters
@@ -299,7 +314,7 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
         dx = _grad_input_nchw(grad_out, weight, geom, dtype, n_threads)
         dw, db = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias=True)
         return (dx.astype(result_dtype, copy=False), dw.astype(result_dtype, copy=False),
-                db.astype(result_dtype, copy=False))
+                cast(NDArray[Any], db).astype(result_dtype, copy=False))
     dyh = to_nhwc(grad_out, layout, dtype, n_threads)
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
@@ -308,13 +323,14 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     return (
         from_nhwc(dx, layout, result_dtype, n_threads),
         from_hwio(dw, layout, result_dtype),
-        db.astype(result_dtype, copy=False),
+        cast(NDArray[Any], db).astype(result_dtype, copy=False),
     )
 
 
 @_doc
-def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
-                      num_threads=None):
+def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
+                      padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+                      num_threads: int | None = None) -> FloatArray:
     """Gradient of ``conv2d`` with respect to its input (as ``torch.nn.grad.conv2d_input``).
 
     This is also the transposed convolution of ``grad_out`` with ``weight``.
@@ -346,8 +362,9 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
 
 
 @_doc
-def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
-                       num_threads=None):
+def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
+                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+                       num_threads: int | None = None) -> FloatArray:
     """Gradient of ``conv2d`` with respect to its weight (as ``torch.nn.grad.conv2d_weight``).
 
     Parameters
