@@ -28,6 +28,49 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _oracle as orc  # noqa: E402
 
 # ---------------------------------------------------------------------------
+# hypothesis profiles ("ci" by default; `--hypothesis-profile=long` for a long
+# fuzzing run) and the `slow` marker (skipped unless --run-slow or CCONV_RUN_SLOW=1)
+# ---------------------------------------------------------------------------
+try:
+    from hypothesis import HealthCheck, settings as _hyp_settings
+
+    _hyp_settings.register_profile(
+        "ci", max_examples=150, deadline=None, database=None, derandomize=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                               HealthCheck.function_scoped_fixture])
+    _hyp_settings.register_profile(
+        "long", max_examples=5000, deadline=None, database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                               HealthCheck.function_scoped_fixture])
+    _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+
+# how many fuzz cases ran, by outcome; tests/test_fuzz.py adds to it
+FUZZ_COUNTS: dict = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="run tests marked slow (also CCONV_RUN_SLOW=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow") or os.environ.get("CCONV_RUN_SLOW", "") not in ("", "0"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or CCONV_RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ_COUNTS:
+        total = sum(FUZZ_COUNTS.values())
+        parts = ", ".join(f"{k}: {v}" for k, v in sorted(FUZZ_COUNTS.items()))
+        terminalreporter.write_line(f"cconv fuzz cases run: {total} ({parts})")
+
+# ---------------------------------------------------------------------------
 # the case table.  Sizes are NHWC terms: x (N, H, W, C), weight (KH, KW, C//groups, O)
 # ---------------------------------------------------------------------------
 CASES = [
