@@ -1,9 +1,13 @@
 """``Conv2D``: a convolution layer holding its weight, bias and their gradients."""
 from __future__ import annotations
 
+from typing import Any, Union
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._params import groups_iv, layout_iv, pair_iv
+from ._types import ArrayLike, FloatArray, IntPair, Padding
 from .conv import conv2d, conv2d_backward
 
 
@@ -33,8 +37,10 @@ class Conv2D:
         Set by ``backward``; None before it.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, *, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, layout="NHWC", dtype=np.float32, rng=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                 layout: str = "NHWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
         self.layout = layout_iv(layout)
         self.groups = groups_iv(groups)
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -48,23 +54,25 @@ class Conv2D:
         KH, KW = pair_iv(kernel_size, "kernel_size")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = (KH, KW)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.stride: IntPair = stride
+        self.padding: Padding = padding
+        self.dilation: IntPair = dilation
         rng = np.random.default_rng(rng)
         cg = self.in_channels // self.groups
         std = np.sqrt(2.0 / (cg * KH * KW))
         hwio = rng.standard_normal((KH, KW, cg, self.out_channels)) * std
         self.weight = np.ascontiguousarray(hwio if self.layout == "NHWC" else hwio.transpose(3, 2, 0, 1),
                                            dtype=self.dtype)
-        self.bias = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
-        self.grad_weight = None
-        self.grad_bias = None
-        self._x = None
+        self.bias: FloatArray | None = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
+        self.grad_weight: FloatArray | None = None
+        self.grad_bias: FloatArray | None = None
+        self._x: ArrayLike | None = None
 
-    def _kwargs(self):
+    def _kwargs(self) -> dict[str, Any]:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
                     layout=self.layout)
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike) -> FloatArray:
         """Return the convolution of ``x`` and keep ``x`` for ``backward``."""
         y = conv2d(x, self.weight, self.bias, **self._kwargs())
         self._x = x
@@ -72,7 +80,7 @@ class Conv2D:
 
     __call__ = forward
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: ArrayLike) -> FloatArray:
         """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
 
         Raises
@@ -87,7 +95,7 @@ class Conv2D:
         self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
         return gx
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
                 f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
