@@ -9,19 +9,22 @@ from __future__ import annotations
 import numpy as np
 
 from . import _im2col
-from ._params import array_iv, compute_dtype, conv_geometry, layout_iv
+from ._params import ConvGeometry, array_iv, compute_dtype, conv_geometry, layout_iv
 from ._threading import resolve_num_threads
+from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 from .conv import from_nhwc, to_nhwc
 
 __all__ = ["im2col", "col2im"]
 
 
-def _patch_geometry(input_shape, kernel_size, stride, padding, dilation, layout, input_name):
+def _patch_geometry(input_shape: Shape, kernel_size: IntPair, stride: IntPair, padding: Padding,
+                    dilation: IntPair, layout: str, input_name: str) -> ConvGeometry:
     return conv_geometry(input_shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
                          layout=layout, input_name=input_name)
 
 
-def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", num_threads=None):
+def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+           layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Unfold every receptive field of ``x`` into one row.
 
     Parameters
@@ -53,7 +56,8 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", nu
     return np.ascontiguousarray(cols, dtype=result_dtype)
 
 
-def col2im(cols, input_shape, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", num_threads=None):
+def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0,
+           dilation: IntPair = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Sum rows of im2col columns back into an input-shaped array (adjoint of ``im2col``).
 
     Parameters
