@@ -5,10 +5,14 @@ einsum); it is the baseline the compiled kernels are tested and benchmarked agai
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import DTypeLike, NDArray
 
 from ._params import (
+    ConvGeometry,
     array_iv,
     compute_dtype,
     conv_geometry,
@@ -16,6 +20,7 @@ from ._params import (
     num_threads_iv,
     weight_geometry,
 )
+from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 __all__ = [
     "conv2d",
@@ -60,41 +65,41 @@ __all__ = [
 # layout helpers (all return views except where noted)
 
 
-def _x_nhwc(x, layout):
+def _x_nhwc(x: NDArray[Any], layout: str) -> NDArray[Any]:
     return x if layout == "NHWC" else x.transpose(0, 2, 3, 1)
 
 
-def _x_cnhw(x, layout):
+def _x_cnhw(x: NDArray[Any], layout: str) -> NDArray[Any]:
     return x.transpose(3, 0, 1, 2) if layout == "NHWC" else x.transpose(1, 0, 2, 3)
 
 
-def _y_from_nhwc(y, layout):
+def _y_from_nhwc(y: NDArray[Any], layout: str) -> NDArray[Any]:
     """Return a C-contiguous copy (or ``y`` itself) of NHWC ``y`` in ``layout``."""
     return np.ascontiguousarray(y if layout == "NHWC" else y.transpose(0, 3, 1, 2))
 
 
-def _y_from_cnhw(y, layout):
+def _y_from_cnhw(y: NDArray[Any], layout: str) -> NDArray[Any]:
     y = y.transpose(1, 2, 3, 0) if layout == "NHWC" else y.transpose(1, 0, 2, 3)
     return np.ascontiguousarray(y)
 
 
-def _w_hwio(w, layout):
+def _w_hwio(w: NDArray[Any], layout: str) -> NDArray[Any]:
     return w if layout == "NHWC" else w.transpose(2, 3, 1, 0)
 
 
-def _w_oihw(w, layout):
+def _w_oihw(w: NDArray[Any], layout: str) -> NDArray[Any]:
     return w.transpose(3, 2, 0, 1) if layout == "NHWC" else w
 
 
-def _w_from_hwio(w, layout):
+def _w_from_hwio(w: NDArray[Any], layout: str) -> NDArray[Any]:
     return np.ascontiguousarray(w if layout == "NHWC" else w.transpose(3, 2, 0, 1))
 
 
-def _w_from_oihw(w, layout):
+def _w_from_oihw(w: NDArray[Any], layout: str) -> NDArray[Any]:
     return np.ascontiguousarray(w.transpose(2, 3, 1, 0) if layout == "NHWC" else w)
 
 
-def _pad(a, g, axes, dtype):
+def _pad(a: NDArray[Any], g: ConvGeometry, axes: tuple[int, int], dtype: DTypeLike) -> NDArray[Any]:
     """Return a C-contiguous zero-padded copy of ``a`` in ``dtype``.
 
     ``axes`` are the (H, W) axes of ``a``. Without padding the array is only made
@@ -109,7 +114,7 @@ def _pad(a, g, axes, dtype):
     return np.ascontiguousarray(np.pad(a, widths))
 
 
-def _windows(xp, g, axes):
+def _windows(xp: NDArray[Any], g: ConvGeometry, axes: tuple[int, int]) -> NDArray[Any]:
     """Read-only view of every dilated, strided kernel window of padded ``xp``.
 
     ``axes`` are the (H, W) axes of ``xp``; they become (Ho, Wo) and two window axes
@@ -125,7 +130,7 @@ def _windows(xp, g, axes):
     return view[tuple(index)]
 
 
-def _tap_slices(g, kh, kw):
+def _tap_slices(g: ConvGeometry, kh: int, kw: int) -> tuple[slice, slice]:
     """The (H, W) slices of the padded input that kernel tap (kh, kw) reads."""
     h0, w0 = kh * g.dh, kw * g.dw
     return (
@@ -134,7 +139,7 @@ def _tap_slices(g, kh, kw):
     )
 
 
-def _is_depthwise(g):
+def _is_depthwise(g: ConvGeometry) -> bool:
     return g.groups > 1 and g.Cg == 1 and g.Og == 1
 
 
@@ -143,14 +148,14 @@ def _is_depthwise(g):
 _PIXEL_MAJOR_MIN_CG = 32
 
 
-def _route(g):
+def _route(g: ConvGeometry) -> str:
     """How the forward pass and grad_weight build their columns."""
     if g.groups == 1 or g.Cg >= _PIXEL_MAJOR_MIN_CG:
         return "pixel"
     return "depthwise" if _is_depthwise(g) else "channel"
 
 
-def _cols_pixel_major(x, g, layout, dtype):
+def _cols_pixel_major(x: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     """Grouped im2col in NHWC order: (groups, N*Ho*Wo, KH*KW*Cg), column (kh*KW + kw)*Cg + c.
 
     With ``groups == 1`` it is ``im2col``'s NHWC matrix with a leading axis of length 1.
@@ -162,7 +167,7 @@ def _cols_pixel_major(x, g, layout, dtype):
     return win.reshape(g.groups, g.N * g.Ho * g.Wo, g.KH * g.KW * g.Cg)
 
 
-def _cols_channel_major(x, g, layout, dtype):
+def _cols_channel_major(x: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     """Grouped, transposed im2col: (groups, Cg*KH*KW, N*Ho*Wo), row (c*KH + kh)*KW + kw."""
     xp = _pad(_x_cnhw(x, layout), g, (2, 3), dtype)
     win = _windows(xp, g, (2, 3)).transpose(0, 4, 5, 1, 2, 3)  # C, KH, KW, N, Ho, Wo
@@ -173,7 +178,7 @@ def _cols_channel_major(x, g, layout, dtype):
 # the three computations, on validated input; results in the compute dtype
 
 
-def _forward(x, w, g, layout, dtype):
+def _forward(x: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     route = _route(g)
     K = g.KH * g.KW * g.Cg
     if route == "pixel":
@@ -192,7 +197,7 @@ def _forward(x, w, g, layout, dtype):
     return _y_from_cnhw(y.reshape(g.O, g.N, g.Ho, g.Wo), layout)
 
 
-def _grad_weight(grad_out, x, g, layout, dtype):
+def _grad_weight(grad_out: NDArray[Any], x: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     route = _route(g)
     M = g.N * g.Ho * g.Wo
     dy = grad_out.astype(dtype, copy=False)
@@ -213,12 +218,12 @@ def _grad_weight(grad_out, x, g, layout, dtype):
     return _w_from_oihw(gw.reshape(g.O, g.Cg, g.KH, g.KW), layout)
 
 
-def _grad_bias(grad_out, layout, dtype):
+def _grad_bias(grad_out: NDArray[Any], layout: str, dtype: DTypeLike) -> NDArray[Any]:
     axes = (0, 1, 2) if layout == "NHWC" else (0, 2, 3)
-    return grad_out.sum(axis=axes, dtype=dtype)
+    return cast(NDArray[Any], grad_out.sum(axis=axes, dtype=dtype))
 
 
-def _grad_input(grad_out, w, g, layout, dtype):
+def _grad_input(grad_out: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     # grad_input = col2im(grad_out @ W^T). Measured, float32, 2 cores, best of 16 runs
     # in each of two sessions: the same GEMM followed by the np.add.at col2im (flat
     # indices) -> the per-tap strided slice-adds used here:
@@ -276,7 +281,7 @@ def _grad_input(grad_out, w, g, layout, dtype):
     return _y_from_cnhw(buf[:, :, crop_h, crop_w], layout)
 
 
-def _col2im_add_at(cols, g, layout, dtype):
+def _col2im_add_at(cols: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
     """Scatter-add im2col columns back onto the padded input with ``np.add.at``."""
     N, C, Ho, Wo, KH, KW = g.N, g.C, g.Ho, g.Wo, g.KH, g.KW
     ph, pw = g.H + g.pt + g.pb, g.W + g.pl + g.pr
@@ -310,8 +315,8 @@ def _col2im_add_at(cols, g, layout, dtype):
 # validation shared by the public functions
 
 
-def _weight_call_geometry(x_shape, weight_shape, layout, stride, padding, dilation, groups,
-                          input_name, weight_name):
+def _weight_call_geometry(x_shape: Shape, weight_shape: Shape, layout: str, stride: IntPair, padding: Padding,
+                          dilation: IntPair, groups: int, input_name: str, weight_name: str) -> ConvGeometry:
     KH, KW, Cg, O = weight_geometry(weight_shape, layout, name=weight_name)
     return conv_geometry(
         x_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
@@ -319,7 +324,7 @@ def _weight_call_geometry(x_shape, weight_shape, layout, stride, padding, dilati
     )
 
 
-def _grad_out_iv(grad_out, g, layout):
+def _grad_out_iv(grad_out: ArrayLike, g: ConvGeometry, layout: str) -> NDArray[Any]:
     grad_out = array_iv(grad_out, "grad_out")
     expected = g.output_shape(layout)
     if grad_out.shape != expected:
@@ -330,7 +335,7 @@ def _grad_out_iv(grad_out, g, layout):
     return grad_out
 
 
-def _finish(a, result_dtype):
+def _finish(a: NDArray[Any], result_dtype: DTypeLike) -> NDArray[Any]:
     return a.astype(result_dtype, copy=False)
 
 
@@ -338,8 +343,8 @@ def _finish(a, result_dtype):
 # public API
 
 
-def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
-           num_threads=None):
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+           groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """2-D cross-correlation (a deep-learning "convolution") of a batch of images.
 
     Parameters
@@ -417,8 +422,9 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     return _finish(y, result_dtype)
 
 
-def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1,
-                    layout="NHWC", num_threads=None):
+def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+                    groups: int = 1, layout: str = "NHWC",
+                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`conv2d` with respect to its input, weight and bias.
 
     Parameters
@@ -462,11 +468,12 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     grad_x = _grad_input(grad_out, weight, g, layout, dtype)
     grad_w = _grad_weight(grad_out, x, g, layout, dtype)
     grad_b = _grad_bias(grad_out, layout, dtype)
-    return tuple(_finish(a, result_dtype) for a in (grad_x, grad_w, grad_b))
+    return cast("tuple[FloatArray, FloatArray, FloatArray]",
+                tuple(_finish(a, result_dtype) for a in (grad_x, grad_w, grad_b)))
 
 
-def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
-                      layout="NHWC", num_threads=None):
+def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+                      groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv2d` with respect to its input (like ``torch.nn.grad.conv2d_input``).
 
     Parameters
@@ -503,8 +510,8 @@ def conv2d_grad_input(grad_out, weight, input_shape, *, stride=1, padding=0, dil
     return _finish(_grad_input(grad_out, weight, g, layout, dtype), result_dtype)
 
 
-def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilation=1, groups=1,
-                       layout="NHWC", num_threads=None):
+def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+                       groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv2d` with respect to its weight (like ``torch.nn.grad.conv2d_weight``).
 
     Parameters
@@ -542,7 +549,8 @@ def conv2d_grad_weight(grad_out, x, weight_shape, *, stride=1, padding=0, dilati
     return _finish(_grad_weight(grad_out, x, g, layout, dtype), result_dtype)
 
 
-def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", num_threads=None):
+def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+           layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Unfold every kernel window of ``x`` into one row of a matrix.
 
     Parameters
@@ -575,7 +583,7 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", nu
                       layout=layout, input_name="x")
     result_dtype, _ = compute_dtype(x)  # a pure copy: no arithmetic, so no compute dtype
     if layout == "NHWC":
-        cols = _cols_pixel_major(x, g, layout, result_dtype)[0]
+        cols: NDArray[Any] = _cols_pixel_major(x, g, layout, result_dtype)[0]
     else:
         xp = _pad(x, g, (2, 3), result_dtype)
         win = _windows(xp, g, (2, 3)).transpose(0, 2, 3, 1, 4, 5)  # N, Ho, Wo, C, KH, KW
@@ -585,8 +593,8 @@ def im2col(x, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC", nu
     return cols if cols.flags.writeable else cols.copy()
 
 
-def col2im(cols, input_shape, kernel_size, *, stride=1, padding=0, dilation=1, layout="NHWC",
-           num_threads=None):
+def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+           layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Fold im2col rows back onto an input-shaped array, summing overlapping taps.
 
     The exact adjoint of :func:`im2col`: ``<im2col(x), c> == <x, col2im(c)>``. Entries
