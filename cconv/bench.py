@@ -125,7 +125,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, cast
 
 import numpy as np
 
@@ -141,7 +141,7 @@ Pair = tuple[int, int]
 # --------------------------------------------------------------------------- layers
 
 
-def _pair(value) -> Pair:
+def _pair(value: int | Sequence[int]) -> Pair:
     """Return ``(h, w)`` from an int or a pair."""
     if isinstance(value, int):
         return (value, value)
@@ -180,19 +180,24 @@ class LayerSpec:
     groups: int = 1
     quick_n: int | None = None
 
-    def __post_init__(self):
+    if TYPE_CHECKING:  # the constructor takes ints or pairs; __post_init__ makes them pairs
+        def __init__(self, name: str, N: int, H: int, W: int, C: int, O: int, kernel: int | Pair,
+                     stride: int | Pair = (1, 1), padding: int | Pair = (0, 0), dilation: int | Pair = (1, 1),
+                     groups: int = 1, quick_n: int | None = None) -> None: ...
+
+    def __post_init__(self) -> None:
         for name in ("kernel", "stride", "padding", "dilation"):
             object.__setattr__(self, name, _pair(getattr(self, name)))
 
     @property
     def out_hw(self) -> Pair:
         """Output ``(Ho, Wo)``."""
-        return tuple(
+        return cast(Pair, tuple(
             (size + 2 * p - d * (k - 1) - 1) // s + 1
             for size, k, s, p, d in zip(
                 (self.H, self.W), self.kernel, self.stride, self.padding, self.dilation
             )
-        )
+        ))
 
     def flops(self, pass_: str) -> int:
         """Floating-point operations of one pass (``"fwd"`` or ``"bwd"``)."""
@@ -227,7 +232,7 @@ class LayerSpec:
             f"dilation={_fmt_pair(self.dilation)},groups={self.groups}"
         )
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         """The layer's parameters as a JSON-ready dict."""
         ho, wo = self.out_hw
         return {
@@ -290,9 +295,9 @@ def _parse_pair(key: str, text: str) -> Pair:
     return (values[0], values[-1])
 
 
-def _parse_shape_fields(text: str) -> dict:
+def _parse_shape_fields(text: str) -> dict[str, Any]:
     """Split a ``key=value,...`` spec into LayerSpec keyword arguments."""
-    fields: dict = {}
+    fields: dict[str, Any] = {}
     for item in text.split(","):
         item = item.strip()
         if not item:
@@ -315,7 +320,7 @@ def _parse_shape_fields(text: str) -> dict:
     return fields
 
 
-def _default_name(fields: dict) -> str:
+def _default_name(fields: dict[str, Any]) -> str:
     """A readable label for a user layer without ``name=``."""
     name = f"shape-{fields['H']}x{fields['W']}x{fields['C']}-{fields['O']}-k{_fmt_pair(fields['kernel'])}"
     for key, tag in (("stride", "s"), ("dilation", "d")):
@@ -469,7 +474,7 @@ def select_layers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 # --------------------------------------------------------------------------- environment
 
 
-def import_torch(enabled: bool):
+def import_torch(enabled: bool) -> Any:
     """Return the ``torch`` module, or None if disabled or not importable."""
     if not enabled:
         return None
@@ -512,7 +517,7 @@ def cconv_version() -> str:
         return "unknown"
 
 
-def limit_blas_threads(threads: int):
+def limit_blas_threads(threads: int) -> tuple[contextlib.AbstractContextManager[Any], bool]:
     """Context manager holding BLAS to ``threads`` (a no-op without threadpoolctl).
 
     Returns
@@ -528,7 +533,7 @@ def limit_blas_threads(threads: int):
 
 
 @contextlib.contextmanager
-def thread_count(threads: int, torch):
+def thread_count(threads: int, torch: Any) -> Iterator[None]:
     """Set cconv's (and torch's) thread count, restoring the old ones afterwards."""
     old_cconv = cconv.get_num_threads()
     old_torch = torch.get_num_threads() if torch is not None else None
@@ -543,7 +548,7 @@ def thread_count(threads: int, torch):
             torch.set_num_threads(old_torch)
 
 
-def metadata(args: argparse.Namespace, threads: int, torch, impl_names, blas_limited: bool) -> dict:
+def metadata(args: argparse.Namespace, threads: int, torch: Any, impl_names: list[str], blas_limited: bool) -> dict[str, Any]:
     """Describe the machine and the run (the JSON ``metadata`` object)."""
     return {
         "cconv_version": cconv_version(),
@@ -565,7 +570,7 @@ def metadata(args: argparse.Namespace, threads: int, torch, impl_names, blas_lim
     }
 
 
-def format_header(meta: dict, torch_wanted: bool) -> str:
+def format_header(meta: dict[str, Any], torch_wanted: bool) -> str:
     """The lines printed above the table."""
     torch_text = meta["torch_version"] or ("not installed" if torch_wanted else "skipped (--no-torch)")
     blas = (f"held to {meta['threads']}" if meta["blas_threads_limited"]
@@ -607,7 +612,7 @@ class Inputs:
 
 def make_inputs(layer: LayerSpec, dtype: str) -> Inputs:
     """Draw the layer's arrays from ``default_rng(0)``, standard normal, in ``dtype``."""
-    rng = np.random.default_rng(0)
+    rng: Any = np.random.default_rng(0)  # standard_normal's dtype here is a str
     ho, wo = layer.out_hw
     kh, kw = layer.kernel
     return Inputs(
@@ -661,7 +666,7 @@ class Impl:
         return self.forward if pass_ == "fwd" else self.backward
 
 
-def module_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str,
+def module_impl(name: str, module: Any, layer: LayerSpec, inputs: Inputs, layout: str,
                settle_s: float = 0.0) -> Impl:
     """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)."""
     kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
@@ -674,7 +679,7 @@ def module_impl(name: str, module, layer: LayerSpec, inputs: Inputs, layout: str
     )
 
 
-def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
+def torch_impl(torch: Any, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
     """Bind PyTorch's conv2d and convolution_backward on channels_last tensors.
 
     ``inputs`` must be in NHWC/HWIO order; ``layout`` is the order that
@@ -689,20 +694,20 @@ def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
     conv2d = torch.nn.functional.conv2d
     conv_backward = torch.ops.aten.convolution_backward
 
-    def forward():
+    def forward() -> Any:
         with torch.no_grad():
             return conv2d(x, w, b, stride, padding, dilation, layer.groups)
 
-    def backward():
+    def backward() -> Any:
         with torch.no_grad():
             return conv_backward(g, x, w, [layer.O], stride, padding, dilation, False, [0, 0],
                                  layer.groups, [True, True, True])
 
-    def activation(t):
+    def activation(t: Any) -> Any:
         a = t.numpy()  # logical NCHW
         return a.transpose(0, 2, 3, 1) if layout == "NHWC" else a
 
-    def to_numpy(result):
+    def to_numpy(result: Any) -> Any:
         if isinstance(result, (tuple, list)):
             gx, gw, gb = result
             gw = gw.numpy()  # OIHW
@@ -720,7 +725,7 @@ def torch_impl(torch, layer: LayerSpec, inputs: Inputs, layout: str) -> Impl:
 SETTLE_BLAS_S = 0.12
 
 
-def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference, torch,
+def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: Any, torch: Any,
                threads: int) -> list[Impl]:
     """The implementations to time for one layer, cconv first.
 
@@ -747,7 +752,7 @@ class Runner:
     over the cores and the second one's time is inflated.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._previous: Impl | None = None
 
     def time(self, impl: Impl, pass_: str) -> tuple[float, object]:
@@ -761,16 +766,16 @@ class Runner:
         return time.perf_counter() - start, result
 
 
-def warm_up(runner: Runner, impls: list[Impl], pass_: str) -> tuple[dict, dict, dict]:
+def warm_up(runner: Runner, impls: list[Impl], pass_: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Call every implementation's pass once.
 
     Returns
     -------
-    seconds : dict
+    seconds : dict[str, Any]
         Warm-up time of each implementation that ran.
-    results : dict
+    results : dict[str, Any]
         Its result, converted to NumPy, for the correctness check.
-    errors : dict
+    errors : dict[str, Any]
         ``"ExceptionType: message"`` of each implementation that raised.
     """
     seconds, results, errors = {}, {}, {}
@@ -784,7 +789,7 @@ def warm_up(runner: Runner, impls: list[Impl], pass_: str) -> tuple[dict, dict, 
     return seconds, results, errors
 
 
-def plan_repeats(warmup_s: dict, policy: TimingPolicy, fixed: int | None) -> dict:
+def plan_repeats(warmup_s: dict[str, Any], policy: TimingPolicy, fixed: int | None) -> dict[str, Any]:
     """Number of timed repeats per implementation, from its warm-up time."""
     if fixed is not None:
         return {name: fixed for name in warmup_s}
@@ -803,8 +808,8 @@ def split_repeats(total: int, rounds: int) -> list[int]:
     return [total // rounds + (1 if r < total % rounds else 0) for r in range(rounds)]
 
 
-def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: dict,
-                        rounds: int) -> dict:
+def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: dict[str, Any],
+                        rounds: int) -> dict[str, Any]:
     """Time each implementation ``repeats[name]`` times, interleaved in rounds.
 
     In each round every implementation runs a block of consecutive calls
@@ -819,7 +824,7 @@ def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: 
         Milliseconds of every repeat, per implementation name.
     """
     runnable = [impl for impl in impls if impl.name in repeats]
-    samples = {impl.name: [] for impl in runnable}
+    samples: dict[str, list[float]] = {impl.name: [] for impl in runnable}
     blocks = {impl.name: split_repeats(repeats[impl.name], rounds) for impl in runnable}
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -838,7 +843,7 @@ def measure_interleaved(runner: Runner, impls: list[Impl], pass_: str, repeats: 
 # --------------------------------------------------------------------------- correctness
 
 
-def relative_error(actual, expected) -> float:
+def relative_error(actual: Any, expected: Any) -> float:
     """``max|actual - expected| / max|expected|`` (inf on a shape mismatch)."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -850,7 +855,7 @@ def relative_error(actual, expected) -> float:
     return float(np.max(np.abs(actual - expected))) / scale
 
 
-def check_against_oracle(results: dict, pass_: str, dtype: str) -> dict:
+def check_against_oracle(results: dict[str, Any], pass_: str, dtype: str) -> dict[str, Any]:
     """Compare cconv's warm-up result with the reference's (else torch's).
 
     Returns
@@ -866,7 +871,7 @@ def check_against_oracle(results: dict, pass_: str, dtype: str) -> dict:
     else:
         pairs = list(zip(GRAD_NAMES, results["cconv"], results[oracle]))
     errors = {name: relative_error(actual, expected) for name, actual, expected in pairs}
-    worst = max(errors, key=errors.get)
+    worst = max(errors, key=lambda name: errors[name])
     return {"ok": errors[worst] <= TOLERANCE[dtype], "max_rel_err": errors[worst],
             "against": oracle, "worst": worst}
 
@@ -874,15 +879,15 @@ def check_against_oracle(results: dict, pass_: str, dtype: str) -> dict:
 # --------------------------------------------------------------------------- one layer
 
 
-def _ratio(numerator, denominator):
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     """``numerator / denominator``, or None if either is missing."""
     if numerator is None or denominator is None or denominator <= 0:
         return None
     return numerator / denominator
 
 
-def make_record(layer: LayerSpec, pass_: str, samples: dict, check: dict, errors: dict,
-                impl_names) -> dict:
+def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: dict[str, Any], errors: dict[str, Any],
+                impl_names: list[str]) -> dict[str, Any]:
     """Build the JSON record of one layer and pass from its timings."""
     ms = {name: (statistics.median(samples[name]) if samples.get(name) else None) for name in impl_names}
     flops = layer.flops(pass_)
@@ -908,7 +913,7 @@ def progress(message: str) -> None:
 
 
 def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPolicy,
-              fixed_repeats: int | None) -> list[dict]:
+              fixed_repeats: int | None) -> list[dict[str, Any]]:
     """Warm up, check and time both passes of one layer; return two records."""
     records = []
     impl_names = [impl.name for impl in impls]
@@ -926,15 +931,15 @@ def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPol
 # --------------------------------------------------------------------------- report
 
 
-def geomean(values) -> float | None:
+def geomean(values: Iterable[float | None]) -> float | None:
     """Geometric mean of the positive values given (None values skipped)."""
     logs = [math.log(v) for v in values if v is not None and v > 0]
     return math.exp(sum(logs) / len(logs)) if logs else None
 
 
-def summarize(records: list[dict]) -> dict:
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON ``summary``: geometric means per pass."""
-    summary = {"geomean_speedup_vs_reference": {}, "geomean_cconv_over_torch": {}}
+    summary: dict[str, Any] = {"geomean_speedup_vs_reference": {}, "geomean_cconv_over_torch": {}}
     for pass_ in PASSES:
         rows = [r for r in records if r["pass"] == pass_]
         summary["geomean_speedup_vs_reference"][pass_] = geomean(r["speedup_vs_reference"] for r in rows)
@@ -942,7 +947,7 @@ def summarize(records: list[dict]) -> dict:
     return summary
 
 
-def _fmt_ms(value) -> str:
+def _fmt_ms(value: float | None) -> str:
     """Milliseconds with about four significant digits, or ``-``."""
     if value is None:
         return "-"
@@ -955,24 +960,24 @@ def _fmt_ms(value) -> str:
     return f"{value:.3f}"
 
 
-def _fmt_gflops(value) -> str:
+def _fmt_gflops(value: float | None) -> str:
     """GFLOP/s with one or two decimals, or ``-``."""
     if value is None:
         return "-"
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
-def _fmt_speedup(value) -> str:
+def _fmt_speedup(value: float | None) -> str:
     """A speedup such as ``12.3x``, or ``-``."""
     return "-" if value is None else f"{value:.1f}x"
 
 
-def _fmt_ratio(value) -> str:
+def _fmt_ratio(value: float | None) -> str:
     """A time ratio with two decimals, or ``-``."""
     return "-" if value is None else f"{value:.2f}"
 
 
-def _fmt_check(record: dict) -> str:
+def _fmt_check(record: dict[str, Any]) -> str:
     """The check column: ``ok (err)``, ``unchecked``, or ``!!`` and the problems."""
     check = record["check"]
     problems = [f"{name} ERROR" for name in record["errors"]]
@@ -985,13 +990,13 @@ def _fmt_check(record: dict) -> str:
     return f"ok ({check['max_rel_err']:.0e})"
 
 
-def render_table(headers: list[str], rows: list, right_align: set) -> str:
+def render_table(headers: list[str], rows: list[list[str] | None], right_align: set[int]) -> str:
     """Render rows (lists of str, or None for a rule) as an aligned text table."""
     body = [row for row in rows if row is not None]
     widths = [max(len(headers[i]), *(len(row[i]) for row in body)) if body else len(headers[i])
               for i in range(len(headers))]
 
-    def line(cells):
+    def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right_align else c.ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
@@ -1001,14 +1006,14 @@ def render_table(headers: list[str], rows: list, right_align: set) -> str:
     return "\n".join(out)
 
 
-def format_results(records: list[dict], summary: dict, impl_names: list[str]) -> str:
+def format_results(records: list[dict[str, Any]], summary: dict[str, Any], impl_names: list[str]) -> str:
     """The results table, with geometric-mean rows at the bottom."""
     label = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
     headers = (["layer", "pass"]
                + [f"{label[n]} ms" for n in impl_names]
                + [f"{label[n]} GF/s" for n in impl_names]
                + ["vs ref", "cconv/torch", "check"])
-    rows = []
+    rows: list[list[str] | None] = []
     for r in records:
         rows.append([r["name"], r["pass"]]
                     + [_fmt_ms(r["ms"][n]) for n in impl_names]
@@ -1034,7 +1039,7 @@ def format_legend(layers: list[LayerSpec]) -> str:
     return "\n".join(lines)
 
 
-def format_warnings(records: list[dict]) -> str:
+def format_warnings(records: list[dict[str, Any]]) -> str:
     """Warning lines for mismatches and errors, or an empty string."""
     lines = []
     for r in records:
@@ -1046,7 +1051,7 @@ def format_warnings(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: str, meta: dict, records: list[dict], summary: dict) -> None:
+def write_json(path: str, meta: dict[str, Any], records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     """Write the results to ``path`` (schema in the module docstring)."""
     document = {"schema": "cconv-bench/1", "metadata": meta, "results": records, "summary": summary}
     with open(path, "w", encoding="utf-8") as f:
@@ -1054,14 +1059,14 @@ def write_json(path: str, meta: dict, records: list[dict], summary: dict) -> Non
         f.write("\n")
 
 
-def _json_default(value):
+def _json_default(value: object) -> Any:
     """JSON fallback for NumPy scalars; inf relative errors become null."""
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serialisable: {value!r}")
 
 
-def _finite_or_none(records: list[dict]) -> None:
+def _finite_or_none(records: list[dict[str, Any]]) -> None:
     """Replace an infinite max_rel_err (shape mismatch) by None, for strict JSON."""
     for r in records:
         err = r["check"]["max_rel_err"]
@@ -1072,8 +1077,8 @@ def _finite_or_none(records: list[dict]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference, torch,
-              threads: int) -> list[dict]:
+def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any, torch: Any,
+              threads: int) -> list[dict[str, Any]]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
@@ -1085,7 +1090,7 @@ def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference, torc
     return records
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark CLI.
 
     Parameters
