@@ -22,8 +22,10 @@ No pixel-level work happens here except adding the bias.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar, cast
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from ._params import (
     _shape_iv,
@@ -35,7 +37,10 @@ from ._params import (
     padding_iv,
     pair_iv,
 )
+from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 from .conv import conv2d, conv2d_grad_input, conv2d_grad_weight
+
+_Func = TypeVar("_Func", bound=Callable[..., Any])
 
 __all__ = ["conv_transpose2d", "conv_transpose2d_backward", "conv_transpose2d_output_shape"]
 
@@ -76,8 +81,8 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
 
 
-def _doc(func):
-    func.__doc__ = func.__doc__.replace("{params}", _PARAMS_DOC)
+def _doc(func: _Func) -> _Func:
+    func.__doc__ = cast(str, func.__doc__).replace("{params}", _PARAMS_DOC)
     return func
 
 
@@ -100,29 +105,29 @@ class TransposeGeometry:
     KH: int
     KW: int
     groups: int
-    stride: tuple
-    dilation: tuple
-    pads: tuple
-    output_padding: tuple
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    output_padding: tuple[int, int]
     Hout: int
     Wout: int
 
     @property
-    def extra(self) -> tuple:
+    def extra(self) -> tuple[int, int]:
         return (self.output_padding[0] // self.stride[0], self.output_padding[1] // self.stride[1])
 
-    def output_shape(self, layout: str) -> tuple:
+    def output_shape(self, layout: str) -> tuple[int, int, int, int]:
         if layout == "NHWC":
             return (self.N, self.Hout, self.Wout, self.C_out)
         return (self.N, self.C_out, self.Hout, self.Wout)
 
-    def conv_kwargs(self, layout: str, num_threads) -> dict:
+    def conv_kwargs(self, layout: str, num_threads: int | None) -> dict[str, Any]:
         """Keywords for the underlying ``cconv`` convolution call."""
         return dict(stride=self.stride, padding=self.pads, dilation=self.dilation, groups=self.groups,
                     layout=layout, num_threads=num_threads)
 
 
-def _transpose_weight_dims(weight_shape, layout: str):
+def _transpose_weight_dims(weight_shape: Shape, layout: str) -> tuple[int, int, int, int]:
     """Return ``(KH, KW, C_out_per_group, C_in)`` from a transposed-conv weight shape."""
     shape = _shape_iv(weight_shape, "weight.shape", 4)
     if layout == "NHWC":
@@ -134,7 +139,7 @@ def _transpose_weight_dims(weight_shape, layout: str):
     return KH, KW, Cog, Cin
 
 
-def _string_padding(mode: str, span: int, stride: int):
+def _string_padding(mode: str, span: int, stride: int) -> tuple[int, int, int]:
     """(crop_before, crop_after, output_padding) of one axis for "same"/"valid".
 
     Both give output_padding = max(stride - span, 0), so the output is never
@@ -144,8 +149,8 @@ def _string_padding(mode: str, span: int, stride: int):
     return total // 2, total - total // 2, max(stride - span, 0)
 
 
-def transpose_geometry(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0, dilation=1,
-                       groups=1, layout="NHWC", input_name="x") -> TransposeGeometry:
+def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                       groups: int = 1, layout: str = "NHWC", input_name: str = "x") -> TransposeGeometry:
     """Validate one transposed convolution's parameters and return its geometry.
 
     ``input_shape`` and ``weight_shape`` are in ``layout`` order. Every error is a
@@ -203,8 +208,8 @@ def transpose_geometry(input_shape, weight_shape, *, stride=1, padding=0, output
 
 
 @_doc
-def conv_transpose2d_output_shape(input_shape, weight_shape, *, stride=1, padding=0, output_padding=0, dilation=1,
-                                  groups=1, layout="NHWC") -> tuple:
+def conv_transpose2d_output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                                  groups: int = 1, layout: str = "NHWC") -> tuple[int, int, int, int]:
     """Return the shape ``conv_transpose2d`` gives for these input and weight shapes.
 
     Parameters
@@ -229,11 +234,11 @@ def conv_transpose2d_output_shape(input_shape, weight_shape, *, stride=1, paddin
     return geom.output_shape(layout)
 
 
-def _as_dtype(a: np.ndarray, dtype) -> np.ndarray:
+def _as_dtype(a: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
     return a if a.dtype == dtype else a.astype(dtype)
 
 
-def _extend(a: np.ndarray, extra, layout: str) -> np.ndarray:
+def _extend(a: NDArray[Any], extra: tuple[int, int], layout: str) -> NDArray[Any]:
     """``a`` with ``extra = (eh, ew)`` zero rows/columns appended at the bottom/right."""
     if extra == (0, 0):
         return a
@@ -242,7 +247,7 @@ def _extend(a: np.ndarray, extra, layout: str) -> np.ndarray:
     return np.pad(a, widths)
 
 
-def _crop(a: np.ndarray, H: int, W: int, layout: str) -> np.ndarray:
+def _crop(a: NDArray[Any], H: int, W: int, layout: str) -> NDArray[Any]:
     """The first H rows and W columns of an image batch in ``layout``, C-contiguous."""
     if (layout == "NHWC" and a.shape[1:3] == (H, W)) or (layout == "NCHW" and a.shape[2:4] == (H, W)):
         return a
@@ -250,8 +255,8 @@ def _crop(a: np.ndarray, H: int, W: int, layout: str) -> np.ndarray:
 
 
 @_doc
-def conv_transpose2d(x, weight, bias=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
-                     layout="NHWC", num_threads=None):
+def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                     groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Transposed 2-D convolution of a batch (PyTorch ``conv_transpose2d``).
 
     Each input pixel scatters ``x[n, i, j, :] @ weight`` into the output at
@@ -313,8 +318,9 @@ def conv_transpose2d(x, weight, bias=None, *, stride=1, padding=0, output_paddin
 
 
 @_doc
-def conv_transpose2d_backward(grad_out, x, weight, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
-                              layout="NHWC", num_threads=None):
+def conv_transpose2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                              groups: int = 1, layout: str = "NHWC",
+                              num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of ``conv_transpose2d`` with respect to input, weight and bias.
 
     Computed with cconv's convolution kernels: grad_x is ``conv2d(grad_out,
