@@ -1,0 +1,26 @@
+"""Type stub for the compiled ``cconv._winograd_kernel`` (src/_winograd_kernel.pyx).
+
+Winograd F(m x m, 3 x 3) forward convolution, NHWC input, HWIO weight. It
+validates nothing. Each array argument is a Cython typed memoryview over the
+fused type ``floating`` (float32 or float64, the same for every argument of one
+call); the C type is recorded after each parameter.
+"""
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+_F = TypeVar("_F", np.float32, np.float64)
+
+def winograd_forward(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (3, 3, C//groups, O)
+    bias: NDArray[_F] | None,  # const floating[::1], (O,) or None
+    y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Ho, Wo, O)
+    m: int,  # int
+    pt: int,  # Py_ssize_t, top padding (negative crops)
+    pl: int,  # Py_ssize_t, left padding (negative crops)
+    tiles_per_block: int,  # Py_ssize_t
+    n_threads: int,  # int
+) -> None:
+    """y = conv(x, w) + bias by F(m x m, 3 x 3); writes ``y``."""
