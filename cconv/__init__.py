@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - depends on how cconv was instal
 
 from ._threading import get_num_threads, openmp_enabled, set_num_threads
 from .conv import conv2d, conv2d_backward, conv2d_grad_input, conv2d_grad_weight, output_shape
-from .layer import Conv2D
+from .layer import Conv2D, ConvTranspose2D
 from .patches import col2im, im2col
 from .transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
 
@@ -35,6 +35,7 @@ __all__ = [
     "col2im",
     "output_shape",
     "Conv2D",
+    "ConvTranspose2D",
     "get_num_threads",
     "set_num_threads",
     "openmp_enabled",

@@ -1,4 +1,4 @@
-"""``Conv2D``: a convolution layer holding its weight, bias and their gradients."""
+"""``Conv2D`` and ``ConvTranspose2D``: convolution layers holding their weight, bias and their gradients."""
 from __future__ import annotations
 
 from typing import Any, Union
@@ -9,6 +9,7 @@ from numpy.typing import DTypeLike
 from ._params import groups_iv, layout_iv, pair_iv
 from ._types import ArrayLike, FloatArray, IntPair, Padding
 from .conv import conv2d, conv2d_backward
+from .transpose import conv_transpose2d, conv_transpose2d_backward
 
 
 class Conv2D:
@@ -99,3 +100,95 @@ class Conv2D:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
                 f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
+
+
+class ConvTranspose2D:
+    """A transposed 2-D convolution layer (as ``torch.nn.ConvTranspose2d``) with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C_in and C_out; both divisible by ``groups``.
+    kernel_size : int or (int, int)
+        (KH, KW).
+    stride, padding, output_padding, dilation, groups, layout
+        As in ``cconv.conv_transpose2d``.
+    bias : bool, default True
+        Whether the layer adds a learned bias (initialised to zero).
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights: normal with standard
+        deviation sqrt(2 / fan_in), fan_in = (C_out // groups) * KH * KW
+        (PyTorch's fan-in for a transposed-convolution weight).
+
+    Attributes
+    ----------
+    weight : ndarray, (KH, KW, C_out//groups, C_in) for NHWC or (C_in, C_out//groups, KH, KW) for NCHW
+    bias : ndarray of shape (C_out,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NHWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        self.layout = layout_iv(layout)
+        self.groups = groups_iv(groups)
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+            if value % self.groups:
+                raise ValueError(f"groups={self.groups} must divide {name}={value}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
+        KH, KW = pair_iv(kernel_size, "kernel_size")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = (KH, KW)
+        self.stride: IntPair = stride
+        self.padding: Padding = padding
+        self.output_padding: IntPair = output_padding
+        self.dilation: IntPair = dilation
+        rng = np.random.default_rng(rng)
+        cog = self.out_channels // self.groups
+        hw_oi = rng.standard_normal((KH, KW, cog, self.in_channels)) * np.sqrt(2.0 / (cog * KH * KW))
+        self.weight = np.ascontiguousarray(hw_oi if self.layout == "NHWC" else hw_oi.transpose(3, 2, 0, 1),
+                                           dtype=self.dtype)
+        self.bias: FloatArray | None = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
+        self.grad_weight: FloatArray | None = None
+        self.grad_bias: FloatArray | None = None
+        self._x: ArrayLike | None = None
+
+    def _kwargs(self) -> dict[str, Any]:
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
+                    dilation=self.dilation, groups=self.groups, layout=self.layout)
+
+    def forward(self, x: ArrayLike) -> FloatArray:
+        """Return the transposed convolution of ``x`` and keep ``x`` for ``backward``."""
+        y = conv_transpose2d(x, self.weight, self.bias, **self._kwargs())
+        self._x = x
+        return y
+
+    __call__ = forward
+
+    def backward(self, grad_out: ArrayLike) -> FloatArray:
+        """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
+
+        Raises
+        ------
+        RuntimeError
+            If ``forward`` has not been called.
+        """
+        if self._x is None:
+            raise RuntimeError("ConvTranspose2D.backward called before forward")
+        gx, gw, gb = conv_transpose2d_backward(grad_out, self._x, self.weight, **self._kwargs())
+        self.grad_weight = gw.astype(self.dtype, copy=False)
+        self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
+        return gx
+
+    def __repr__(self) -> str:
+        return (f"ConvTranspose2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r}, output_padding={self.output_padding}, "
+                f"dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}, "
+                f"layout={self.layout!r}, dtype={self.dtype.name})")

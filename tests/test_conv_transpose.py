@@ -387,3 +387,51 @@ def test_bad_arrays():
         cconv.conv_transpose2d_backward(np.zeros((1, 6, 5, 2)), X, W)
     with pytest.raises(TypeError, match=r"x must be array-like of numbers|x must have a real numeric dtype"):
         cconv.conv_transpose2d([[1, "a"]], W)
+
+
+# ---------------------------------------------------------------------------
+# the ConvTranspose2D layer
+# ---------------------------------------------------------------------------
+def test_layer_matches_torch_module(layout):
+    layer = cconv.ConvTranspose2D(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2, layout=layout,
+                                  dtype=np.float64, rng=np.random.default_rng(0))
+    assert layer.weight.shape == ((3, 2, 3, 4) if layout == "NHWC" else (4, 3, 3, 2))
+    assert layer.bias.shape == (6,) and not layer.bias.any()
+    layer.bias[:] = np.arange(6.0)
+    module = torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2,
+                                      dtype=torch.float64)
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor(layer.weight if layout == "NCHW" else layer.weight.transpose(3, 2, 0, 1)))
+        module.bias.copy_(torch.tensor(layer.bias))
+    rng = np.random.default_rng(1)
+    x_nchw = rng.standard_normal((2, 4, 3, 5))
+    to_layout = (lambda a: a.transpose(0, 2, 3, 1)) if layout == "NHWC" else (lambda a: a)
+    xt = torch.tensor(x_nchw, requires_grad=True)
+    yt = module(xt)
+    y = layer(to_layout(x_nchw))
+    np.testing.assert_allclose(y, to_layout(yt.detach().numpy()), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(yt.shape)
+    yt.backward(torch.tensor(gy))
+    gx = layer.backward(to_layout(gy))
+    np.testing.assert_allclose(gx, to_layout(xt.grad.numpy()), rtol=1e-12, atol=1e-12)
+    gw_ref = module.weight.grad.numpy()
+    np.testing.assert_allclose(layer.grad_weight, gw_ref if layout == "NCHW" else gw_ref.transpose(2, 3, 1, 0),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grad_bias, module.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert "ConvTranspose2D(4, 6" in repr(layer) and "output_padding=1" in repr(layer)
+
+
+def test_layer_init_std_bias_false_and_errors():
+    layer = cconv.ConvTranspose2D(16, 48, 3, groups=2, bias=False, rng=np.random.default_rng(42))
+    assert layer.bias is None and layer.weight.dtype == np.float32
+    target = np.sqrt(2.0 / (48 // 2 * 9))          # fan_in = C_out // groups * KH * KW, as PyTorch counts it
+    assert 0.85 * target < layer.weight.astype(np.float64).std() < 1.15 * target
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        layer.backward(np.zeros((1, 3, 3, 48)))
+    y = layer(np.ones((1, 2, 2, 16), np.float32))
+    layer.backward(np.ones_like(y))
+    assert layer.grad_bias is None and layer.grad_weight.shape == layer.weight.shape
+    with pytest.raises(ValueError, match=r"groups=3 must divide in_channels=16"):
+        cconv.ConvTranspose2D(16, 48, 3, groups=3)
+    with pytest.raises(TypeError, match=r"dtype must be float32 or float64; got float16"):
+        cconv.ConvTranspose2D(2, 2, 3, dtype=np.float16)
