@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any, Sequence, cast
 
 SCHEMA = "cconv-bench/1"
 PASS_TITLES = {"fwd": "forward", "bwd": "backward (grad_x + grad_weight + grad_bias)"}
@@ -26,7 +27,7 @@ COLORS = {"cconv": "#1f77b4", "reference": "#7f7f7f", "torch": "#ff7f0e"}
 INSTALL_HINT = 'pip install "cconv[bench]"'
 
 
-def import_pyplot():
+def import_pyplot() -> Any:
     """Return ``matplotlib.pyplot`` on the Agg backend.
 
     Raises
@@ -44,7 +45,7 @@ def import_pyplot():
     return plt
 
 
-def plot_problem(path) -> str | None:
+def plot_problem(path: str) -> str | None:
     """Why ``path`` cannot be written as a plot, or None if it can.
 
     Checked before a benchmark run so that a missing matplotlib or a wrong
@@ -63,7 +64,7 @@ def plot_problem(path) -> str | None:
     return None
 
 
-def validate_document(document) -> None:
+def validate_document(document: Any) -> None:
     """Raise ValueError/TypeError unless ``document`` looks like a cconv-bench/1 result.
 
     Only what the plot reads is checked: ``schema``, ``metadata.implementations``
@@ -88,7 +89,7 @@ def validate_document(document) -> None:
                              f"got {record['pass']!r}")
 
 
-def _subtitle(meta: dict) -> str:
+def _subtitle(meta: dict[str, Any]) -> str:
     """One line describing the run: version, dtype, layout, threads, CPU."""
     parts = [f"cconv {meta.get('cconv_version', '?')}", str(meta.get("dtype", "?")),
              str(meta.get("layout", "?")), f"{meta.get('threads', '?')} threads"]
@@ -102,7 +103,7 @@ def _subtitle(meta: dict) -> str:
     return ", ".join(parts)
 
 
-def _draw_pass(ax, records: list, impls: list, pass_: str) -> None:
+def _draw_pass(ax: Any, records: list[dict[str, Any]], impls: list[str], pass_: str) -> None:
     """Grouped horizontal bars of one pass on ``ax``: layers top to bottom."""
     names = [r["name"] for r in records]
     count = len(impls)
@@ -128,7 +129,7 @@ def _draw_pass(ax, records: list, impls: list, pass_: str) -> None:
     ax.set_axisbelow(True)
 
 
-def plot_benchmark(document: dict, path: str) -> str:
+def plot_benchmark(document: dict[str, Any], path: str) -> str:
     """Write a PNG of GFLOP/s per layer and implementation, forward and backward.
 
     Parameters
@@ -169,13 +170,13 @@ def plot_benchmark(document: dict, path: str) -> str:
     return path
 
 
-def load_document(json_path: str) -> dict:
+def load_document(json_path: str) -> dict[str, Any]:
     """Read a ``--json`` results file."""
     with open(json_path, encoding="utf-8") as f:
-        return json.load(f)
+        return cast("dict[str, Any]", json.load(f))
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """``python -m cconv._bench_plot RESULTS.json OUT.png``: draw a saved benchmark run."""
     parser = argparse.ArgumentParser(prog="python -m cconv._bench_plot",
                                      description="Draw GFLOP/s per layer from a "
