@@ -28,6 +28,7 @@ The extra is installed with ``pip install "cconv[dask]"``.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 try:
     import dask.array as da
@@ -37,6 +38,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from . import conv as _conv
 from ._params import array_iv, compute_dtype, layout_iv, num_threads_iv
@@ -145,51 +148,78 @@ def _touching_outputs(r0: int, r1: int, stride: int, pad_before: int, span: int,
     return lo, max(hi, lo)
 
 
-# ---------------------------------------------------------------------------
-# per-chunk functions (module level, so they pickle for dask.distributed)
-# ---------------------------------------------------------------------------
-def _forward_block(xb, weight, bias, *, padding, conv):
-    return _conv.conv2d(xb, weight, bias, padding=padding, layout="NHWC", **conv)
+def _covering(offsets, a: int, b: int) -> list[list[int]]:
+    """``[[chunk index, local start, local stop], ...]`` of the chunks meeting ``[a, b)``.
 
-
-def _grad_input_block(gb, weight, *, window_h, window_w, target_h, target_w, channels, conv, compute):
-    """grad_x for input rows/cols ``target_*`` from the output tile ``gb``.
-
-    ``window_*`` is ``(start, extent)`` of the unpadded-coordinate input window
-    the tile reads; its gradient is computed with no padding, then the part
-    inside ``target_* = (start, stop)`` is copied into a zero block.
+    An empty range still names one chunk (with an empty slice), so a stitched
+    window always has the batch and channel sizes it should.
     """
+    parts = [[i, max(a, s) - s, min(b, e) - s] for i, (s, e) in enumerate(offsets) if s < b and a < e]
+    return parts or [[0, 0, 0]]
+
+
+# ---------------------------------------------------------------------------
+# per-tile task functions (module level, so they pickle for dask.distributed)
+# ---------------------------------------------------------------------------
+def _stitch(blocks, rows, cols) -> np.ndarray:
+    """One NHWC window from a [row][col] grid of chunks and each one's local bounds."""
+    strips = [
+        np.concatenate([blk[:, r0:r1, c0:c1, :] for blk, (c0, c1) in zip(row, cols)], axis=2)
+        for row, (r0, r1) in zip(blocks, rows)
+    ]
+    return strips[0] if len(strips) == 1 and len(cols) == 1 else np.concatenate(strips, axis=1)
+
+
+def _forward_tile(blocks, rows, cols, *, weight, bias, padding, conv):
+    """One output tile: the kernel on its stitched input window with the tile's own padding."""
+    return _conv.conv2d(_stitch(blocks, rows, cols), weight, bias, padding=padding, layout="NHWC", **conv)
+
+
+def _grad_input_tile(blocks, rows, cols, *, weight, window_h, window_w, target_h, target_w, channels, conv,
+                     compute):
+    """grad_x for the input chunk ``target_* = (start, stop)`` from the grad_out rows that reach it.
+
+    ``window_*`` is ``(start, extent)`` of the input window those output rows
+    read (in unpadded coordinates, possibly reaching into the padding); its
+    gradient is computed with no padding, then the part inside the target chunk
+    is copied into a zero block. Pixels no output reads stay zero.
+    """
+    gb = _stitch(blocks, rows, cols).astype(compute, copy=False)
     n = gb.shape[0]
     (ah, eh), (aw, ew) = window_h, window_w
     (r0, r1), (c0, c1) = target_h, target_w
-    gx_win = _conv.conv2d_grad_input(gb.astype(compute, copy=False), weight, (n, eh, ew, channels), padding=0,
-                                     layout="NHWC", **conv)
     out = np.zeros((n, r1 - r0, c1 - c0, channels), dtype=compute)
     h0, h1 = max(ah, r0), min(ah + eh, r1)
     w0, w1 = max(aw, c0), min(aw + ew, c1)
-    if h1 > h0 and w1 > w0:
+    if gb.size and h1 > h0 and w1 > w0:
+        gx_win = _conv.conv2d_grad_input(gb, weight, (n, eh, ew, channels), padding=0, layout="NHWC", **conv)
         out[:, h0 - r0:h1 - r0, w0 - c0:w1 - c0, :] = gx_win[:, h0 - ah:h1 - ah, w0 - aw:w1 - aw, :]
     return out
 
 
-def _grad_weight_block(gb, xb, *, weight_shape, padding, conv, compute):
-    """This tile's partial grad_weight, with a leading axis of length 1 to stack on."""
-    dw = _conv.conv2d_grad_weight(gb.astype(compute, copy=False), xb.astype(compute, copy=False), weight_shape,
-                                  padding=padding, layout="NHWC", **conv)
+def _grad_weight_tile(grad_tile, blocks, rows, cols, *, weight_shape, padding, conv, compute):
+    """One tile's partial grad_weight, with a leading axis of length 1 to stack the tiles on."""
+    xw = _stitch(blocks, rows, cols).astype(compute, copy=False)
+    dw = _conv.conv2d_grad_weight(grad_tile.astype(compute, copy=False), xw, weight_shape, padding=padding,
+                                  layout="NHWC", **conv)
     return dw[None]
 
 
-def _assemble(blocks: list[list["da.Array"]]) -> "da.Array":
-    """Concatenate a row-major grid of NHWC tiles along H and W."""
-    return da.concatenate([da.concatenate(row, axis=2) for row in blocks], axis=1)
+def _window_args(arr: "da.Array", batch_block: int, rows_part, cols_part):
+    """The (blocks, rows, cols) task arguments that stitch one window of ``arr``."""
+    blocks = [[(arr.name, batch_block, i, j, 0) for j, _, _ in cols_part] for i, _, _ in rows_part]
+    return blocks, [[lo, hi] for _, lo, hi in rows_part], [[lo, hi] for _, lo, hi in cols_part]
 
 
-def _spatial_single(a: "da.Array") -> "da.Array":
-    if len(a.chunks[1]) == 1 and len(a.chunks[2]) == 1:
-        return a
-    return a.rechunk({1: -1, 2: -1})
+def _tiles_array(name: str, tasks: dict, sources, chunks, dtype) -> "da.Array":
+    """A Dask array from one task per block, depending on ``sources``."""
+    graph = HighLevelGraph.from_collections(name, tasks, dependencies=list(sources))
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype=dtype))
 
 
+# ---------------------------------------------------------------------------
+# public functions
+# ---------------------------------------------------------------------------
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
@@ -252,21 +282,22 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     wh = _conv.to_hwio(weight, layout, weight.dtype)
     conv = dict(stride=(geom.sh, geom.sw), dilation=(geom.dh, geom.dw), groups=geom.groups, num_threads=num_threads)
     span_h, span_w = geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1
-    meta = np.empty((0, 0, 0, 0), dtype=result_dtype)
+    tiles_h = _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho)
+    tiles_w = _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo)
+    rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
 
-    grid = []
-    for o0, o1 in _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho):
+    name = "cconv-conv2d-" + tokenize(xh, wh, bias, geom, num_threads)
+    tasks = {}
+    for j, (o0, o1) in enumerate(tiles_h):
         a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
-        row = []
-        for q0, q1 in _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo):
+        for k, (q0, q1) in enumerate(tiles_w):
             c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
-            xw = _spatial_single(xh[:, a:b, c:d, :])
-            row.append(da.map_blocks(
-                _forward_block, xw, weight=wh, bias=bias, padding=(pad_h, pad_w), conv=conv,
-                dtype=result_dtype, chunks=(xw.chunks[0], (o1 - o0,), (q1 - q0,), (geom.O,)), meta=meta,
-            ))
-        grid.append(row)
-    return _from_nhwc(_assemble(grid), layout)
+            func = partial(_forward_tile, weight=wh, bias=bias, padding=(pad_h, pad_w), conv=conv)
+            for i in range(len(xh.chunks[0])):
+                tasks[(name, i, j, k, 0)] = (func, *_window_args(xh, i, _covering(rows_in, a, b),
+                                                                  _covering(cols_in, c, d)))
+    chunks = (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
+    return _from_nhwc(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout)
 
 
 @_notes
@@ -312,49 +343,43 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
     gh = _to_nhwc(grad_out, layout).rechunk(
         (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
     )
-    meta = np.empty((0, 0, 0, 0), dtype=dtype)
+    rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
+    n_batch = len(xh.chunks[0])
+    token = tokenize(gh, xh, wh, geom, num_threads)
 
-    # grad_x, one block per chunk of x.
-    grid = []
-    for r0, r1 in _offsets(xh.chunks[1]):
+    # grad_x: one task per chunk of x, from the grad_out rows and columns that reach it.
+    name = "cconv-grad-x-" + token
+    tasks = {}
+    for j, (r0, r1) in enumerate(rows_in):
         lo, hi = _touching_outputs(r0, r1, geom.sh, geom.pt, span_h, geom.Ho)
-        row = []
-        for c0, c1 in _offsets(xh.chunks[2]):
+        for k, (c0, c1) in enumerate(cols_in):
             wlo, whi = _touching_outputs(c0, c1, geom.sw, geom.pl, span_w, geom.Wo)
-            chunks = (xh.chunks[0], (r1 - r0,), (c1 - c0,), (geom.C,))
-            if hi == lo or whi == wlo:  # no output reads these pixels (stride gaps)
-                row.append(da.zeros(tuple(sum(c) for c in chunks), dtype=dtype, chunks=chunks))
-                continue
-            window_h = (lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h)
-            window_w = (wlo * geom.sw - geom.pl, (whi - wlo - 1) * geom.sw + span_w)
-            gw = _spatial_single(gh[:, lo:hi, wlo:whi, :])
-            row.append(da.map_blocks(
-                _grad_input_block, gw, weight=wh, window_h=window_h, window_w=window_w, target_h=(r0, r1),
-                target_w=(c0, c1), channels=geom.C, conv=conv, compute=dtype, dtype=dtype, chunks=chunks,
-                meta=meta,
-            ))
-        grid.append(row)
-    grad_x = _from_nhwc(_assemble(grid), layout).astype(result_dtype)
+            func = partial(
+                _grad_input_tile, weight=wh, window_h=(lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h),
+                window_w=(wlo * geom.sw - geom.pl, (whi - wlo - 1) * geom.sw + span_w), target_h=(r0, r1),
+                target_w=(c0, c1), channels=geom.C, conv=conv, compute=dtype,
+            )
+            for i in range(n_batch):
+                tasks[(name, i, j, k, 0)] = (func, *_window_args(gh, i, _covering(_offsets(gh.chunks[1]), lo, hi),
+                                                                  _covering(_offsets(gh.chunks[2]), wlo, whi)))
+    grad_x = _from_nhwc(_tiles_array(name, tasks, [gh], xh.chunks, dtype), layout).astype(result_dtype)
     if grad_x.chunks != x.chunks:
         grad_x = grad_x.rechunk(x.chunks)
 
-    # grad_weight: per-tile partial sums, stacked along a new leading axis, tree-summed.
+    # grad_weight: per-tile partial sums, stacked along a new leading axis, then tree-summed.
     wshape = (geom.KH, geom.KW, geom.Cg, geom.O)
-    partials = []
-    for chunk_h, (o0, o1) in enumerate(tiles_h):
+    name = "cconv-grad-weight-partial-" + token
+    tasks = {}
+    for j, (o0, o1) in enumerate(tiles_h):
         a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
-        for chunk_w, (q0, q1) in enumerate(tiles_w):
+        for k, (q0, q1) in enumerate(tiles_w):
             c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
-            xw = _spatial_single(xh[:, a:b, c:d, :])
-            gt = gh.blocks[:, chunk_h, chunk_w, :]
-            partials.append(da.map_blocks(
-                _grad_weight_block, gt, xw, weight_shape=wshape, padding=(pad_h, pad_w), conv=conv, compute=dtype,
-                dtype=dtype,
-                new_axis=[4], chunks=((1,) * len(xh.chunks[0]),) + tuple((s,) for s in wshape),
-                meta=np.empty((0,) * 5, dtype=dtype),
-            ))
-    grad_w = da.concatenate(partials, axis=0).sum(axis=0, split_every=_SPLIT_EVERY)
-    grad_w = grad_w.astype(result_dtype)
+            func = partial(_grad_weight_tile, weight_shape=wshape, padding=(pad_h, pad_w), conv=conv, compute=dtype)
+            for i in range(n_batch):
+                window = _window_args(xh, i, _covering(rows_in, a, b), _covering(cols_in, c, d))
+                tasks[(name, len(tasks), 0, 0, 0, 0)] = (func, (gh.name, i, j, k, 0), *window)
+    partials = _tiles_array(name, tasks, [gh, xh], ((1,) * len(tasks),) + tuple((s,) for s in wshape), dtype)
+    grad_w = partials.sum(axis=0, split_every=_SPLIT_EVERY).astype(result_dtype)
     if layout == "NCHW":
         grad_w = grad_w.transpose(3, 2, 0, 1)
     grad_b = gh.astype(dtype).sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY).astype(result_dtype)
