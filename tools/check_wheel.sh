@@ -85,10 +85,10 @@ VW="$WORK/venv-wheel/bin/python"
 "$VW" -m pip install -q --upgrade pip
 "$VW" -m pip install -q "$WHEEL" pytest hypothesis threadpoolctl
 if [ "$WITH_TORCH" = 1 ]; then
-    "$VW" -m pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+    "$VW" -m pip install -q torch==2.13.0
 fi
 mkdir -p "$WORK/run"
-cp -r "$ROOT/tests" "$WORK/run/tests"
+cp -r "$WORK/src/tests" "$WORK/run/tests"  # the tests of the tree that was built
 rm -rf "$WORK/run/tests/__pycache__"
 stamp "pytest against the installed wheel"
 (cd "$WORK/run" && "$VW" -c "import cconv, os; print('cconv from', os.path.dirname(cconv.__file__))")
