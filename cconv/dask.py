@@ -29,20 +29,30 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any, Callable, Dict, List, Sequence, Tuple, TypeVar, cast
 
 try:
-    import dask.array as da
+    import dask.array as _dask_array
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph as _HighLevelGraph
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         'cconv.dask needs Dask\'s array module; install it with: pip install "cconv[dask]"'
     ) from exc
 
 import numpy as np
-from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
+from numpy.typing import NDArray
 
 from . import conv as _conv
-from ._params import array_iv, compute_dtype, layout_iv, num_threads_iv
+from ._params import ExplicitPadding, array_iv, compute_dtype, layout_iv, num_threads_iv
+from ._types import ArrayLike, IntPair, Padding
+
+# Dask's array API is only partly annotated: its arrays are ``Any`` to the type checker.
+da: Any = _dask_array
+HighLevelGraph: Any = _HighLevelGraph
+DaskArray = Any
+Grid = List[List[int]]  # [[chunk index or local start, local stop], ...] as the task arguments carry them
+_Func = TypeVar("_Func", bound=Callable[..., Any])
 
 __all__ = ["conv2d", "conv2d_backward"]
 
@@ -52,7 +62,7 @@ _SPLIT_EVERY = 8  # fan-in of the grad_weight tree reduction
 # ---------------------------------------------------------------------------
 # argument handling
 # ---------------------------------------------------------------------------
-def _dask_input(a, name: str) -> "da.Array":
+def _dask_input(a: object, name: str) -> DaskArray:
     """``a`` as a 4-d Dask array of a real numeric dtype with known chunk sizes."""
     if not isinstance(a, da.Array):
         return da.from_array(array_iv(a, name, 4), chunks=-1)
@@ -68,14 +78,14 @@ def _dask_input(a, name: str) -> "da.Array":
     return a
 
 
-def _small_input(a, name: str, ndim: int | None = None) -> np.ndarray:
+def _small_input(a: object, name: str, ndim: int | None = None) -> NDArray[Any]:
     """A small operand (weight, bias) as a NumPy array; Dask arrays are computed."""
     if isinstance(a, da.Array):
         a = a.compute()
     return array_iv(a, name, ndim)
 
 
-def _to_nhwc(a: "da.Array", layout: str) -> "da.Array":
+def _to_nhwc(a: DaskArray, layout: str) -> DaskArray:
     """A lazy NHWC view of ``a`` with the channel axis in one chunk."""
     if layout == "NCHW":
         a = a.transpose(0, 2, 3, 1)
@@ -84,23 +94,25 @@ def _to_nhwc(a: "da.Array", layout: str) -> "da.Array":
     return a
 
 
-def _from_nhwc(a: "da.Array", layout: str) -> "da.Array":
+def _from_nhwc(a: DaskArray, layout: str) -> DaskArray:
+    """The NHWC array ``a`` back in ``layout`` order (lazily)."""
     return a.transpose(0, 3, 1, 2) if layout == "NCHW" else a
 
 
 # ---------------------------------------------------------------------------
 # tile geometry along one spatial axis (pure integer arithmetic)
 # ---------------------------------------------------------------------------
-def _offsets(chunks) -> list[tuple[int, int]]:
+def _offsets(chunks: Sequence[int]) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` of each chunk along one axis."""
-    out, pos = [], 0
+    out: list[tuple[int, int]] = []
+    pos = 0
     for c in chunks:
         out.append((pos, pos + int(c)))
         pos += int(c)
     return out
 
 
-def _output_tiles(in_chunks, pad_before: int, stride: int, n_out: int) -> list[tuple[int, int]]:
+def _output_tiles(in_chunks: Sequence[int], pad_before: int, stride: int, n_out: int) -> list[tuple[int, int]]:
     """Split ``range(n_out)`` at the images of the input chunk boundaries.
 
     Output row ``o`` starts reading at input row ``o*stride - pad_before``; the
@@ -117,7 +129,7 @@ def _output_tiles(in_chunks, pad_before: int, stride: int, n_out: int) -> list[t
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def _window(o0: int, o1: int, stride: int, pad_before: int, span: int, size: int):
+def _window(o0: int, o1: int, stride: int, pad_before: int, span: int, size: int) -> tuple[int, int, tuple[int, int]]:
     """Input rows ``[a, b)`` and the tile's own ``(pad_before, pad_after)`` for output rows ``[o0, o1)``.
 
     The padded window covers input rows ``[start, stop)`` with
@@ -135,7 +147,7 @@ def _window(o0: int, o1: int, stride: int, pad_before: int, span: int, size: int
     return a, b, (a - start, stop - b)
 
 
-def _touching_outputs(r0: int, r1: int, stride: int, pad_before: int, span: int, n_out: int):
+def _touching_outputs(r0: int, r1: int, stride: int, pad_before: int, span: int, n_out: int) -> tuple[int, int]:
     """Output rows ``[lo, hi)`` whose windows can reach input rows ``[r0, r1)``.
 
     Output ``o`` reads input rows in ``[o*stride - pad_before, o*stride - pad_before + span)``;
@@ -148,7 +160,7 @@ def _touching_outputs(r0: int, r1: int, stride: int, pad_before: int, span: int,
     return lo, max(hi, lo)
 
 
-def _covering(offsets, a: int, b: int) -> list[list[int]]:
+def _covering(offsets: Sequence[tuple[int, int]], a: int, b: int) -> Grid:
     """``[[chunk index, local start, local stop], ...]`` of the chunks meeting ``[a, b)``.
 
     An empty range still names one chunk (with an empty slice), so a stitched
@@ -161,7 +173,7 @@ def _covering(offsets, a: int, b: int) -> list[list[int]]:
 # ---------------------------------------------------------------------------
 # per-tile task functions (module level, so they pickle for dask.distributed)
 # ---------------------------------------------------------------------------
-def _stitch(blocks, rows, cols) -> np.ndarray:
+def _stitch(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid) -> NDArray[Any]:
     """One NHWC window from a [row][col] grid of chunks and each one's local bounds."""
     strips = [
         np.concatenate([blk[:, r0:r1, c0:c1, :] for blk, (c0, c1) in zip(row, cols)], axis=2)
@@ -170,13 +182,16 @@ def _stitch(blocks, rows, cols) -> np.ndarray:
     return strips[0] if len(strips) == 1 and len(cols) == 1 else np.concatenate(strips, axis=1)
 
 
-def _forward_tile(blocks, rows, cols, *, weight, bias, padding, conv):
+def _forward_tile(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *, weight: NDArray[Any],
+                  bias: NDArray[Any] | None, padding: ExplicitPadding, conv: Dict[str, Any]) -> NDArray[Any]:
     """One output tile: the kernel on its stitched input window with the tile's own padding."""
     return _conv.conv2d(_stitch(blocks, rows, cols), weight, bias, padding=padding, layout="NHWC", **conv)
 
 
-def _grad_input_tile(blocks, rows, cols, *, weight, window_h, window_w, target_h, target_w, channels, conv,
-                     compute):
+def _grad_input_tile(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *, weight: NDArray[Any],
+                     window_h: Tuple[int, int], window_w: Tuple[int, int], target_h: Tuple[int, int],
+                     target_w: Tuple[int, int], channels: int, conv: Dict[str, Any], compute: np.dtype[Any]
+                     ) -> NDArray[Any]:
     """grad_x for the input chunk ``target_* = (start, stop)`` from the grad_out rows that reach it.
 
     ``window_*`` is ``(start, extent)`` of the input window those output rows
@@ -197,7 +212,9 @@ def _grad_input_tile(blocks, rows, cols, *, weight, window_h, window_w, target_h
     return out
 
 
-def _grad_weight_tile(grad_tile, blocks, rows, cols, *, weight_shape, padding, conv, compute):
+def _grad_weight_tile(grad_tile: NDArray[Any], blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *,
+                      weight_shape: Tuple[int, ...], padding: ExplicitPadding, conv: Dict[str, Any],
+                      compute: np.dtype[Any]) -> NDArray[Any]:
     """One tile's partial grad_weight, with a leading axis of length 1 to stack the tiles on."""
     xw = _stitch(blocks, rows, cols).astype(compute, copy=False)
     dw = _conv.conv2d_grad_weight(grad_tile.astype(compute, copy=False), xw, weight_shape, padding=padding,
@@ -205,13 +222,15 @@ def _grad_weight_tile(grad_tile, blocks, rows, cols, *, weight_shape, padding, c
     return dw[None]
 
 
-def _window_args(arr: "da.Array", batch_block: int, rows_part, cols_part):
+def _window_args(arr: DaskArray, batch_block: int, rows_part: Grid, cols_part: Grid
+                 ) -> tuple[List[List[Tuple[Any, ...]]], Grid, Grid]:
     """The (blocks, rows, cols) task arguments that stitch one window of ``arr``."""
     blocks = [[(arr.name, batch_block, i, j, 0) for j, _, _ in cols_part] for i, _, _ in rows_part]
     return blocks, [[lo, hi] for _, lo, hi in rows_part], [[lo, hi] for _, lo, hi in cols_part]
 
 
-def _tiles_array(name: str, tasks: dict, sources, chunks, dtype) -> "da.Array":
+def _tiles_array(name: str, tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]], sources: Sequence[DaskArray],
+                 chunks: Tuple[Tuple[int, ...], ...], dtype: np.dtype[Any]) -> DaskArray:
     """A Dask array from one task per block, depending on ``sources``."""
     graph = HighLevelGraph.from_collections(name, tasks, dependencies=list(sources))
     return da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype=dtype))
@@ -237,13 +256,15 @@ _DASK_NOTES = """
 """
 
 
-def _notes(func):
-    func.__doc__ = func.__doc__.replace("{notes}", _DASK_NOTES).replace("{params}", _conv._PARAMS_DOC)
+def _notes(func: _Func) -> _Func:
+    func.__doc__ = cast(str, func.__doc__).replace("{notes}", _DASK_NOTES).replace("{params}", _conv._PARAMS_DOC)
     return func
 
 
 @_notes
-def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC", num_threads=None):
+def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayLike | DaskArray | None = None, *,
+           stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+           num_threads: int | None = None) -> DaskArray:
     """2-D convolution of a Dask array, as ``cconv.conv2d`` but lazy and chunked.
 
     Parameters
@@ -287,7 +308,7 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
     rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
 
     name = "cconv-conv2d-" + tokenize(xh, wh, bias, geom, num_threads)
-    tasks = {}
+    tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
     for j, (o0, o1) in enumerate(tiles_h):
         a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
         for k, (q0, q1) in enumerate(tiles_w):
@@ -301,8 +322,10 @@ def conv2d(x, weight, bias=None, *, stride=1, padding=0, dilation=1, groups=1, l
 
 
 @_notes
-def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, groups=1, layout="NHWC",
-                    num_threads=None):
+def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, *,
+                    stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NHWC", num_threads: int | None = None
+                    ) -> tuple[DaskArray, DaskArray, DaskArray]:
     """Gradients of ``conv2d`` on Dask arrays, as ``cconv.conv2d_backward`` but lazy.
 
     Parameters
@@ -349,7 +372,7 @@ def conv2d_backward(grad_out, x, weight, *, stride=1, padding=0, dilation=1, gro
 
     # grad_x: one task per chunk of x, from the grad_out rows and columns that reach it.
     name = "cconv-grad-x-" + token
-    tasks = {}
+    tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
     for j, (r0, r1) in enumerate(rows_in):
         lo, hi = _touching_outputs(r0, r1, geom.sh, geom.pt, span_h, geom.Ho)
         for k, (c0, c1) in enumerate(cols_in):
