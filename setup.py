@@ -12,7 +12,7 @@ import warnings
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["_threads", "_forward", "_backward", "_im2col", "_layout", "_depthwise_nchw", "_pointwise_nchw"]
+KERNELS = ["_threads", "_forward", "_backward", "_im2col", "_layout", "_depthwise_nchw", "_pointwise_nchw", "_winograd_kernel"]
 DEBUG = os.environ.get("CCONV_CYTHON_DEBUG", "") not in ("", "0")
 
 

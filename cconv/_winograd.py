@@ -1,0 +1,146 @@
+"""Winograd F(m x m, 3 x 3) convolution for 3x3, stride-1, dilation-1 layers
+(private; cconv.conv dispatches here).
+
+Inputs reach these functions already validated: C-contiguous NHWC / HWIO
+arrays of one dtype, float32 or float64. ``padding4`` is
+(top, bottom, left, right). See docs/winograd.md for the algorithm, the
+measured error and speed.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _winograd_kernel
+
+__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_supported", "TILES"]
+
+#: Output tile sizes m that F(m x m, 3 x 3) is built for.
+TILES = (2, 4)
+
+# Output tiles one thread transforms and multiplies together. A block's
+# transformed input (alpha^2 x T x C) and products (alpha^2 x T x O) stay
+# near L2; larger blocks reuse each transformed-weight panel (streamed from
+# L3 when C*O is large) over more tiles. Results do not depend on it.
+_BLOCK_BYTES = 768 * 1024
+_MIN_TILES = 12
+_MAX_TILES = 96
+
+
+def tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
+    """Tiles per GEMM block for F(m x m, 3 x 3): about _BLOCK_BYTES of V and M,
+    a multiple of the GEMM's 6-row micro-tile, within [_MIN_TILES, _MAX_TILES]."""
+    per_tile = (m + 2) ** 2 * max(C + O, 1) * itemsize
+    t = _BLOCK_BYTES // per_tile // 6 * 6
+    return int(min(max(t, _MIN_TILES), _MAX_TILES))
+
+
+def winograd_supported(geometry: Any) -> tuple[bool, str]:
+    """Whether the Winograd kernels can compute this convolution.
+
+    Parameters
+    ----------
+    geometry : cconv._params.ConvGeometry
+        The validated sizes of the convolution.
+
+    Returns
+    -------
+    (bool, str)
+        ``(True, "")`` when supported, else ``(False, reason)`` with a reason
+        fit for a ValueError message.
+    """
+    g = geometry
+    if (g.KH, g.KW) != (3, 3):
+        return False, f"winograd needs a 3x3 kernel; got {g.KH}x{g.KW}"
+    if (g.sh, g.sw) != (1, 1):
+        return False, f"winograd needs stride 1; got stride ({g.sh}, {g.sw})"
+    if (g.dh, g.dw) != (1, 1):
+        return False, f"winograd needs dilation 1; got dilation ({g.dh}, {g.dw})"
+    return True, ""
+
+
+def _check_tile(tile: Any) -> int:
+    if tile not in TILES:
+        raise ValueError(f"tile must be one of {TILES}; got {tile!r}")
+    return int(tile)
+
+
+def winograd_conv2d(x_nhwc: NDArray[Any], w_hwio: NDArray[Any], bias: NDArray[Any] | None,
+                    padding4: Sequence[int], num_threads: int, tile: int = 4, *,
+                    block_tiles: int | None = None) -> NDArray[Any]:
+    """Forward 3x3, stride-1 convolution by Winograd F(tile x tile, 3 x 3).
+
+    Parameters
+    ----------
+    x_nhwc : ndarray (N, H, W, C), C-contiguous float32 or float64
+    w_hwio : ndarray (3, 3, C // groups, O), same dtype; groups = C // w.shape[2]
+    bias : ndarray (O,) of the same dtype, or None
+    padding4 : (top, bottom, left, right) zero padding, each >= 0
+    num_threads : int, OpenMP threads
+    tile : 2 or 4, the output tile size m
+    block_tiles : tiles per GEMM block (tuning only; default from the sizes)
+
+    Returns
+    -------
+    ndarray (N, Ho, Wo, O) of the input dtype, Ho = H + top + bottom - 2.
+    """
+    m = _check_tile(tile)
+    pt, pb, pl, pr = (int(p) for p in padding4)
+    return _forward(x_nhwc, w_hwio, bias, (pt, pb, pl, pr), num_threads, m, block_tiles)
+
+
+def _forward(x: NDArray[Any], w: NDArray[Any], bias: NDArray[Any] | None,
+             padding4: tuple[int, int, int, int], num_threads: int, m: int,
+             block_tiles: int | None = None) -> NDArray[Any]:
+    """The kernel call; padding entries may be negative (crop), as grad_input needs."""
+    pt, pb, pl, pr = padding4
+    N, H, W, C = x.shape
+    O = w.shape[3]
+    Ho, Wo = H + pt + pb - 2, W + pl + pr - 2
+    y = np.empty((N, max(Ho, 0), max(Wo, 0), O), dtype=x.dtype)
+    if y.size == 0:
+        return y
+    if block_tiles is None:
+        block_tiles = tiles_per_block(m, C, O, x.dtype.itemsize)
+    _winograd_kernel.winograd_forward(x, w, bias, y, m, pt, pl, int(block_tiles), int(num_threads))
+    return y
+
+
+def winograd_grad_input(grad_out: NDArray[Any], w_hwio: NDArray[Any], input_shape: Sequence[int],
+                        padding4: Sequence[int], num_threads: int, tile: int = 4) -> NDArray[Any]:
+    """Gradient of a 3x3, stride-1 convolution with respect to its input.
+
+    It is the 3x3 stride-1 convolution of ``grad_out`` with the kernel
+    rotated 180 degrees and its in/out channels swapped (per group), padded
+    (2-top, 2-bottom, 2-left, 2-right); a negative amount crops.
+
+    Parameters
+    ----------
+    grad_out : ndarray (N, Ho, Wo, O), C-contiguous float32 or float64
+    w_hwio : ndarray (3, 3, C // groups, O), same dtype
+    input_shape : (N, H, W, C) of the forward input
+    padding4 : (top, bottom, left, right) of the forward convolution
+    num_threads : int, OpenMP threads
+    tile : 2 or 4, the output tile size m
+
+    Returns
+    -------
+    ndarray of ``input_shape`` and the dtype of ``grad_out``.
+    """
+    m = _check_tile(tile)
+    N, H, W, C = (int(s) for s in input_shape)
+    KH, KW, Cg, O = w_hwio.shape
+    groups = C // Cg if Cg else 1
+    Og = O // groups
+    pt, pb, pl, pr = (int(p) for p in padding4)
+    if grad_out.size == 0 or C == 0:
+        return np.zeros((N, H, W, C), dtype=grad_out.dtype)
+    # w_rot (3, 3, Og, C): per group, the flipped weight with c and o swapped.
+    w_rot = np.ascontiguousarray(
+        w_hwio[::-1, ::-1].reshape(3, 3, Cg, groups, Og).transpose(0, 1, 4, 3, 2).reshape(3, 3, Og, C)
+    )
+    gx = _forward(grad_out, w_rot, None, (2 - pt, 2 - pb, 2 - pl, 2 - pr), num_threads, m)
+    assert gx.shape == (N, H, W, C), (gx.shape, (N, H, W, C))
+    return gx

@@ -1,0 +1,136 @@
+"""Winograd F(m x m, 3 x 3) forward convolution, NHWC input, HWIO weight,
+stride 1, dilation 1, any padding and groups (m = 2 or 4).
+
+The weight is transformed once (U = G g G^T, in double) and each of the
+alpha^2 transform positions (alpha = m + 2) is packed as the B operand of
+cconv's GEMM, shared by all threads. Each thread then takes blocks of
+output tiles: it transforms the input patches of the block (V = B^T d B,
+src/_winograd_kernels.h), multiplies V_xi @ U_xi for every position xi and
+group, and transforms the products back into output pixels (A^T M A, bias
+fused, clipped at the image edge). Validation lives in cconv._winograd.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange, threadid
+from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+
+import numpy as np
+
+
+cdef extern from "_winograd_kernels.h" nogil:
+    ctypedef struct ccwg_geom:
+        Py_ssize_t N, H, W, C, O, pt, pl, Ho, Wo, tiles_h, tiles_w
+    void ccwg_s_weight_row(int m, const float* w, Py_ssize_t Cg, Py_ssize_t O,
+                           Py_ssize_t c, float* U)
+    void ccwg_d_weight_row(int m, const double* w, Py_ssize_t Cg, Py_ssize_t O,
+                           Py_ssize_t c, double* U)
+    void ccwg_s_input(int m, const float* x, const ccwg_geom* g, const float* zeros,
+                      Py_ssize_t t0, Py_ssize_t cnt, float* V, Py_ssize_t vs)
+    void ccwg_d_input(int m, const double* x, const ccwg_geom* g, const double* zeros,
+                      Py_ssize_t t0, Py_ssize_t cnt, double* V, Py_ssize_t vs)
+    void ccwg_s_output(int m, const float* M, Py_ssize_t ms, const float* bias,
+                       float* y, const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt)
+    void ccwg_d_output(int m, const double* M, Py_ssize_t ms, const double* bias,
+                       double* y, const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt)
+
+
+cdef inline void weight_row(int m, const floating* w, Py_ssize_t Cg, Py_ssize_t O,
+                            Py_ssize_t c, floating* U) noexcept nogil:
+    if floating is float:
+        ccwg_s_weight_row(m, w, Cg, O, c, U)
+    else:
+        ccwg_d_weight_row(m, w, Cg, O, c, U)
+
+
+cdef inline void input_tiles(int m, const floating* x, const ccwg_geom* g, const floating* zeros,
+                             Py_ssize_t t0, Py_ssize_t cnt, floating* V,
+                             Py_ssize_t vs) noexcept nogil:
+    if floating is float:
+        ccwg_s_input(m, x, g, zeros, t0, cnt, V, vs)
+    else:
+        ccwg_d_input(m, x, g, zeros, t0, cnt, V, vs)
+
+
+cdef inline void output_tiles(int m, const floating* M, Py_ssize_t ms, const floating* bias,
+                              floating* y, const ccwg_geom* g, Py_ssize_t t0,
+                              Py_ssize_t cnt) noexcept nogil:
+    if floating is float:
+        ccwg_s_output(m, M, ms, bias, y, g, t0, cnt)
+    else:
+        ccwg_d_output(m, M, ms, bias, y, g, t0, cnt)
+
+
+def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
+                     const floating[:, :, :, ::1] w,    # IN  (3, 3, C//groups, O)
+                     const floating[::1] bias,          # IN  (O,) or None
+                     floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
+                     int m, Py_ssize_t pt, Py_ssize_t pl,
+                     Py_ssize_t tiles_per_block, int n_threads):
+    """y = conv(x, w) + bias by F(m x m, 3 x 3); ``pt``/``pl`` are the top and
+    left padding (negative crops); y's shape gives the output size.
+    ``tiles_per_block`` output tiles share one pass of the GEMMs."""
+    cdef ccwg_geom g
+    g.N = x.shape[0]; g.H = x.shape[1]; g.W = x.shape[2]; g.C = x.shape[3]
+    g.O = y.shape[3]; g.Ho = y.shape[1]; g.Wo = y.shape[2]
+    g.pt = pt; g.pl = pl
+    g.tiles_h = (g.Ho + m - 1) // m
+    g.tiles_w = (g.Wo + m - 1) // m
+    cdef Py_ssize_t Cg = w.shape[2]
+    cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
+    cdef Py_ssize_t Og = g.O // groups
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t A2 = alpha * alpha
+    cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
+    if n_tiles == 0 or g.O == 0:
+        return
+    cdef floating* tag = NULL
+    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
+    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
+    cdef Py_ssize_t bsize = packb_size(tag, Cg, Og)
+    cdef Py_ssize_t asize = abuf_size(tag, Cg)
+    cdef Py_ssize_t vsize = A2 * T * g.C
+    cdef Py_ssize_t msize = A2 * T * g.O
+    dtype = np.float32 if floating is float else np.float64
+    u_array = np.empty(max(A2 * Cg * g.O, 1), dtype=dtype)
+    packed_array = np.empty(max(A2 * groups * bsize, 1), dtype=dtype)
+    zeros_array = np.zeros(max(g.C, 1), dtype=dtype)
+    cdef int work_threads = <int>min(n_threads, n_blocks)
+    work_array = np.empty((work_threads, vsize + msize + asize), dtype=dtype)
+    cdef floating[::1] uview = u_array
+    cdef floating[::1] packed = packed_array
+    cdef floating[::1] zeros = zeros_array
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else &zeros[0]
+    cdef const floating* wp = &w[0, 0, 0, 0] if w.size else NULL
+    cdef const floating* bp = &bias[0] if bias is not None else NULL
+    cdef floating* yp = &y[0, 0, 0, 0]
+    cdef floating* U = &uview[0]
+    cdef floating* Bp = &packed[0]
+    cdef const floating* zp = &zeros[0]
+    cdef Py_ssize_t c, k, xi, grp, blk, t0, cnt
+    cdef floating* V
+    cdef floating* Mb
+    cdef floating* abuf
+    cdef ccwg_geom* gp = &g
+    with nogil:
+        if Cg > 0:
+            for c in prange(Cg, schedule='static', num_threads=n_threads):
+                weight_row(m, wp, Cg, g.O, c, U)
+        for k in prange(A2 * groups, schedule='static', num_threads=n_threads):
+            xi = k // groups
+            grp = k % groups
+            pack_b(Cg, Og, U + xi * Cg * g.O + grp * Og, g.O, 1, Bp + k * bsize)
+        with parallel(num_threads=work_threads):
+            V = &work[threadid(), 0]
+            Mb = V + vsize
+            abuf = Mb + msize
+            for blk in prange(n_blocks, schedule='static'):
+                t0 = blk * T
+                cnt = min(T, n_tiles - t0)
+                input_tiles(m, xp, gp, zp, t0, cnt, V, T * g.C)
+                for k in range(A2 * groups):
+                    xi = k // groups
+                    grp = k % groups
+                    gemm_packed(cnt, Og, Cg, V + xi * T * g.C + grp * Cg, g.C, 1,
+                                Bp + k * bsize, Mb + xi * T * g.O + grp * Og, g.O,
+                                False, NULL, abuf)
+                output_tiles(m, Mb, T * g.O, bp, yp, gp, t0, cnt)
