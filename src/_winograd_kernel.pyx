@@ -1,9 +1,9 @@
 """Winograd F(m x m, 3 x 3) forward convolution, NHWC input, HWIO weight,
 stride 1, dilation 1, any padding and groups (m = 2 or 4).
 
-The weight is transformed once (U = G g G^T, in double) and each of the
-alpha^2 transform positions (alpha = m + 2) is packed as the B operand of
-cconv's GEMM, shared by all threads. Each thread then takes blocks of
+The weight is transformed once (U = G g G^T, in double), each of the
+alpha^2 transform positions (alpha = m + 2) written straight into the packed
+B-operand layout of cconv's GEMM, shared by all threads. Each thread then takes blocks of
 output tiles: it transforms the input patches of the block (V = B^T d B,
 src/_winograd_kernels.h), multiplies V_xi @ U_xi for every position xi and
 group, and transforms the products back into output pixels (A^T M A, bias
@@ -11,7 +11,7 @@ fused, clipped at the image edge). Validation lives in cconv._winograd.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+from _gemm cimport packb_size, abuf_size, gemm_packed
 
 import numpy as np
 
@@ -19,10 +19,13 @@ import numpy as np
 cdef extern from "_winograd_kernels.h" nogil:
     ctypedef struct ccwg_geom:
         Py_ssize_t N, H, W, C, O, pt, pl, Ho, Wo, tiles_h, tiles_w
-    void ccwg_s_weight_row(int m, const float* w, Py_ssize_t Cg, Py_ssize_t O,
-                           Py_ssize_t c, float* U)
-    void ccwg_d_weight_row(int m, const double* w, Py_ssize_t Cg, Py_ssize_t O,
-                           Py_ssize_t c, double* U)
+    ctypedef struct ccwg_pack:
+        Py_ssize_t Cg, O, Og, groups, bsize
+        int nr
+    void ccwg_s_weight_panel(int m, const float* w, const ccwg_pack* pk, Py_ssize_t grp,
+                             Py_ssize_t jr, float* Bp)
+    void ccwg_d_weight_panel(int m, const double* w, const ccwg_pack* pk, Py_ssize_t grp,
+                             Py_ssize_t jr, double* Bp)
     void ccwg_s_input(int m, const float* x, const ccwg_geom* g, const float* zeros,
                       Py_ssize_t t0, Py_ssize_t cnt, float* V, Py_ssize_t vs)
     void ccwg_d_input(int m, const double* x, const ccwg_geom* g, const double* zeros,
@@ -33,12 +36,12 @@ cdef extern from "_winograd_kernels.h" nogil:
                        double* y, const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt)
 
 
-cdef inline void weight_row(int m, const floating* w, Py_ssize_t Cg, Py_ssize_t O,
-                            Py_ssize_t c, floating* U) noexcept nogil:
+cdef inline void weight_panel(int m, const floating* w, const ccwg_pack* pk, Py_ssize_t grp,
+                              Py_ssize_t jr, floating* Bp) noexcept nogil:
     if floating is float:
-        ccwg_s_weight_row(m, w, Cg, O, c, U)
+        ccwg_s_weight_panel(m, w, pk, grp, jr, Bp)
     else:
-        ccwg_d_weight_row(m, w, Cg, O, c, U)
+        ccwg_d_weight_panel(m, w, pk, grp, jr, Bp)
 
 
 cdef inline void input_tiles(int m, const floating* x, const ccwg_geom* g, const floating* zeros,
@@ -90,12 +93,14 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Py_ssize_t vsize = A2 * T * g.C
     cdef Py_ssize_t msize = A2 * T * g.O
     dtype = np.float32 if floating is float else np.float64
-    u_array = np.empty(max(A2 * Cg * g.O, 1), dtype=dtype)
+    cdef ccwg_pack pk
+    pk.Cg = Cg; pk.O = g.O; pk.Og = Og; pk.groups = groups; pk.bsize = bsize
+    pk.nr = <int>packb_size(tag, 1, 1)           # the GEMM's NR: one padded row
+    cdef Py_ssize_t panels = (Og + pk.nr - 1) // pk.nr
     packed_array = np.empty(max(A2 * groups * bsize, 1), dtype=dtype)
     zeros_array = np.zeros(max(g.C, 1), dtype=dtype)
     cdef int work_threads = <int>min(n_threads, n_blocks)
     work_array = np.empty((work_threads, vsize + msize + asize), dtype=dtype)
-    cdef floating[::1] uview = u_array
     cdef floating[::1] packed = packed_array
     cdef floating[::1] zeros = zeros_array
     cdef floating[:, ::1] work = work_array
@@ -103,22 +108,17 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef const floating* wp = &w[0, 0, 0, 0] if w.size else NULL
     cdef const floating* bp = &bias[0] if bias is not None else NULL
     cdef floating* yp = &y[0, 0, 0, 0]
-    cdef floating* U = &uview[0]
     cdef floating* Bp = &packed[0]
     cdef const floating* zp = &zeros[0]
-    cdef Py_ssize_t c, k, xi, grp, blk, t0, cnt
+    cdef Py_ssize_t k, xi, grp, blk, t0, cnt
     cdef floating* V
     cdef floating* Mb
     cdef floating* abuf
     cdef ccwg_geom* gp = &g
     with nogil:
         if Cg > 0:
-            for c in prange(Cg, schedule='static', num_threads=n_threads):
-                weight_row(m, wp, Cg, g.O, c, U)
-        for k in prange(A2 * groups, schedule='static', num_threads=n_threads):
-            xi = k // groups
-            grp = k % groups
-            pack_b(Cg, Og, U + xi * Cg * g.O + grp * Og, g.O, 1, Bp + k * bsize)
+            for k in prange(groups * panels, schedule='static', num_threads=n_threads):
+                weight_panel(m, wp, &pk, k // panels, k % panels, Bp)
         with parallel(num_threads=work_threads):
             V = &work[threadid(), 0]
             Mb = V + vsize

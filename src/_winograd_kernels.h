@@ -8,7 +8,8 @@
  * input channels is alpha^2 GEMMs done by the caller (src/_winograd.pyx)
  * through cconv's packed GEMM:
  *
- *   weight:  U[xi][c][o]    = (G g[c][o] G^T)[xi]        (computed in double)
+ *   weight:  U[xi][c][o]    = (G g[c][o] G^T)[xi]        (computed in double,
+ *            written straight into the GEMM's packed B layout)
  *   input:   V[xi][t][c]    = (B^T d[t][c] B)[xi]        one alpha x alpha
  *            input patch d per tile t, starting at (th*m - pt, tw*m - pl);
  *            pixels outside the image read as zero (any padding, even < 0)
@@ -30,6 +31,7 @@
 #include <string.h>
 
 #include "_cpu_features.h"
+#include "_gemm_kernel.h"
 
 typedef struct {
     ptrdiff_t N, H, W, C, O;   /* input (N, H, W, C); output channels O */
@@ -37,6 +39,26 @@ typedef struct {
     ptrdiff_t Ho, Wo;          /* output size                            */
     ptrdiff_t tiles_h, tiles_w;/* ceil(Ho / m), ceil(Wo / m)             */
 } ccwg_geom;
+
+/* Where the weight transform writes: the alpha^2 x groups B operands of
+ * cconv's GEMM (src/_gemm_kernel.h), already packed. Operand k = xi*groups
+ * + group is a Cg x Og matrix at Bp + k*bsize, in ccg_pack_b's layout:
+ * K blocks of kb rows (ccg_kc_for), each of NR-column micro-panels stored
+ * k-major, columns Og..NP-1 zero (the caller zero-fills Bp then).          */
+typedef struct {
+    ptrdiff_t Cg, O, Og, groups, bsize;
+    int nr;                     /* NR of the GEMM for this element type */
+} ccwg_pack;
+
+/* Offset of element (c, n) inside one packed Cg x Og operand. */
+static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t c, ptrdiff_t n)
+{
+    const ptrdiff_t kb = ccg_kc_for((int)p->Cg);
+    const ptrdiff_t pc = c / kb * kb;
+    const ptrdiff_t kc = p->Cg - pc < kb ? p->Cg - pc : kb;
+    const ptrdiff_t np = (p->Og + p->nr - 1) / p->nr * p->nr;
+    return pc * np + n / p->nr * p->nr * kc + (c - pc) * p->nr + n % p->nr;
+}
 
 /* ---- 1-D transforms on vectors (or scalars) ------------------------------ */
 
@@ -95,7 +117,7 @@ typedef struct {
         u3 = p_ + q_; u4 = p_ - q_; u5 = (g2);                                   \
     } while (0)
 
-#define CCWG_OB 8   /* output channels per step of the weight transform */
+#define CCWG_OB 16  /* lanes of the weight transform: >= the GEMM's NR */
 
 /* ---- input and output transforms, one instance per ISA ------------------ */
 
@@ -129,15 +151,18 @@ typedef struct {
 typedef T ccwg_##S##_##ISA##_v __attribute__((vector_size(VBYTES)));            \
                                                                                 \
 static inline __attribute__((always_inline)) ATTR void                          \
-ccwg_##S##_weight_body_##ISA(const int m, const T *w, ptrdiff_t Cg, ptrdiff_t O, \
-                             ptrdiff_t c, T *U)                                 \
+ccwg_##S##_weight_body_##ISA(const int m, const T *w, const ccwg_pack *pk,     \
+                             ptrdiff_t grp, ptrdiff_t jr, T *Bp)                \
 {                                                                               \
-    const int alpha = m + 2;                                                    \
-    for (ptrdiff_t o0 = 0; o0 < O; o0 += CCWG_OB) {                             \
-        const int nb = O - o0 < CCWG_OB ? (int)(O - o0) : CCWG_OB;              \
+    const int alpha = m + 2, nr = pk->nr;                                       \
+    const ptrdiff_t Cg = pk->Cg, O = pk->O, n0 = jr * nr;                       \
+    const int nb = pk->Og - n0 < nr ? (int)(pk->Og - n0) : nr;                 \
+    const T *wcol = w + grp * pk->Og + n0;                                      \
+    T *base = Bp + grp * pk->bsize;                                             \
+    for (ptrdiff_t c = 0; c < Cg; c++) {                                        \
         double gk[9][CCWG_OB], t[18][CCWG_OB], u[36][CCWG_OB];                  \
         for (int k = 0; k < 9; k++) {                                           \
-            const T *src = w + (k * Cg + c) * O + o0;                           \
+            const T *src = wcol + (k * Cg + c) * O;                             \
             if (nb == CCWG_OB)                                                  \
                 for (int l = 0; l < CCWG_OB; l++) gk[k][l] = (double)src[l];    \
             else                                                                \
@@ -166,12 +191,14 @@ ccwg_##S##_weight_body_##ISA(const int m, const T *w, ptrdiff_t Cg, ptrdiff_t O,
                             u[6 * a][l], u[6 * a + 1][l], u[6 * a + 2][l],      \
                             u[6 * a + 3][l], u[6 * a + 4][l], u[6 * a + 5][l]); \
             }                                                                   \
+        /* row c of panel jr in every operand: nr values, zeros past Og */     \
+        const ptrdiff_t at = ccwg_packed_at(pk, c, n0);                         \
         for (int k = 0; k < alpha * alpha; k++) {                               \
-            T *dst = U + (k * Cg + c) * O + o0;                                 \
-            if (nb == CCWG_OB)                                                  \
+            T *dst = base + k * pk->groups * pk->bsize + at;                    \
+            if (nr == CCWG_OB && nb == CCWG_OB)                                 \
                 for (int l = 0; l < CCWG_OB; l++) dst[l] = (T)u[k][l];          \
             else                                                                \
-                for (int l = 0; l < nb; l++) dst[l] = (T)u[k][l];               \
+                for (int l = 0; l < nr; l++) dst[l] = l < nb ? (T)u[k][l] : 0;  \
         }                                                                       \
     }                                                                           \
 }                                                                               \
@@ -289,11 +316,11 @@ ccwg_##S##_output_body_##ISA(const int m, const T *M, ptrdiff_t ms,             
 } \
                                                                                \
 /* m is a compile-time constant inside each branch, so loops fully unroll. */ \
-static ATTR void ccwg_##S##_weight_row_##ISA(int m, const T *w, ptrdiff_t Cg,   \
-        ptrdiff_t O, ptrdiff_t c, T *U)                                         \
+static ATTR void ccwg_##S##_weight_panel_##ISA(int m, const T *w,               \
+        const ccwg_pack *pk, ptrdiff_t grp, ptrdiff_t jr, T *Bp)                \
 {                                                                               \
-    if (m == 2) ccwg_##S##_weight_body_##ISA(2, w, Cg, O, c, U);                \
-    else        ccwg_##S##_weight_body_##ISA(4, w, Cg, O, c, U);                \
+    if (m == 2) ccwg_##S##_weight_body_##ISA(2, w, pk, grp, jr, Bp);            \
+    else        ccwg_##S##_weight_body_##ISA(4, w, pk, grp, jr, Bp);            \
 }                                                                               \
 static ATTR void ccwg_##S##_input_##ISA(int m, const T *x, const ccwg_geom *g,  \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
@@ -320,14 +347,16 @@ CCWG_DEFINE(double, d, avx2, 32, CCONV_AVX2)
 
 /* ---- entry points -------------------------------------------------------- */
 
-/* U[(xi*Cg + c)*O + o] = (G g G^T)[xi] (in double) for one input channel c
- * of an HWIO weight w (3, 3, Cg, O), every o. */
-static inline void ccwg_s_weight_row(int m, const float *w, ptrdiff_t Cg, ptrdiff_t O,
-                                     ptrdiff_t c, float *U)
-{ CCWG_PICK(s, weight_row)(m, w, Cg, O, c, U); }
-static inline void ccwg_d_weight_row(int m, const double *w, ptrdiff_t Cg, ptrdiff_t O,
-                                     ptrdiff_t c, double *U)
-{ CCWG_PICK(d, weight_row)(m, w, Cg, O, c, U); }
+/* (G g G^T)[xi] (in double) of an HWIO weight w (3, 3, Cg, O) for the
+ * output channels of micro-panel jr of group grp, every input channel:
+ * panel jr of every packed operand of that group (each written line once,
+ * in order, so the stores stream). */
+static inline void ccwg_s_weight_panel(int m, const float *w, const ccwg_pack *pk,
+                                       ptrdiff_t grp, ptrdiff_t jr, float *Bp)
+{ CCWG_PICK(s, weight_panel)(m, w, pk, grp, jr, Bp); }
+static inline void ccwg_d_weight_panel(int m, const double *w, const ccwg_pack *pk,
+                                       ptrdiff_t grp, ptrdiff_t jr, double *Bp)
+{ CCWG_PICK(d, weight_panel)(m, w, pk, grp, jr, Bp); }
 
 static inline void ccwg_s_input(int m, const float *x, const ccwg_geom *g, const float *zeros,
                                 ptrdiff_t t0, ptrdiff_t cnt, float *V, ptrdiff_t vs)
