@@ -51,7 +51,7 @@ from ._types import ArrayLike, IntPair, Padding
 da: Any = _dask_array
 HighLevelGraph: Any = _HighLevelGraph
 DaskArray = Any
-Grid = List[List[int]]  # [[chunk index or local start, local stop], ...] as the task arguments carry them
+Grid = List[List[int]]  # small int lists: [chunk, start, stop] from _covering; [start, stop] in tasks
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 
 __all__ = ["conv2d", "conv2d_backward"]
@@ -182,13 +182,13 @@ def _stitch(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid) -> NDArray
     return strips[0] if len(strips) == 1 and len(cols) == 1 else np.concatenate(strips, axis=1)
 
 
-def _forward_tile(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *, weight: NDArray[Any],
-                  bias: NDArray[Any] | None, padding: ExplicitPadding, conv: Dict[str, Any]) -> NDArray[Any]:
+def _forward_tile(weight: NDArray[Any], bias: NDArray[Any] | None, blocks: List[List[NDArray[Any]]], rows: Grid,
+                  cols: Grid, *, padding: ExplicitPadding, conv: Dict[str, Any]) -> NDArray[Any]:
     """One output tile: the kernel on its stitched input window with the tile's own padding."""
     return _conv.conv2d(_stitch(blocks, rows, cols), weight, bias, padding=padding, layout="NHWC", **conv)
 
 
-def _grad_input_tile(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *, weight: NDArray[Any],
+def _grad_input_tile(weight: NDArray[Any], blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *,
                      window_h: Tuple[int, int], window_w: Tuple[int, int], target_h: Tuple[int, int],
                      target_w: Tuple[int, int], channels: int, conv: Dict[str, Any], compute: np.dtype[Any]
                      ) -> NDArray[Any]:
@@ -229,7 +229,7 @@ def _window_args(arr: DaskArray, batch_block: int, rows_part: Grid, cols_part: G
     return blocks, [[lo, hi] for _, lo, hi in rows_part], [[lo, hi] for _, lo, hi in cols_part]
 
 
-def _tiles_array(name: str, tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]], sources: Sequence[DaskArray],
+def _tiles_array(name: str, tasks: Dict[Any, Any], sources: Sequence[DaskArray],
                  chunks: Tuple[Tuple[int, ...], ...], dtype: np.dtype[Any]) -> DaskArray:
     """A Dask array from one task per block, depending on ``sources``."""
     graph = HighLevelGraph.from_collections(name, tasks, dependencies=list(sources))
@@ -308,14 +308,18 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
 
     name = "cconv-conv2d-" + tokenize(xh, wh, bias, geom, num_threads)
-    tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
+    # The weight and bias are stored in the graph once and referenced by key from every tile's task.
+    wkey, bkey = name + "-weight", (None if bias is None else name + "-bias")
+    tasks: Dict[Any, Any] = {wkey: wh}
+    if bkey is not None:
+        tasks[bkey] = bias
     for j, (o0, o1) in enumerate(tiles_h):
         a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
         for k, (q0, q1) in enumerate(tiles_w):
             c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
-            func = partial(_forward_tile, weight=wh, bias=bias, padding=(pad_h, pad_w), conv=conv)
+            func = partial(_forward_tile, padding=(pad_h, pad_w), conv=conv)
             for i in range(len(xh.chunks[0])):
-                tasks[(name, i, j, k, 0)] = (func, *_window_args(xh, i, _covering(rows_in, a, b),
+                tasks[(name, i, j, k, 0)] = (func, wkey, bkey, *_window_args(xh, i, _covering(rows_in, a, b),
                                                                   _covering(cols_in, c, d)))
     chunks = (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
     return _from_nhwc(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout)
@@ -372,18 +376,19 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
 
     # grad_x: one task per chunk of x, from the grad_out rows and columns that reach it.
     name = "cconv-grad-x-" + token
-    tasks: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
+    wkey = name + "-weight"
+    tasks: Dict[Any, Any] = {wkey: wh}
     for j, (r0, r1) in enumerate(rows_in):
         lo, hi = _touching_outputs(r0, r1, geom.sh, geom.pt, span_h, geom.Ho)
         for k, (c0, c1) in enumerate(cols_in):
             wlo, whi = _touching_outputs(c0, c1, geom.sw, geom.pl, span_w, geom.Wo)
             func = partial(
-                _grad_input_tile, weight=wh, window_h=(lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h),
+                _grad_input_tile, window_h=(lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h),
                 window_w=(wlo * geom.sw - geom.pl, (whi - wlo - 1) * geom.sw + span_w), target_h=(r0, r1),
                 target_w=(c0, c1), channels=geom.C, conv=conv, compute=dtype,
             )
             for i in range(n_batch):
-                tasks[(name, i, j, k, 0)] = (func, *_window_args(gh, i, _covering(_offsets(gh.chunks[1]), lo, hi),
+                tasks[(name, i, j, k, 0)] = (func, wkey, *_window_args(gh, i, _covering(_offsets(gh.chunks[1]), lo, hi),
                                                                   _covering(_offsets(gh.chunks[2]), wlo, whi)))
     grad_x = _from_nhwc(_tiles_array(name, tasks, [gh], xh.chunks, dtype), layout).astype(result_dtype)
     if grad_x.chunks != x.chunks:

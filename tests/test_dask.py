@@ -265,6 +265,18 @@ def test_one_pixel_chunks(conv_case):
     _record("f64 one_pixel", *(np.max(np.abs(g - r)) for g, r in zip(got, refs)))
 
 
+def test_weight_is_stored_once_in_the_graph():
+    """Tiles reference the weight by key: a big weight is not copied into every task."""
+    import pickle
+
+    x = da.zeros((4, 32, 32, 16), chunks=(1, 8, 8, -1))  # 64 tiles
+    w = np.random.default_rng(0).standard_normal((3, 3, 16, 64))  # 72 KiB
+    y = cdask.conv2d(x, w, np.zeros(64), padding=1)
+    graph = dict(y.__dask_graph__())
+    assert sum(1 for v in graph.values() if isinstance(v, np.ndarray) and v.shape == w.shape) == 1
+    assert len(pickle.dumps(graph)) < 4 * w.nbytes
+
+
 # ---------------------------------------------------------------------------
 # bad input
 # ---------------------------------------------------------------------------
