@@ -64,7 +64,7 @@ if grep -q "no usable OpenMP" "$WORK/build.log"; then
 fi
 # every compiled module must really carry the instrumentation
 for so in "$WORK"/cconv/*.so; do
-    if ! nm -D "$so" | grep -q "__asan_report\|__asan_init"; then
+    if [[ "$(nm -D "$so" | grep -c "__asan_report\|__asan_init")" == 0 ]]; then
         echo "$so is not instrumented" >&2
         exit 1
     fi
