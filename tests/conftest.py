@@ -35,7 +35,7 @@ try:
     from hypothesis import HealthCheck, settings as _hyp_settings
 
     _hyp_settings.register_profile(
-        "ci", max_examples=150, deadline=None, database=None, derandomize=False,
+        "ci", max_examples=60, deadline=None, database=None, derandomize=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.function_scoped_fixture])
     _hyp_settings.register_profile(

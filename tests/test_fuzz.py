@@ -1,0 +1,535 @@
+"""Fuzzing every public function against ``cconv.reference``.
+
+Hypothesis draws shapes (including 0 and 1 sizes), parameters (valid and
+invalid: zero or negative strides, bad padding forms and strings, groups that
+do not divide, channel mismatches, kernels larger than the padded input, bad
+layouts and thread counts), dtypes (float16/32/64, ints, bool, complex) and
+memory layouts (C order, Fortran order, strided and transposed views,
+read-only arrays). For each drawn case, every entry of ``TARGETS`` is called
+on cconv and on ``cconv.reference``:
+
+* if the reference raises ValueError/TypeError, cconv must raise the same
+  exception type (the reference arbitrates validity);
+* otherwise cconv must return results of the reference's shapes and dtypes
+  that agree within a dtype-scaled tolerance, finite where the inputs are;
+* the inputs are never modified.
+
+A crash would kill the test process; a hang would blow the run's time limit.
+
+Adding a function (for example ``conv_transpose2d``) is one entry in
+``TARGETS``: a function ``(module, case) -> result`` that calls the function of
+that name on ``module`` (cconv or cconv.reference). Extra keywords (such as
+an ``algorithm=`` choice) go in ``EXTRA_KEYWORDS``.
+
+Run longer with ``python -m pytest tests/test_fuzz.py --hypothesis-profile=long``.
+The number of cases run is printed at the end of the session.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+import cconv
+import cconv.reference as ref
+from conftest import FUZZ_COUNTS
+
+ERRORS = (ValueError, TypeError)
+
+
+# ---------------------------------------------------------------------------
+# one drawn case
+# ---------------------------------------------------------------------------
+@dataclass
+class Case:
+    x: np.ndarray
+    w: np.ndarray
+    b: object               # ndarray or None
+    gy: np.ndarray
+    cols: np.ndarray
+    kw: dict                # stride, padding, dilation, groups, layout, num_threads
+    x_shape: tuple
+    w_shape: tuple
+    kernel_size: object
+    extra: dict = field(default_factory=dict)
+
+    def geo(self, *, groups=True, threads=True):
+        out = dict(self.kw)
+        if not groups:
+            out.pop("groups", None)
+        if not threads:
+            out.pop("num_threads", None)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# the functions under test: (module, case) -> result
+# ---------------------------------------------------------------------------
+def _layer(m, c):
+    """Conv2D forward + backward; the reference side uses reference.conv2d/conv2d_backward
+    with the layer's own initial weight."""
+    layout = c.kw.get("layout", "NHWC")
+    KH, KW, Cg, O = c.w_shape if str(layout).upper() != "NCHW" else (c.w_shape[2], c.w_shape[3], c.w_shape[1],
+                                                                       c.w_shape[0])
+    groups = c.kw.get("groups", 1)
+    C = Cg * groups if isinstance(groups, int) and not isinstance(groups, bool) else Cg
+    layer = cconv.Conv2D(C, O, (KH, KW), stride=c.kw["stride"], padding=c.kw["padding"],
+                         dilation=c.kw["dilation"], groups=groups, layout=layout,
+                         dtype=c.extra["layer_dtype"], rng=0)
+    if m is cconv:
+        y = layer(c.x)
+        gx = layer.backward(c.gy)
+        return y, gx, layer.grad_weight, layer.grad_bias
+    kw = c.geo(threads=False)
+    y = ref.conv2d(c.x, layer.weight, layer.bias, **kw)
+    gx, gw, gb = ref.conv2d_backward(c.gy, c.x, layer.weight, **kw)
+    return y, gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
+
+
+def _output_shape(m, c):
+    if m is cconv:
+        return np.array(cconv.output_shape(c.x_shape, c.w_shape, **c.geo(threads=False)))
+    # the reference has no output_shape: the shape of its result on zero arrays of these shapes
+    return np.array(ref.conv2d(np.zeros(c.x_shape), np.zeros(c.w_shape), **c.geo(threads=False)).shape)
+
+
+# ---------------------------------------------------------------------------
+# conv_transpose2d: cconv.reference has no transposed convolution, so the
+# oracle here is its direct definition (each input pixel scatters
+# x[n, i, j, :] @ weight into rows i*stride - top + kh*dilation), with the
+# argument checks of cconv._params (which cconv.reference also uses) and the
+# geometry rules of the docstring.
+# ---------------------------------------------------------------------------
+def _t_geometry(x_shape, w_shape, kw, output_padding):
+    from cconv._params import groups_iv, layout_iv, num_threads_iv, padding_iv, pair_iv
+
+    layout = layout_iv(kw["layout"])
+    if "num_threads" in kw:
+        num_threads_iv(kw["num_threads"])
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        raise ValueError("x and weight must have 4 dimensions")
+    N, H, W, C = x_shape if layout == "NHWC" else (x_shape[0], x_shape[2], x_shape[3], x_shape[1])
+    KH, KW, Cog, Cin = w_shape if layout == "NHWC" else (w_shape[2], w_shape[3], w_shape[1], w_shape[0])
+    sh, sw = pair_iv(kw["stride"], "stride")
+    dh, dw = pair_iv(kw["dilation"], "dilation")
+    G = groups_iv(kw["groups"])
+    oph, opw = pair_iv(output_padding, "output_padding", minimum=0)
+    pad = padding_iv(kw["padding"])
+    if KH < 1 or KW < 1 or H < 1 or W < 1 or Cin != C or C % G:
+        raise ValueError("bad sizes")
+    span_h, span_w = dh * (KH - 1) + 1, dw * (KW - 1) + 1
+    if isinstance(pad, str):
+        if (oph, opw) != (0, 0):
+            raise ValueError("output_padding with a string padding")
+        # documented: output_padding = max(stride - span, 0); "same" crops span - stride, smaller half first
+        crop_h = max(span_h - sh, 0) if pad == "same" else 0
+        crop_w = max(span_w - sw, 0) if pad == "same" else 0
+        pad = ((crop_h // 2, crop_h - crop_h // 2), (crop_w // 2, crop_w - crop_w // 2))
+        oph, opw = max(sh - span_h, 0), max(sw - span_w, 0)
+    elif oph >= max(sh, dh) or opw >= max(sw, dw):
+        raise ValueError("output_padding too large")
+    (pt, pb), (pl, pr) = pad
+    Hfull, Wfull = (H - 1) * sh + span_h + oph, (W - 1) * sw + span_w + opw
+    if Hfull - pt - pb < 1 or Wfull - pl - pr < 1:
+        raise ValueError("padding crops everything")
+    return dict(layout=layout, N=N, H=H, W=W, Cin=C, Cog=Cog, G=G, KH=KH, KW=KW, s=(sh, sw), d=(dh, dw),
+                pads=((pt, pb), (pl, pr)), full=(Hfull, Wfull))
+
+
+def _t_taps(g):
+    """(kh, kw, rows, cols) slices of the uncropped output each kernel tap writes."""
+    (sh, sw), (dh, dw) = g["s"], g["d"]
+    for kh in range(g["KH"]):
+        for kw_ in range(g["KW"]):
+            yield kh, kw_, (slice(kh * dh, kh * dh + (g["H"] - 1) * sh + 1, sh),
+                            slice(kw_ * dw, kw_ * dw + (g["W"] - 1) * sw + 1, sw))
+
+
+def _t_nhwc(a, layout):
+    return a.transpose(0, 2, 3, 1) if layout == "NCHW" else a
+
+
+def _t_from_nhwc(a, layout):
+    return np.ascontiguousarray(a.transpose(0, 3, 1, 2) if layout == "NCHW" else a)
+
+
+def _t_weight(w, layout):
+    return w.transpose(2, 3, 1, 0) if layout == "NCHW" else w          # -> (KH, KW, Cog, Cin)
+
+
+def _t_crop(g):
+    (pt, pb), (pl, pr) = g["pads"]
+    return slice(pt, g["full"][0] - pb), slice(pl, g["full"][1] - pr)
+
+
+def _ref_conv_transpose2d(x, w, b, kw, output_padding):
+    from cconv._params import array_iv, compute_dtype
+
+    x, w = array_iv(x, "x", 4), array_iv(w, "weight", 4)
+    g = _t_geometry(x.shape, w.shape, kw, output_padding)
+    b = None if b is None else array_iv(b, "bias")
+    Cout = g["Cog"] * g["G"]
+    if b is not None and b.shape != (Cout,):
+        raise ValueError("bias shape")
+    result, _ = compute_dtype(x, w, b)
+    x64, w64 = _t_nhwc(x, g["layout"]).astype(np.float64), _t_weight(w, g["layout"]).astype(np.float64)
+    Cig, Cog = g["Cin"] // g["G"], g["Cog"]
+    y = np.zeros((g["N"],) + g["full"] + (Cout,))
+    for kh, kw_, (rows, cols) in _t_taps(g):
+        for grp in range(g["G"]):
+            y[:, rows, cols, grp * Cog:(grp + 1) * Cog] += (
+                x64[..., grp * Cig:(grp + 1) * Cig] @ w64[kh, kw_, :, grp * Cig:(grp + 1) * Cig].T)
+    rows, cols = _t_crop(g)
+    y = y[:, rows, cols]
+    if b is not None:
+        y = y + b.astype(np.float64)
+    return _t_from_nhwc(y, g["layout"]).astype(result)
+
+
+def _ref_conv_transpose2d_backward(gy, x, w, kw, output_padding):
+    from cconv._params import array_iv, compute_dtype
+
+    gy, x, w = array_iv(gy, "grad_out", 4), array_iv(x, "x", 4), array_iv(w, "weight", 4)
+    g = _t_geometry(x.shape, w.shape, kw, output_padding)
+    L = g["layout"]
+    Cout, Cig, Cog = g["Cog"] * g["G"], g["Cin"] // g["G"], g["Cog"]
+    rows, cols = _t_crop(g)
+    out_shape = (g["N"], rows.stop - rows.start, cols.stop - cols.start, Cout)
+    if _t_nhwc(gy, L).shape != out_shape:
+        raise ValueError("grad_out shape")
+    result, _ = compute_dtype(gy, x, w)
+    full = np.zeros((g["N"],) + g["full"] + (Cout,))
+    full[:, rows, cols] = _t_nhwc(gy, L)
+    x64, w64 = _t_nhwc(x, L).astype(np.float64), _t_weight(w, L).astype(np.float64)
+    gx, gw = np.zeros_like(x64), np.zeros_like(w64)
+    for kh, kw_, (r, c) in _t_taps(g):
+        for grp in range(g["G"]):
+            part = full[:, r, c, grp * Cog:(grp + 1) * Cog]                     # (N, H, W, Cog)
+            wg = w64[kh, kw_, :, grp * Cig:(grp + 1) * Cig]                      # (Cog, Cig)
+            gx[..., grp * Cig:(grp + 1) * Cig] += part @ wg
+            gw[kh, kw_, :, grp * Cig:(grp + 1) * Cig] += np.einsum("nhwo,nhwi->oi", part,
+                                                                   x64[..., grp * Cig:(grp + 1) * Cig])
+    gb = full[:, rows, cols].sum(axis=(0, 1, 2))
+    gw_layout = gw.transpose(3, 2, 0, 1) if L == "NCHW" else gw
+    return (_t_from_nhwc(gx, L).astype(result), np.ascontiguousarray(gw_layout).astype(result), gb.astype(result))
+
+
+def _transpose_target(which):
+    """conv_transpose2d*, with x = the case's grad_out (O channels) and weight = the case's weight,
+    i.e. the adjoint of the case's convolution."""
+    def call(m, c):
+        op = c.extra["output_padding"]
+        t_kw = dict(c.kw)
+        if which == "output_shape":
+            t_kw.pop("num_threads")
+            if m is cconv:
+                return np.array(cconv.conv_transpose2d_output_shape(c.gy.shape, c.w.shape, output_padding=op,
+                                                                    **t_kw))
+            return np.array(_ref_conv_transpose2d(np.zeros(c.gy.shape), np.zeros(c.w.shape), None, t_kw, op).shape)
+        if which == "forward":
+            if m is cconv:
+                return cconv.conv_transpose2d(c.gy, c.w, c.extra["bias_t"], output_padding=op, **t_kw)
+            return _ref_conv_transpose2d(c.gy, c.w, c.extra["bias_t"], t_kw, op)
+        # backward: grad_out of the reference's output shape (or the forward x when that fits)
+        shape = _ref_conv_transpose2d(np.zeros(c.gy.shape), np.zeros(c.w.shape), None, t_kw, op).shape
+        gt = c.x if c.x.shape == shape else c.extra["rng_values"](shape)
+        if m is cconv:
+            return cconv.conv_transpose2d_backward(gt, c.gy, c.w, output_padding=op, **t_kw)
+        return _ref_conv_transpose2d_backward(gt, c.gy, c.w, t_kw, op)
+    return call
+
+
+def _transpose_layer(m, c):
+    """ConvTranspose2D forward + backward against the direct-definition oracle with the layer's weight."""
+    layout = c.kw.get("layout", "NHWC")
+    nchw = str(layout).upper() == "NCHW"
+    KH, KW, Cg, O = (c.w_shape[2], c.w_shape[3], c.w_shape[1], c.w_shape[0]) if nchw else c.w_shape
+    groups = c.kw.get("groups", 1)
+    C = Cg * groups if isinstance(groups, int) and not isinstance(groups, bool) else Cg
+    op = c.extra["output_padding"]
+    layer = cconv.ConvTranspose2D(O, C, (KH, KW), stride=c.kw["stride"], padding=c.kw["padding"],
+                                  output_padding=op, dilation=c.kw["dilation"], groups=groups, layout=layout,
+                                  dtype=c.extra["layer_dtype"], rng=0)
+    t_kw = c.geo(threads=False)
+    shape = _ref_conv_transpose2d(np.zeros(c.gy.shape), np.zeros(layer.weight.shape), None, t_kw, op).shape
+    gt = c.extra["rng_values"](shape)
+    if m is cconv:
+        y = layer(c.gy)
+        return y, layer.backward(gt), layer.grad_weight, layer.grad_bias
+    y = _ref_conv_transpose2d(c.gy, layer.weight, layer.bias, t_kw, op)
+    gx, gw, gb = _ref_conv_transpose2d_backward(gt, c.gy, layer.weight, t_kw, op)
+    return y, gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
+
+
+TARGETS = {
+    "conv2d": lambda m, c: m.conv2d(c.x, c.w, c.b, **c.geo(), **EXTRA_KEYWORDS.get("conv2d", {})),
+    "conv2d_backward": lambda m, c: m.conv2d_backward(c.gy, c.x, c.w, **c.geo()),
+    "conv2d_grad_input": lambda m, c: m.conv2d_grad_input(c.gy, c.w, c.x_shape, **c.geo()),
+    "conv2d_grad_weight": lambda m, c: m.conv2d_grad_weight(c.gy, c.x, c.w_shape, **c.geo()),
+    "im2col": lambda m, c: m.im2col(c.x, c.kernel_size, **c.geo(groups=False)),
+    "col2im": lambda m, c: m.col2im(c.cols, c.x_shape, c.kernel_size, **c.geo(groups=False)),
+    "output_shape": _output_shape,
+    "Conv2D": _layer,
+    "conv_transpose2d": _transpose_target("forward"),
+    "conv_transpose2d_backward": _transpose_target("backward"),
+    "conv_transpose2d_output_shape": _transpose_target("output_shape"),
+    "ConvTranspose2D": _transpose_layer,
+}
+# keyword arguments added to a target's cconv and reference calls, e.g. {"conv2d": {"algorithm": "auto"}}
+EXTRA_KEYWORDS: dict = {}
+
+
+def test_every_public_function_is_fuzzed():
+    """A public function added to cconv without a fuzz entry fails here."""
+    public = {name for name in cconv.__all__ if callable(getattr(cconv, name))}
+    not_conv = {"get_num_threads", "set_num_threads", "openmp_enabled"}
+    assert public - not_conv <= set(TARGETS), sorted(public - not_conv - set(TARGETS))
+
+
+# ---------------------------------------------------------------------------
+# strategies
+# ---------------------------------------------------------------------------
+BAD_INT_PARAMS = [0, -1, 1.5, "2", True, None, (1,), (1, 2, 3)]
+DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int64, np.uint8, np.bool_]
+MEMORY = ["C", "F", "strided", "transposed", "readonly"]
+
+
+FAULTS = ["stride", "dilation", "padding", "groups", "layout", "num_threads", "cin", "x_ndim", "w_ndim",
+          "kernel0", "bias", "gy", "cols", "complex", "kernel_size", "output_padding"]
+
+
+def _pick(draw, fault, name, good, bad=BAD_INT_PARAMS):
+    """``good``, or a drawn bad value when this case's single fault is ``name``."""
+    return draw(st.sampled_from(bad)) if fault == name else good
+
+
+@st.composite
+def int_or_pair(draw, lo, hi):
+    a = draw(st.integers(lo, hi))
+    if draw(st.booleans()):
+        return a
+    return (a, draw(st.integers(lo, hi)))
+
+
+@st.composite
+def paddings(draw):
+    kind = draw(st.sampled_from(["int", "pair", "asym", "same", "valid", "SAME", "Valid"]))
+    if kind == "int":
+        return draw(st.integers(0, 3))
+    if kind == "pair":
+        return (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    if kind == "asym":
+        return tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(2))
+    return kind
+
+
+BAD_PADDINGS = [-1, (0, -1), ((0, 0), (-1, 0)), "full", "", 1.5, (1, 2, 3), None, ((1, 2), 3)]
+
+
+def _values(rng, shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    if dtype.kind in "iu":
+        lo = 0 if dtype.kind == "u" else -3
+        return rng.integers(lo, 4, size=shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _in_memory(a, how, rng):
+    """The same values as ``a`` in a different memory arrangement."""
+    if how == "F":
+        return np.asfortranarray(a)
+    if how == "strided" and a.ndim:
+        axis = int(rng.integers(a.ndim))
+        shape = list(a.shape)
+        shape[axis] *= 2
+        big = np.zeros(shape, a.dtype)
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(None, None, 2)
+        big[tuple(index)] = a
+        return big[tuple(index)]
+    if how == "transposed" and a.ndim:
+        perm = rng.permutation(a.ndim)
+        return np.ascontiguousarray(a.transpose(perm)).transpose(np.argsort(perm))
+    if how == "readonly":
+        a = a.copy()
+        a.setflags(write=False)
+        return a
+    return np.ascontiguousarray(a)
+
+
+def _shape_in_layout(nhwc, layout):
+    if str(layout).upper() == "NCHW":
+        return (nhwc[0], nhwc[3], nhwc[1], nhwc[2])
+    return tuple(nhwc)
+
+
+def _weight_in_layout(hwio, layout):
+    if str(layout).upper() == "NCHW":
+        return (hwio[3], hwio[2], hwio[0], hwio[1])
+    return tuple(hwio)
+
+
+@st.composite
+def cases(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    groups = draw(st.integers(1, 3))
+    # sizes: mostly >= 1, with 0 and 1 drawn often enough to cover the empty and minimal cases
+    size = lambda hi: draw(st.one_of(st.integers(1, hi), st.sampled_from([0, 1])))  # noqa: E731
+    N, H, W = size(3), size(7), size(7)
+    Cg, Og = size(3), size(3)
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    C, O = Cg * groups, Og * groups
+    layout = draw(st.sampled_from(["NHWC", "NCHW", "nhwc", "Nchw"]))
+    # at most one deliberate fault per case, so that cconv and the reference must agree on the
+    # exception type (with several, each may report a different one first)
+    fault = draw(st.sampled_from([None] * len(FAULTS) + FAULTS))
+    kw = dict(
+        stride=_pick(draw, fault, "stride", draw(int_or_pair(1, 3))),
+        padding=_pick(draw, fault, "padding", draw(paddings()), bad=BAD_PADDINGS),
+        dilation=_pick(draw, fault, "dilation", draw(int_or_pair(1, 3))),
+        groups=_pick(draw, fault, "groups", groups),
+        layout=_pick(draw, fault, "layout", layout, bad=["NWHC", "HWIO", "", 3, None]),
+        num_threads=_pick(draw, fault, "num_threads", draw(st.sampled_from([None, 1, 2, 3])),
+                          bad=[0, -1, 1025, 2**40, 1.5, "2"]),
+    )
+    x_nhwc = (N, H, W, C + (1 if fault == "cin" else 0))
+    w_hwio = (0 if fault == "kernel0" else KH, KW, Cg, O)
+    x_shape = _shape_in_layout(x_nhwc, layout)
+    w_shape = _weight_in_layout(w_hwio, layout)
+    if fault == "x_ndim":
+        x_shape = x_shape[1:]
+    if fault == "w_ndim":
+        w_shape = w_shape + (1,)
+
+    dtype_x = np.complex64 if fault == "complex" else draw(st.sampled_from(DTYPES))
+    dtype_w = draw(st.sampled_from([dtype_x, np.float32, np.float64]))
+    x = _in_memory(_values(rng, x_shape, dtype_x), draw(st.sampled_from(MEMORY)), rng)
+    w = _in_memory(_values(rng, w_shape, dtype_w), draw(st.sampled_from(MEMORY)), rng)
+    b = None
+    if draw(st.booleans()):
+        b = _values(rng, (O + (1 if fault == "bias" else 0),), draw(st.sampled_from([dtype_w, np.float32])))
+
+    # grad_out and cols shaped from the *reference's* results (or deliberately wrong)
+    try:
+        y_shape = ref.conv2d(np.zeros(x.shape), np.zeros(w.shape), **{k: v for k, v in kw.items()}).shape
+    except ERRORS:
+        y_shape = (1, 1, 1, 1)
+    if fault == "gy":
+        y_shape = y_shape[:-1] + (y_shape[-1] + 1,)
+    gy = _in_memory(_values(rng, y_shape, draw(st.sampled_from([dtype_x, np.float32]))),
+                    draw(st.sampled_from(MEMORY)), rng)
+    try:
+        cols_shape = ref.im2col(np.zeros(x.shape), (KH, KW), **{k: v for k, v in kw.items() if k != "groups"}).shape
+    except ERRORS:
+        cols_shape = (1, 1)
+    if fault == "cols":
+        cols_shape = (cols_shape[0] + 1, cols_shape[1])
+    cols = _in_memory(_values(rng, cols_shape, draw(st.sampled_from([dtype_x, np.float64]))),
+                      draw(st.sampled_from(MEMORY)), rng)
+    kernel_size = _pick(draw, fault, "kernel_size", KH if KH == KW and draw(st.booleans()) else (KH, KW),
+                        bad=[0, (1, -1), 2.0, (1, 2, 3), None])
+    layer_dtype = draw(st.sampled_from([np.float32, np.float64]))
+    output_padding = _pick(draw, fault, "output_padding", draw(st.sampled_from([0, 0, 0, 1, (0, 1), (1, 2)])),
+                           bad=[-1, 1.5, (0, -1), "1", (1, 2, 3)])
+    bias_t = None if draw(st.booleans()) else _values(rng, (C,), draw(st.sampled_from([dtype_w, np.float32])))
+    rng_values = lambda shape: _values(np.random.default_rng(seed + 1), shape, dtype_x)  # noqa: E731
+    return Case(x=x, w=w, b=b, gy=gy, cols=cols, kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
+                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, output_padding=output_padding,
+                           bias_t=bias_t, rng_values=rng_values))
+
+
+# ---------------------------------------------------------------------------
+# comparing results
+# ---------------------------------------------------------------------------
+def _as_tuple(r):
+    return tuple(r) if isinstance(r, tuple) else (r,)
+
+
+def _tolerance(dtype):
+    return {2: 4e-3, 4: 2e-5}.get(np.dtype(dtype).itemsize, 1e-11)
+
+
+def _assert_same_results(got, expected, what):
+    got, expected = _as_tuple(got), _as_tuple(expected)
+    assert len(got) == len(expected), what
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if e is None:
+            assert g is None, f"{what}[{i}]: expected None"
+            continue
+        assert isinstance(g, np.ndarray), f"{what}[{i}]: {type(g)}"
+        assert g.shape == e.shape, f"{what}[{i}]: shape {g.shape} != reference {e.shape}"
+        assert g.dtype == e.dtype, f"{what}[{i}]: dtype {g.dtype} != reference {e.dtype}"
+        if e.size == 0:
+            continue
+        assert np.all(np.isfinite(g)), f"{what}[{i}]: non-finite values from finite inputs"
+        e64, g64 = e.astype(np.float64), g.astype(np.float64)
+        scale = max(1.0, float(np.abs(e64).max()))
+        tol = _tolerance(e.dtype)
+        np.testing.assert_allclose(g64, e64, rtol=tol, atol=tol * scale * 8, err_msg=f"{what}[{i}]")
+
+
+def _snapshot(case):
+    arrays = {"x": case.x, "w": case.w, "b": case.b, "gy": case.gy, "cols": case.cols}
+    return {k: (v.copy(), v.strides) for k, v in arrays.items() if isinstance(v, np.ndarray)}
+
+
+def _layer_rejects_itself(case):
+    """Conv2D validates its own constructor: channels >= 1 (the functions accept zero channels)."""
+    layout = str(case.kw.get("layout", "")).upper()
+    if layout not in ("NHWC", "NCHW") or len(case.w_shape) != 4:
+        return True
+    O = case.w_shape[3] if layout == "NHWC" else case.w_shape[0]
+    Cg = case.w_shape[2] if layout == "NHWC" else case.w_shape[1]
+    return O < 1 or Cg < 1
+
+
+@given(case=cases())
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_fuzz_against_reference(target, case):
+    fn = TARGETS[target]
+    note(f"target={target} fault={case.extra['fault']} kw={case.kw} x={case.x.shape} {case.x.dtype} "
+         f"w={case.w.shape} {case.w.dtype} kernel_size={case.kernel_size}")
+    before = _snapshot(case)
+    try:
+        expected = fn(ref, case)
+        ref_error = None
+    except ERRORS as exc:
+        ref_error = exc
+    layer_target = target in ("Conv2D", "ConvTranspose2D")
+    if layer_target and ref_error is None and _layer_rejects_itself(case):
+        ref_error = ValueError("Conv2D needs in_channels, out_channels >= 1")
+    try:
+        got = fn(cconv, case)
+        error = None
+    except ERRORS as exc:
+        error = exc
+    for k, (copy, strides) in before.items():
+        now = getattr(case, {"w": "w", "b": "b"}.get(k, k))
+        np.testing.assert_array_equal(now, copy, err_msg=f"{target} modified input {k}")
+        assert now.strides == strides
+
+    if ref_error is not None:
+        assert error is not None, f"{target}: reference raised {ref_error!r} but cconv returned"
+        assert type(error) is type(ref_error) or layer_target or case.extra["fault"] == "num_threads", (
+            f"{target}: cconv raised {error!r}, reference {ref_error!r}")
+        FUZZ_COUNTS[f"{target}:error"] = FUZZ_COUNTS.get(f"{target}:error", 0) + 1
+        return
+    assert error is None, f"{target}: cconv raised {error!r} where the reference returned"
+    _assert_same_results(got, expected, target)
+    FUZZ_COUNTS[f"{target}:match"] = FUZZ_COUNTS.get(f"{target}:match", 0) + 1
+
+
+def test_extra_keywords_name_real_parameters():
+    """EXTRA_KEYWORDS may only name parameters the function accepts."""
+    for name, extra in EXTRA_KEYWORDS.items():
+        params = inspect.signature(getattr(cconv, name)).parameters
+        assert set(extra) <= set(params), (name, extra)
