@@ -519,7 +519,10 @@ def test_fuzz_against_reference(target, case):
 
     if ref_error is not None:
         assert error is not None, f"{target}: reference raised {ref_error!r} but cconv returned"
-        assert type(error) is type(ref_error) or layer_target or case.extra["fault"] == "num_threads", (
+        # cconv and the reference check num_threads and dtypes at different points, so with a natural
+        # geometry error in the same case each may report a different one first
+        order_dependent = case.extra["fault"] in ("num_threads", "complex")
+        assert type(error) is type(ref_error) or layer_target or order_dependent, (
             f"{target}: cconv raised {error!r}, reference {ref_error!r}")
         FUZZ_COUNTS[f"{target}:error"] = FUZZ_COUNTS.get(f"{target}:error", 0) + 1
         return
