@@ -21,21 +21,6 @@ typedef struct {
     ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
 } ccdw_geom;
 
-/* The valid taps of output pixel (n, ho, wo), channels from c0: runs BODY
- * with xp (input) and wp (weight) pointing at the tap's channel c0. */
-#define CCDW_FORWARD_TAPS(BODY)                                                 \
-    for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
-        const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;                   \
-        if (hi < 0 || hi >= g->H) continue;                                     \
-        for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                              \
-            const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;               \
-            if (wi < 0 || wi >= g->W) continue;                                 \
-            __typeof__(x) xp = x + ((n * g->H + hi) * g->W + wi) * C + c0;           \
-            __typeof__(w) wp = w + (kh * g->KW + kw) * C + c0;                     \
-            BODY                                                                \
-        }                                                                       \
-    }
-
 /* The output pixels whose taps read input pixel (n, hi, wi): runs BODY with
  * dp (grad_out) and wp (weight) pointing at channel c0. */
 #define CCDW_GATHER_TAPS(BODY)                                                  \
@@ -70,24 +55,59 @@ static void ccdw_##S##_forward_row_##V(const T *restrict x, const T *restrict w,
         const T *restrict bias, T *restrict y, const ccdw_geom *g,            \
         ptrdiff_t row)                                                          \
 {                                                                               \
-    const ptrdiff_t C = g->C, n = row / g->Ho, ho = row % g->Ho;                \
+    /* One 32-byte vector of T, loadable from any T-aligned address. */        \
+    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
+    enum { L = 32 / sizeof(T) };                                                \
+    const ptrdiff_t C = g->C, W = g->W, n = row / g->Ho, ho = row % g->Ho;      \
+    /* The taps inside the image: kh in [kh0, kh1), per pixel kw in [kw0, kw1). */ \
+    ptrdiff_t kh0 = 0, kh1 = g->KH;                                             \
+    while (kh0 < kh1 && ho * g->sh - g->pt + kh0 * g->dh < 0) kh0++;            \
+    while (kh1 > kh0 && ho * g->sh - g->pt + (kh1 - 1) * g->dh >= g->H) kh1--;  \
+    /* Offsets may be negative before a valid tap is added: keep them integers. */ \
+    const ptrdiff_t xrow = (n * g->H + ho * g->sh - g->pt) * W * C;            \
     for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
         T *restrict out = y + (row * g->Wo + wo) * C;                           \
+        const ptrdiff_t w0 = wo * g->sw - g->pl;                                \
+        ptrdiff_t kw0 = 0, kw1 = g->KW;                                         \
+        while (kw0 < kw1 && w0 + kw0 * g->dw < 0) kw0++;                        \
+        while (kw1 > kw0 && w0 + (kw1 - 1) * g->dw >= W) kw1--;                 \
         ptrdiff_t c0 = 0;                                                       \
-        /* Whole blocks: constant trip counts keep acc in registers. */        \
-        for (; c0 + CCDW_CB <= C; c0 += CCDW_CB) {                              \
-            T acc[CCDW_CB];                                                     \
-            if (bias) for (int c = 0; c < CCDW_CB; c++) acc[c] = bias[c0 + c];  \
-            else      for (int c = 0; c < CCDW_CB; c++) acc[c] = 0;             \
-            CCDW_FORWARD_TAPS(for (int c = 0; c < CCDW_CB; c++)                 \
-                              acc[c] += xp[c] * wp[c];)                         \
-            for (int c = 0; c < CCDW_CB; c++) out[c0 + c] = acc[c];             \
+        /* Four vectors of channels in registers across all taps. */           \
+        for (; c0 + 4 * L <= C; c0 += 4 * L) {                                  \
+            vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                         \
+            if (bias) {                                                         \
+                const vec *b = (const vec *)(bias + c0);                        \
+                a0 = b[0]; a1 = b[1]; a2 = b[2]; a3 = b[3];                     \
+            }                                                                   \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
+                const ptrdiff_t xr = xrow + (kh * g->dh * W + w0) * C + c0;     \
+                const T *wr = w + kh * g->KW * C + c0;                          \
+                for (ptrdiff_t kw = kw0; kw < kw1; kw++) {                      \
+                    const vec *xp = (const vec *)(x + xr + kw * g->dw * C);     \
+                    const vec *wp = (const vec *)(wr + kw * C);                 \
+                    a0 += xp[0] * wp[0]; a1 += xp[1] * wp[1];                   \
+                    a2 += xp[2] * wp[2]; a3 += xp[3] * wp[3];                   \
+                }                                                               \
+            }                                                                   \
+            vec *o = (vec *)(out + c0);                                         \
+            o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;                         \
         }                                                                       \
-        if (c0 < C) {                      /* the last, partial block */       \
-            const ptrdiff_t cb = C - c0;                                        \
-            for (ptrdiff_t c = 0; c < cb; c++) out[c0 + c] = bias ? bias[c0 + c] : 0; \
-            CCDW_FORWARD_TAPS(for (ptrdiff_t c = 0; c < cb; c++)                \
-                              out[c0 + c] += xp[c] * wp[c];)                    \
+        for (; c0 + L <= C; c0 += L) {                                          \
+            vec a = {0};                                                        \
+            if (bias) a = *(const vec *)(bias + c0);                            \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++)                            \
+                for (ptrdiff_t kw = kw0; kw < kw1; kw++)                        \
+                    a += *(const vec *)(x + xrow + (kh * g->dh * W + w0 + kw * g->dw) * C + c0) \
+                       * *(const vec *)(w + (kh * g->KW + kw) * C + c0);        \
+            *(vec *)(out + c0) = a;                                             \
+        }                                                                       \
+        for (; c0 < C; c0++) {              /* the last channels, one by one */ \
+            T a = bias ? bias[c0] : 0;                                          \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++)                            \
+                for (ptrdiff_t kw = kw0; kw < kw1; kw++)                        \
+                    a += x[xrow + (kh * g->dh * W + w0 + kw * g->dw) * C + c0]  \
+                       * w[(kh * g->KW + kw) * C + c0];                         \
+            out[c0] = a;                                                        \
         }                                                                       \
     }                                                                           \
 }                                                                               \

@@ -3,8 +3,21 @@
 # A row of cols holds one output pixel's receptive field for one group:
 # column (kh*KW + kw)*Cg + c; padded taps are zero.
 from cython cimport floating
-from libc.string cimport memcpy, memset
 from _geometry cimport Geom
+
+cdef extern from "_copy_run.h" nogil:
+    void cconv_copy_run(void* dst, const void* src, size_t nbytes)
+    void cconv_zero_run(void* dst, size_t nbytes)
+
+
+cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[:n] = src[:n]; short runs by inlined moves, long ones by memcpy."""
+    cconv_copy_run(dst, src, n * sizeof(floating))
+
+
+cdef inline void zero_run(floating* dst, Py_ssize_t n) noexcept nogil:
+    """dst[:n] = 0; short runs by inlined moves, long ones by memset."""
+    cconv_zero_run(dst, n * sizeof(floating))
 
 
 cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
@@ -21,7 +34,6 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
     cdef floating* row
     cdef floating* dst
     cdef const floating* xrow
-    cdef size_t item = sizeof(floating)
     for r in range(count):
         row = cols + r * ldcols
         hbase = ho * g.sh - g.pt
@@ -30,7 +42,7 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
             hi = hbase + kh * g.dh
             dst = row + kh * KW * Cg
             if hi < 0 or hi >= g.H:
-                memset(dst, 0, KW * Cg * item)
+                zero_run(dst, KW * Cg)
                 continue
             xrow = x + ((n * g.H + hi) * g.W) * C + grp * Cg
             if span_copy:
@@ -40,18 +52,18 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                 if hi_kw < lo:
                     hi_kw = lo
                 if lo > 0:
-                    memset(dst, 0, lo * C * item)
+                    zero_run(dst, lo * C)
                 if hi_kw > lo:
-                    memcpy(dst + lo * C, xrow + (wbase + lo) * C, (hi_kw - lo) * C * item)
+                    copy_run(dst + lo * C, xrow + (wbase + lo) * C, (hi_kw - lo) * C)
                 if hi_kw < KW:
-                    memset(dst + hi_kw * C, 0, (KW - hi_kw) * C * item)
+                    zero_run(dst + hi_kw * C, (KW - hi_kw) * C)
             else:
                 for kw in range(KW):
                     wi = wbase + kw * g.dw
                     if 0 <= wi < g.W:
-                        memcpy(dst + kw * Cg, xrow + wi * C, Cg * item)
+                        copy_run(dst + kw * Cg, xrow + wi * C, Cg)
                     else:
-                        memset(dst + kw * Cg, 0, Cg * item)
+                        zero_run(dst + kw * Cg, Cg)
         wo += 1
         if wo == g.Wo:
             wo = 0

@@ -106,6 +106,10 @@ CASES = [
          groups=1),
     dict(id="pointwise_stride1", N=2, H=5, W=6, C=20, O=18, K=(1, 1), stride=1, padding=0, dilation=1, groups=1),
     dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
+    # Depthwise with every channel path at once: a 4-vector block, single
+    # vectors and a scalar tail (45 = 32 + 8 + 5 in float32, 16+16+4+4+4+1 in float64).
+    dict(id="depthwise_channel_tails", N=1, H=6, W=7, C=45, O=45, K=(3, 3), stride=1,
+         padding=((2, 1), (0, 2)), dilation=(1, 2), groups=45),
     dict(id="depthwise_strided_dilated", N=2, H=9, W=10, C=5, O=5, K=(3, 2), stride=(2, 3),
          padding=((2, 0), (1, 2)), dilation=(2, 1), groups=5),
     dict(id="pad_wider_than_kernel", N=1, H=3, W=5, C=2, O=3, K=(2, 2), stride=1, padding=(3, 1), dilation=1,
