@@ -3,7 +3,7 @@
 # clone of this repository and run the test suite under it.
 #
 # Usage:  bash tools/sanitize.sh [pytest arguments...]
-#   default pytest arguments: -q -x -p no:cacheprovider tests
+#   default pytest arguments: -q -p no:cacheprovider tests --ignore=tests/test_dask.py
 #
 # Environment:
 #   CCONV_SANITIZE_DIR   where to clone (default: a new temporary directory, removed at exit
@@ -71,7 +71,10 @@ for so in "$WORK"/cconv/*.so; do
 done
 
 if [[ $# -eq 0 ]]; then
-    set -- -q -x -p no:cacheprovider tests
+    # tests/test_dask.py is left out: distributed's LocalCluster worker processes never come up
+    # under the preloaded ASan runtime and the run hangs. The dask wrappers are pure Python over
+    # the same kernels, which every other test exercises.
+    set -- -q -p no:cacheprovider tests --ignore=tests/test_dask.py
 fi
 
 echo "== running pytest $* under ASan+UBSan"
