@@ -164,10 +164,14 @@ def test_no_leak_over_10000_small_and_200_large_calls():
     assert child.returncode == 0, child.stderr[-3000:]
     res = json.loads(child.stdout.strip().splitlines()[-1])
     print(res)
+    # Under AddressSanitizer (tools/sanitize.sh) freed memory sits in ASan's quarantine (256 MB by
+    # default), so RSS grows without a leak; the traced-memory criterion still applies there.
+    sanitized = os.environ.get("CCONV_SANITIZED", "") not in ("", "0")
     for name, rss_limit in (("small", 8 * 2**20), ("large", 16 * 2**20)):
         r = res[name]
         assert r["traced_after"] - r["traced_before"] < 64 * 2**10, (name, r)
-        assert r["rss_after"] - r["rss_before"] < rss_limit, (name, r)
+        if not sanitized:
+            assert r["rss_after"] - r["rss_before"] < rss_limit, (name, r)
 
 
 # ---------------------------------------------------------------------------
