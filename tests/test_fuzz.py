@@ -16,10 +16,10 @@ on cconv and on ``cconv.reference``:
 
 A crash would kill the test process; a hang would blow the run's time limit.
 
-Adding a function (for example ``conv_transpose2d``) is one entry in
-``TARGETS``: a function ``(module, case) -> result`` that calls the function of
-that name on ``module`` (cconv or cconv.reference). Extra keywords (such as
-an ``algorithm=`` choice) go in ``EXTRA_KEYWORDS``.
+Adding a function is one entry in ``TARGETS``: a function
+``(module, case) -> result`` that calls the function of that name on
+``module`` (cconv or cconv.reference). A cconv-only keyword to sweep (such as
+an ``algorithm=`` choice) is one entry in ``EXTRA_KEYWORDS``.
 
 Run longer with ``python -m pytest tests/test_fuzz.py --hypothesis-profile=long``.
 The number of cases run is printed at the end of the session.
@@ -39,6 +39,17 @@ import cconv.reference as ref
 from conftest import FUZZ_COUNTS
 
 ERRORS = (ValueError, TypeError)
+
+
+def _select_algorithm(m, c):
+    """The algorithm select_algorithm picks for the forward pass, requested
+    explicitly, must compute what the reference computes."""
+    if m is cconv:
+        route = cconv.select_algorithm(c.x_shape, c.w_shape, **c.geo(threads=False))["forward"]
+        algorithm = {"winograd-f2": "winograd", "winograd-f4": "winograd",
+                     "direct-depthwise": "direct"}.get(route, "gemm")
+        return cconv.conv2d(c.x, c.w, c.b, **c.geo(), algorithm=algorithm)
+    return m.conv2d(c.x, c.w, c.b, **c.geo())
 
 
 # ---------------------------------------------------------------------------
@@ -266,21 +277,31 @@ def _transpose_layer(m, c):
 
 
 TARGETS = {
-    "conv2d": lambda m, c: m.conv2d(c.x, c.w, c.b, **c.geo(), **EXTRA_KEYWORDS.get("conv2d", {})),
-    "conv2d_backward": lambda m, c: m.conv2d_backward(c.gy, c.x, c.w, **c.geo()),
-    "conv2d_grad_input": lambda m, c: m.conv2d_grad_input(c.gy, c.w, c.x_shape, **c.geo()),
-    "conv2d_grad_weight": lambda m, c: m.conv2d_grad_weight(c.gy, c.x, c.w_shape, **c.geo()),
+    "conv2d": lambda m, c: m.conv2d(c.x, c.w, c.b, **c.geo(), **_extra(m, c, "conv2d")),
+    "conv2d_backward": lambda m, c: m.conv2d_backward(c.gy, c.x, c.w, **c.geo(), **_extra(m, c, "conv2d_backward")),
+    "conv2d_grad_input": lambda m, c: m.conv2d_grad_input(c.gy, c.w, c.x_shape, **c.geo(),
+                                                          **_extra(m, c, "conv2d_grad_input")),
+    "conv2d_grad_weight": lambda m, c: m.conv2d_grad_weight(c.gy, c.x, c.w_shape, **c.geo(),
+                                                            **_extra(m, c, "conv2d_grad_weight")),
     "im2col": lambda m, c: m.im2col(c.x, c.kernel_size, **c.geo(groups=False)),
     "col2im": lambda m, c: m.col2im(c.cols, c.x_shape, c.kernel_size, **c.geo(groups=False)),
     "output_shape": _output_shape,
+    "select_algorithm": _select_algorithm,
     "Conv2D": _layer,
     "conv_transpose2d": _transpose_target("forward"),
     "conv_transpose2d_backward": _transpose_target("backward"),
     "conv_transpose2d_output_shape": _transpose_target("output_shape"),
     "ConvTranspose2D": _transpose_layer,
 }
-# keyword arguments added to a target's cconv and reference calls, e.g. {"conv2d": {"algorithm": "auto"}}
+# cconv-only keywords swept per target: {"conv2d": {"algorithm": ["auto", "gemm", ...]}}; each case
+# picks one value of each (the reference, which has no such keyword, is called without it)
 EXTRA_KEYWORDS: dict = {}
+
+
+def _extra(m, c, name):
+    if m is not cconv:
+        return {}
+    return {k: values[c.extra["pick"] % len(values)] for k, values in EXTRA_KEYWORDS.get(name, {}).items()}
 
 
 def test_every_public_function_is_fuzzed():
@@ -443,7 +464,7 @@ def cases(draw):
     bias_t = None if draw(st.booleans()) else _values(rng, (C,), draw(st.sampled_from([dtype_w, np.float32])))
     rng_values = lambda shape: _values(np.random.default_rng(seed + 1), shape, dtype_x)  # noqa: E731
     return Case(x=x, w=w, b=b, gy=gy, cols=cols, kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
-                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, output_padding=output_padding,
+                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, output_padding=output_padding, pick=draw(st.integers(0, 99)),
                            bias_t=bias_t, rng_values=rng_values))
 
 
@@ -532,7 +553,8 @@ def test_fuzz_against_reference(target, case):
 
 
 def test_extra_keywords_name_real_parameters():
-    """EXTRA_KEYWORDS may only name parameters the function accepts."""
+    """EXTRA_KEYWORDS may only name parameters the function accepts, each with a list of values."""
     for name, extra in EXTRA_KEYWORDS.items():
         params = inspect.signature(getattr(cconv, name)).parameters
         assert set(extra) <= set(params), (name, extra)
+        assert all(isinstance(v, (list, tuple)) and v for v in extra.values()), (name, extra)
