@@ -16,7 +16,14 @@ except ImportError as exc:  # pragma: no cover - depends on how cconv was instal
     ) from exc
 
 from ._threading import get_num_threads, openmp_enabled, set_num_threads
-from .conv import conv2d, conv2d_backward, conv2d_grad_input, conv2d_grad_weight, output_shape
+from .conv import (
+    conv2d,
+    conv2d_backward,
+    conv2d_grad_input,
+    conv2d_grad_weight,
+    output_shape,
+    select_algorithm,
+)
 from .layer import Conv2D, ConvTranspose2D
 from .patches import col2im, im2col
 from .transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
@@ -34,6 +41,7 @@ __all__ = [
     "im2col",
     "col2im",
     "output_shape",
+    "select_algorithm",
     "Conv2D",
     "ConvTranspose2D",
     "get_num_threads",

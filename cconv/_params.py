@@ -178,6 +178,11 @@ class ConvGeometry:
     def weight_shape(self, layout: str) -> tuple[int, int, int, int]:
         return (self.KH, self.KW, self.Cg, self.O) if layout == "NHWC" else (self.O, self.Cg, self.KH, self.KW)
 
+    @property
+    def padding4(self) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right) zero padding."""
+        return (self.pt, self.pb, self.pl, self.pr)
+
     def kernel_tuple(self) -> tuple[int, ...]:
         """The sizes in the order the compiled ``Geom`` struct reads them."""
         return (self.N, self.H, self.W, self.C, self.O, self.KH, self.KW, self.groups,

@@ -28,9 +28,11 @@ def set_num_threads(n: int | None) -> None:
     ----------
     n : int or None
         A positive thread count, or None to go back to the default: the
-        OpenMP default of the calling thread, which honours ``OMP_NUM_THREADS``
-        and ``threadpoolctl.threadpool_limits`` and is otherwise the number of
-        cores available to the process.
+        OpenMP default when cconv was imported, which honours
+        ``OMP_NUM_THREADS`` and is otherwise the number of cores available to
+        the process. ``threadpoolctl.threadpool_limits`` sets and restores
+        this value too. It is one setting for the whole process, the same in
+        every Python thread.
     """
     global _requested_threads
     _requested_threads = num_threads_iv(n)
@@ -44,9 +46,17 @@ def get_num_threads() -> int:
 
 
 def _default_threads() -> int:
-    """The OpenMP default of the calling thread, within [1, MAX_THREADS] (an
-    OMP_NUM_THREADS beyond MAX_THREADS would crash libgomp, see _params)."""
-    return min(max(1, int(_threads.omp_max_threads())), MAX_THREADS)
+    """The OpenMP default read once, at import, within [1, MAX_THREADS] (an
+    OMP_NUM_THREADS beyond MAX_THREADS would crash libgomp, see _params).
+
+    Read once because OpenMP's default is a per-thread setting: a library that
+    calls ``omp_set_num_threads`` in one Python thread would otherwise give
+    cconv different thread counts, and so differently rounded sums, in
+    different Python threads."""
+    return _PROCESS_DEFAULT
+
+
+_PROCESS_DEFAULT = min(max(1, int(_threads.omp_max_threads())), MAX_THREADS)
 
 
 def resolve_num_threads(num_threads: int | None) -> int:

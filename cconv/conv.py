@@ -17,7 +17,9 @@ from ._params import (
     layout_iv,
     weight_geometry,
 )
+from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes
 from ._threading import resolve_num_threads
+from ._winograd import winograd_conv2d, winograd_grad_input
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
@@ -28,6 +30,7 @@ __all__ = [
     "conv2d_grad_input",
     "conv2d_grad_weight",
     "output_shape",
+    "select_algorithm",
 ]
 
 _PARAMS_DOC = """stride : int or (int, int), default 1
@@ -44,7 +47,15 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         "NHWC": x (N, H, W, C), weight (KH, KW, C//groups, O).
         "NCHW": x (N, C, H, W), weight (O, C//groups, KH, KW) as in PyTorch.
     num_threads : int or None, default None
-        OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
+        OpenMP threads for this call; None uses ``cconv.get_num_threads()``.
+    algorithm : {"auto", "gemm", "winograd", "direct"}, default "auto"
+        The kernel. "gemm": im2col tiles times cconv's packed GEMM (any
+        shape). "winograd": Winograd F(2x2,3x3) or F(4x4,3x3), for 3x3
+        kernels with stride 1 and dilation 1 (forward and grad_input;
+        grad_weight then uses the default). "direct": the direct depthwise
+        kernels (groups == C == O). "auto" picks by measured speed
+        (``cconv.select_algorithm`` tells what it picks). A request that
+        cannot serve the shape raises ValueError saying why."""
 
 
 def _doc(func: _Func) -> _Func:
@@ -127,10 +138,42 @@ def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1
     return geom.output_shape(layout)
 
 
+def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
+                     dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+                     algorithm: str = "auto") -> dict[str, str]:
+    """The kernel each pass of this convolution runs, without running it.
+
+    Parameters
+    ----------
+    input_shape : tuple of 4 ints
+        Shape of x, in ``layout`` order.
+    weight_shape : tuple of 4 ints
+        Shape of the weight, in ``layout`` order.
+    stride, padding, dilation, groups, layout, algorithm
+        As in ``conv2d``.
+
+    Returns
+    -------
+    dict
+        ``{"forward": route, "grad_input": route, "grad_weight": route}``, each
+        one of ``"winograd-f2"``, ``"winograd-f4"`` (Winograd F(2x2,3x3) /
+        F(4x4,3x3)), ``"direct-depthwise"``, ``"gemm-pointwise"`` (1x1 stride 1:
+        no im2col) or ``"gemm"`` (im2col tiles times the packed GEMM).
+
+    Raises
+    ------
+    ValueError
+        If ``algorithm`` cannot serve the shape, saying why.
+    """
+    layout = layout_iv(layout)
+    geom = _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, "input_shape")
+    return routes(geom, algorithm_iv(algorithm))
+
+
 @_doc
 def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-           num_threads: int | None = None) -> FloatArray:
+           num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch.
 
     Parameters
@@ -165,36 +208,34 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
             raise ValueError(f"bias must have shape (O,) = ({geom.O},); got {bias.shape}")
     result_dtype, dtype = compute_dtype(x, weight, bias)
     n_threads = resolve_num_threads(num_threads)
+    route = forward_route(geom, algorithm_iv(algorithm))
 
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    if _native_nchw(geom, layout):
-        return _forward_nchw(x, weight, bh, geom, dtype, n_threads).astype(result_dtype, copy=False)
+    if _native_nchw(route, layout):
+        return _forward_nchw(x, weight, bh, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
-    y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
-    if y.size:
-        kernel = _forward.conv2d_depthwise if _is_depthwise(geom) else _forward.conv2d_gemm
-        kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+    if route.startswith("winograd"):
+        y = winograd_conv2d(xh, wh, bh, geom.padding4, n_threads, tile=_tile(route))
+    else:
+        y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
+        if y.size:
+            kernel = _forward.conv2d_depthwise if route == "direct-depthwise" else _forward.conv2d_gemm
+            kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
     return from_nhwc(y, layout, result_dtype, n_threads)
 
 
-def _is_depthwise(geom: ConvGeometry) -> bool:
-    # groups == C == O: the direct kernels beat 1-wide GEMMs. (A channel
-    # multiplier > 1 takes the grouped GEMM route.)
-    return geom.groups > 1 and geom.Cg == 1 and geom.Og == 1
+def _tile(route: str) -> int:
+    """The Winograd output tile of a ``"winograd-fM"`` route."""
+    return int(route.rsplit("f", 1)[1])
 
 
-def _native_nchw_depthwise(geom: ConvGeometry, layout: str) -> bool:
-    # Depthwise in NCHW: each channel is a plane; computing on the planes skips
-    # two layout conversions that cost more than this memory-bound layer.
-    return layout == "NCHW" and _is_depthwise(geom)
-
-
-def _native_nchw_pointwise(geom: ConvGeometry, layout: str) -> bool:
-    # 1x1, stride 1, no padding, one group in NCHW: per image a plain GEMM
-    # (O x C) @ (C x HW), cheaper than converting to NHWC and back.
-    return (layout == "NCHW" and geom.KH == geom.KW == 1 and geom.sh == geom.sw == 1 and geom.groups == 1
-            and geom.pt == geom.pb == geom.pl == geom.pr == 0)
+def _native_nchw(route: str, layout: str) -> bool:
+    """Whether an NCHW pass runs on its NCHW planes. Depthwise: each channel
+    is a plane, and computing on the planes skips two layout conversions that
+    cost more than this memory-bound layer. 1x1 stride 1 with one group: per
+    image a plain GEMM (O x C) @ (C x HW), cheaper than converting."""
+    return layout == "NCHW" and route in ("direct-depthwise", "gemm-pointwise")
 
 
 def _as_images(a: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
@@ -209,10 +250,14 @@ def _plane_weight(weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike) ->
     return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.O, geom.Cg * geom.KH * geom.KW)
 
 
-def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int) -> NDArray[Any]:
+def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
+                     route: str) -> NDArray[Any]:
+    if route.startswith("winograd"):
+        return winograd_grad_input(dyh, wh, (geom.N, geom.H, geom.W, geom.C), geom.padding4, n_threads,
+                                   tile=_tile(route))
     dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
-        if _is_depthwise(geom):
+        if route == "direct-depthwise":
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
         else:
             _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
@@ -220,29 +265,26 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
 
 
 def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
-                      with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
+                      with_bias: bool, route: str) -> tuple[NDArray[Any], NDArray[Any] | None]:
     dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
-    if _is_depthwise(geom):
+    if route == "direct-depthwise":
         _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
         _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     return dw, db
 
 
-def _native_nchw(geom: ConvGeometry, layout: str) -> bool:
-    """Whether an NCHW call runs on its NCHW planes (1x1 or depthwise)."""
-    return _native_nchw_pointwise(geom, layout) or _native_nchw_depthwise(geom, layout)
 
 
 def _forward_nchw(x: NDArray[Any], weight: NDArray[Any], bias: NDArray[Any] | None, geom: ConvGeometry, dtype: DTypeLike,
-                  n_threads: int) -> NDArray[Any]:
+                  n_threads: int, route: str) -> NDArray[Any]:
     """conv2d for the native NCHW layers, as an NCHW array of ``dtype``."""
     y = np.empty(geom.output_shape("NCHW"), dtype=dtype)
     if y.size == 0:
         return y
     w2 = _plane_weight(weight, geom, dtype)
-    if _native_nchw_pointwise(geom, "NCHW"):
+    if route == "gemm-pointwise":
         _pointwise_nchw.forward(_as_images(x, dtype), w2, bias, y.reshape(geom.N, geom.O, geom.Ho * geom.Wo),
                                 n_threads)
     else:
@@ -250,13 +292,13 @@ def _forward_nchw(x: NDArray[Any], weight: NDArray[Any], bias: NDArray[Any] | No
     return y
 
 
-def _grad_input_nchw(grad_out: NDArray[Any], weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int) -> NDArray[Any]:
+def _grad_input_nchw(grad_out: NDArray[Any], weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int, route: str) -> NDArray[Any]:
     """grad_x for the native NCHW layers, as an NCHW array of ``dtype``."""
     dx = np.zeros(geom.input_shape("NCHW"), dtype=dtype)
     if dx.size == 0 or grad_out.size == 0:
         return dx
     w2 = _plane_weight(weight, geom, dtype)
-    if _native_nchw_pointwise(geom, "NCHW"):
+    if route == "gemm-pointwise":
         _pointwise_nchw.grad_input(_as_images(grad_out, dtype), w2, dx.reshape(geom.N, geom.C, geom.H * geom.W),
                                    n_threads)
     else:
@@ -265,12 +307,12 @@ def _grad_input_nchw(grad_out: NDArray[Any], weight: NDArray[Any], geom: ConvGeo
     return dx
 
 
-def _grad_weight_nchw(grad_out: NDArray[Any], x: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
+def _grad_weight_nchw(grad_out: NDArray[Any], x: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int, route: str,
                       with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """(grad_weight in OIHW, grad_bias or None) for the native NCHW layers."""
     dw = np.zeros((geom.O, geom.Cg * geom.KH * geom.KW), dtype=dtype)
     db = np.zeros(geom.O, dtype=dtype) if with_bias else None
-    if _native_nchw_pointwise(geom, "NCHW"):
+    if route == "gemm-pointwise":
         _pointwise_nchw.grad_weight(_as_images(x, dtype), _as_images(grad_out, dtype), dw, db, n_threads)
     else:
         _depthwise_nchw.grad_weight(np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(grad_out, dtype=dtype),
@@ -281,7 +323,7 @@ def _grad_weight_nchw(grad_out: NDArray[Any], x: NDArray[Any], geom: ConvGeometr
 @_doc
 def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
                     padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+                    num_threads: int | None = None, algorithm: str = "auto") -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of ``conv2d`` with respect to input, weight and bias.
 
     Parameters
@@ -309,28 +351,36 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = resolve_num_threads(num_threads)
+    algorithm = algorithm_iv(algorithm)
+    gi_route, gw_route = grad_input_route(geom, algorithm), grad_weight_route(geom, algorithm)
 
-    if _native_nchw(geom, layout):
-        dx = _grad_input_nchw(grad_out, weight, geom, dtype, n_threads)
-        dw, db = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias=True)
-        return (dx.astype(result_dtype, copy=False), dw.astype(result_dtype, copy=False),
-                cast(NDArray[Any], db).astype(result_dtype, copy=False))
-    dyh = to_nhwc(grad_out, layout, dtype, n_threads)
-    xh = to_nhwc(x, layout, dtype, n_threads)
-    wh = to_hwio(weight, layout, dtype)
-    dx = _grad_input_nhwc(dyh, wh, geom, dtype, n_threads)
-    dw, db = _grad_weight_nhwc(dyh, xh, geom, dtype, n_threads, with_bias=True)
-    return (
-        from_nhwc(dx, layout, result_dtype, n_threads),
-        from_hwio(dw, layout, result_dtype),
-        cast(NDArray[Any], db).astype(result_dtype, copy=False),
-    )
+    # Each pass runs natively on NCHW planes or on NHWC copies made once.
+    nhwc: dict[str, NDArray[Any]] = {}
+
+    def as_nhwc(name: str, a: NDArray[Any]) -> NDArray[Any]:
+        if name not in nhwc:
+            nhwc[name] = to_nhwc(a, layout, dtype, n_threads)
+        return nhwc[name]
+
+    if _native_nchw(gi_route, layout):
+        dx = _grad_input_nchw(grad_out, weight, geom, dtype, n_threads, gi_route).astype(result_dtype, copy=False)
+    else:
+        dx = from_nhwc(_grad_input_nhwc(as_nhwc("dy", grad_out), to_hwio(weight, layout, dtype), geom, dtype,
+                                        n_threads, gi_route), layout, result_dtype, n_threads)
+    if _native_nchw(gw_route, layout):
+        dw, db = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, gw_route, with_bias=True)
+        dw = dw.astype(result_dtype, copy=False)
+    else:
+        dw, db = _grad_weight_nhwc(as_nhwc("dy", grad_out), as_nhwc("x", x), geom, dtype, n_threads,
+                                   with_bias=True, route=gw_route)
+        dw = from_hwio(dw, layout, result_dtype)
+    return dx, dw, cast(NDArray[Any], db).astype(result_dtype, copy=False)
 
 
 @_doc
 def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                      num_threads: int | None = None) -> FloatArray:
+                      num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv2d`` with respect to its input (as ``torch.nn.grad.conv2d_input``).
 
     This is also the transposed convolution of ``grad_out`` with ``weight``.
@@ -354,17 +404,18 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = resolve_num_threads(num_threads)
-    if _native_nchw(geom, layout):
-        return _grad_input_nchw(grad_out, weight, geom, dtype, n_threads).astype(result_dtype, copy=False)
+    route = grad_input_route(geom, algorithm_iv(algorithm))
+    if _native_nchw(route, layout):
+        return _grad_input_nchw(grad_out, weight, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
     dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_hwio(weight, layout, dtype), geom, dtype,
-                          n_threads)
+                          n_threads, route)
     return from_nhwc(dx, layout, result_dtype, n_threads)
 
 
 @_doc
 def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
                        padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                       num_threads: int | None = None) -> FloatArray:
+                       num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv2d`` with respect to its weight (as ``torch.nn.grad.conv2d_weight``).
 
     Parameters
@@ -386,10 +437,10 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = resolve_num_threads(num_threads)
-    if _native_nchw(geom, layout):
-        dw, _ = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, with_bias=False)
+    route = grad_weight_route(geom, algorithm_iv(algorithm))
+    if _native_nchw(route, layout):
+        dw, _ = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, route, with_bias=False)
         return dw.astype(result_dtype, copy=False)
     dw, _ = _grad_weight_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_nhwc(x, layout, dtype, n_threads),
-                              geom, dtype,
-                              n_threads, with_bias=False)
+                              geom, dtype, n_threads, with_bias=False, route=route)
     return from_hwio(dw, layout, result_dtype)

@@ -5,7 +5,8 @@ from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise
+from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise,
+                     part_first_tile)
 from _depthwise cimport ccdw_geom, depthwise_geom, dw_grad_input_row, dw_grad_weight_row
 
 import numpy as np
@@ -56,13 +57,19 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef floating* dbt
     cdef const floating* dyrow
     cdef Geom* gp = &g
+    cdef Py_ssize_t part
+    # Partial sums belong to fixed runs of tiles (part_first_tile), not to
+    # OpenMP threads: the result is the same however many threads the runtime
+    # really starts (it may start fewer, e.g. when Python threads call at once).
     with nogil, parallel(num_threads=n_threads):
         cols = &work[threadid(), 0]
         bpack = cols + colsize
         abuf = bpack + bsize
-        dwt = &dw_parts[threadid(), 0]
-        dbt = &db_parts[threadid(), 0]
-        for t in prange(n_tiles, schedule='static'):
+        for part in prange(n_threads, schedule='static'):
+          dwt = &dw_parts[part, 0]
+          dbt = &db_parts[part, 0]
+          for t in range(part_first_tile(part, n_tiles, n_threads),
+                         part_first_tile(part + 1, n_tiles, n_threads)):
             p0 = t * T
             cnt = min(T, P - p0)
             for grp in range(g.groups):
@@ -200,17 +207,17 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
     cdef const floating* dyp = &dy[0, 0, 0, 0] if dy.size else NULL
     cdef bint want_bias = db is not None
-    cdef Py_ssize_t row
-    cdef floating* dwt
-    cdef floating* dbt
+    cdef Py_ssize_t row, part
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
     if rows and g.Wo and g.O:
-        with nogil, parallel(num_threads=n_threads):
-            dwt = &dw_parts[threadid(), 0]
-            dbt = &db_parts[threadid(), 0]
-            for row in prange(rows, schedule='static'):
-                dw_grad_weight_row(xp, dyp, dwt, dbt if want_bias else NULL, &dg, row)
+        with nogil:
+            # One partial sum per fixed run of rows (see conv2d_grad_weight).
+            for part in prange(n_threads, schedule='static', num_threads=n_threads):
+                for row in range(part_first_tile(part, rows, n_threads),
+                                 part_first_tile(part + 1, rows, n_threads)):
+                    dw_grad_weight_row(xp, dyp, &dw_parts[part, 0],
+                                       &db_parts[part, 0] if want_bias else NULL, &dg, row)
     np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
     if want_bias:
         np.sum(db_parts_array, axis=0, out=np.asarray(db))

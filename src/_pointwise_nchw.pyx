@@ -5,6 +5,7 @@ layer. Tiles are (image, run of pixels); entry points validate nothing."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+from _tiling cimport part_first_tile
 
 import numpy as np
 
@@ -117,11 +118,15 @@ def grad_weight(const floating[:, :, ::1] x,    # IN  (N, C, HW)
     cdef floating* bpack
     cdef floating* abuf
     cdef floating* part
+    cdef Py_ssize_t k
+    # One partial sum per fixed run of jobs, not per OpenMP thread, so the
+    # result does not depend on how many threads the runtime really starts.
     with nogil, parallel(num_threads=n_threads):
         bpack = &work[threadid(), 0]
         abuf = bpack + bsize
-        part = &parts[threadid(), 0]
-        for job in prange(jobs, schedule='static'):
+        for k in prange(n_threads, schedule='static'):
+          part = &parts[k, 0]
+          for job in range(part_first_tile(k, jobs, n_threads), part_first_tile(k + 1, jobs, n_threads)):
             n = job // tiles
             p0 = (job % tiles) * PIXELS_PER_TILE
             cnt = min(<Py_ssize_t>PIXELS_PER_TILE, HW - p0)

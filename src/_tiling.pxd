@@ -62,3 +62,10 @@ cdef inline bint is_pointwise(const Geom* g) noexcept nogil:
     """1x1, stride 1, no padding, one group: the input rows are the cols."""
     return (g.KH == 1 and g.KW == 1 and g.sh == 1 and g.sw == 1 and g.pt == 0
             and g.pl == 0 and g.groups == 1 and g.Ho == g.H and g.Wo == g.W)
+
+
+cdef inline Py_ssize_t part_first_tile(Py_ssize_t part, Py_ssize_t n_tiles,
+                                       Py_ssize_t n_parts) noexcept nogil:
+    """First tile of partial sum ``part`` when n_tiles are cut into n_parts
+    contiguous runs (the last run ends at n_tiles)."""
+    return part * n_tiles // n_parts

@@ -104,6 +104,14 @@ CASES = [
     dict(id="gemm_full_tiles", N=2, H=6, W=7, C=20, O=35, K=(3, 3), stride=1, padding=1, dilation=1, groups=1),
     dict(id="gemm_two_k_blocks", N=1, H=4, W=5, C=130, O=17, K=(3, 3), stride=1, padding=1, dilation=1,
          groups=1),
+    # Winograd F(4x4,3x3) under "auto" (3x3 stride 1, >= 16 channels, output
+    # side >= 20), with ragged edge tiles and asymmetric padding; the two cases
+    # above take F(2x2,3x3).
+    dict(id="winograd_f4_edges", N=1, H=22, W=21, C=17, O=18, K=(3, 3), stride=1,
+         padding=((1, 0), (2, 1)), dilation=1, groups=1),
+    # A 1x1 depthwise layer is depthwise, not pointwise: the fuzzer found the
+    # NCHW 1x1 kernel (which needs groups == 1) taking it, reading out of bounds.
+    dict(id="depthwise_1x1", N=2, H=3, W=4, C=3, O=3, K=(1, 1), stride=1, padding=0, dilation=1, groups=3),
     dict(id="pointwise_stride1", N=2, H=5, W=6, C=20, O=18, K=(1, 1), stride=1, padding=0, dilation=1, groups=1),
     dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
     # Depthwise with every channel path at once: a 4-vector block, single

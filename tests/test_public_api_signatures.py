@@ -13,17 +13,19 @@ E = P.empty
 
 GEOMETRY = [("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1), ("groups", KW, 1), ("layout", KW, "NHWC")]
 THREADS = [("num_threads", KW, None)]
+ALGORITHM = [("algorithm", KW, "auto")]
 
 SIGNATURES = {
-    "conv2d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + GEOMETRY + THREADS,
-    "conv2d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY + THREADS,
-    "conv2d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY + THREADS,
-    "conv2d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY + THREADS,
+    "conv2d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + GEOMETRY + THREADS + ALGORITHM,
+    "conv2d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
+    "conv2d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
+    "conv2d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
     "im2col": [("x", POS, E), ("kernel_size", POS, E), ("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1),
                ("layout", KW, "NHWC")] + THREADS,
     "col2im": [("cols", POS, E), ("input_shape", POS, E), ("kernel_size", POS, E), ("stride", KW, 1),
                ("padding", KW, 0), ("dilation", KW, 1), ("layout", KW, "NHWC")] + THREADS,
     "output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY,
+    "select_algorithm": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY + ALGORITHM,
 }
 
 
@@ -54,4 +56,5 @@ def test_thread_functions_exist(name):
                                   "col2im"])
 def test_reference_has_the_same_signatures(name):
     ref = pytest.importorskip("cconv.reference")
-    assert _params(getattr(ref, name)) == SIGNATURES[name]
+    # The reference has one algorithm, the direct NumPy one: no ``algorithm`` keyword.
+    assert _params(getattr(ref, name)) == [p for p in SIGNATURES[name] if p[0] != "algorithm"]

@@ -1,0 +1,131 @@
+"""Which kernel computes each pass of a convolution: the one place that decides.
+
+``algorithm`` is the user's request: ``"auto"`` (measured heuristics below),
+``"gemm"`` (im2col tiles times cconv's packed GEMM; serves every shape),
+``"winograd"`` (3x3, stride 1, dilation 1: forward and grad_input) or
+``"direct"`` (the direct depthwise kernels, groups == C == O). A request that
+cannot serve the shape raises ValueError saying why.
+
+A route is a short name the benchmark prints:
+
+- ``"winograd-f2"`` / ``"winograd-f4"``: Winograd F(2x2,3x3) / F(4x4,3x3);
+- ``"direct-depthwise"``: the depthwise kernels (NHWC rows, or NCHW planes);
+- ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
+  (NHWC), or one GEMM per image on the planes (NCHW);
+- ``"gemm"``: im2col tiles times the packed weight.
+
+The heuristics are measured (docs/winograd.md, docs/performance.md): Winograd
+pays when both channel counts per group are at least 16, so the transforms are
+amortised over real GEMMs; F(4x4) wins from outputs of about 28x28 up, F(2x2)
+below (F(4x4) pads a 14x14 output to 16x16 and has 2.8x more transformed
+weight). Both tiles keep float32 within 1e-4 and float64 within 1e-10 of a
+float64 direct result (relative to max |y|), so ``"auto"`` may pick either for
+every dtype.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ._params import ConvGeometry
+from ._winograd import winograd_supported
+
+#: The values of the ``algorithm`` keyword.
+ALGORITHMS = ("auto", "gemm", "winograd", "direct")
+
+# Winograd under "auto": both per-group channel counts at least this.
+_WINOGRAD_MIN_CHANNELS = 16
+# F(4x4) under "auto" (and for an explicit "winograd") when the smaller side
+# of the computed image is at least this; F(2x2) below.
+_F4_MIN_SIDE = 20
+
+
+def algorithm_iv(algorithm: Any) -> str:
+    """Validate the ``algorithm`` keyword; return it."""
+    if not isinstance(algorithm, str):
+        raise TypeError(f"algorithm must be a str, one of {ALGORITHMS}; got {type(algorithm).__name__} "
+                        f"{algorithm!r}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}; got {algorithm!r}")
+    return algorithm
+
+
+def is_depthwise(geom: ConvGeometry) -> bool:
+    """groups == C == O: the direct kernels beat 1-wide GEMMs. (A channel
+    multiplier > 1 takes the grouped GEMM route.)"""
+    return geom.groups > 1 and geom.Cg == 1 and geom.Og == 1
+
+
+def is_pointwise(geom: ConvGeometry) -> bool:
+    """1x1, stride 1, no padding: the input rows are already the im2col rows."""
+    return (geom.KH == geom.KW == 1 and geom.sh == geom.sw == 1
+            and geom.pt == geom.pb == geom.pl == geom.pr == 0)
+
+
+def winograd_tile(side: int) -> int:
+    """The Winograd output tile m for an image whose smaller side is ``side``."""
+    return 4 if side >= _F4_MIN_SIDE else 2
+
+
+def _winograd_pays(geom: ConvGeometry) -> bool:
+    return (winograd_supported(geom)[0] and geom.Cg >= _WINOGRAD_MIN_CHANNELS
+            and geom.Og >= _WINOGRAD_MIN_CHANNELS)
+
+
+def _cannot(algorithm: str, why: str) -> ValueError:
+    return ValueError(f"algorithm={algorithm!r} cannot compute this convolution: {why}")
+
+
+def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
+    """The route of the forward pass (and of grad_input, which has the same
+    shape rules with H x W as the computed image)."""
+    return _route(geom, algorithm, min(geom.Ho, geom.Wo))
+
+
+def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
+    """The route of grad_input: a 3x3 stride-1 grad_input is itself a 3x3
+    stride-1 convolution (of grad_out, with the kernel flipped), so the same
+    rules apply, with the input image as the computed one."""
+    return _route(geom, algorithm, min(geom.H, geom.W))
+
+
+def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
+    """The route of grad_weight (and grad_bias). There is no Winograd weight
+    gradient, so ``"winograd"`` takes the default route for it; ``"direct"``
+    still needs a depthwise layer."""
+    if algorithm == "direct" and not is_depthwise(geom):
+        raise _cannot(algorithm, _not_depthwise(geom))
+    if is_depthwise(geom) and algorithm != "gemm":
+        return "direct-depthwise"
+    return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
+
+
+def _not_depthwise(geom: ConvGeometry) -> str:
+    return (f"'direct' needs a depthwise convolution (groups == C == O); got groups={geom.groups}, "
+            f"C={geom.C}, O={geom.O}")
+
+
+def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
+    if algorithm == "winograd":
+        ok, why = winograd_supported(geom)
+        if not ok:
+            raise _cannot(algorithm, why)
+        return f"winograd-f{winograd_tile(side)}"
+    if algorithm == "direct":
+        if not is_depthwise(geom):
+            raise _cannot(algorithm, _not_depthwise(geom))
+        return "direct-depthwise"
+    if algorithm == "auto":
+        if is_depthwise(geom):
+            return "direct-depthwise"
+        if _winograd_pays(geom):
+            return f"winograd-f{winograd_tile(side)}"
+    return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
+
+
+def routes(geom: ConvGeometry, algorithm: str = "auto") -> dict[str, str]:
+    """The route of each pass: ``{"forward": ..., "grad_input": ..., "grad_weight": ...}``."""
+    return {
+        "forward": forward_route(geom, algorithm),
+        "grad_input": grad_input_route(geom, algorithm),
+        "grad_weight": grad_weight_route(geom, algorithm),
+    }
