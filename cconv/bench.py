@@ -24,6 +24,7 @@ Usage
     python -m cconv.bench --shape N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1
     python -m cconv.bench --json results.json --no-torch
     python -m cconv.bench --plot bench.png     # GFLOP/s bar chart (needs matplotlib)
+    python -m cconv.bench --scaling            # cconv alone: 1 vs N threads, and run-to-run spread
 
 ``--shape`` takes comma-separated ``key=value`` pairs (keys are
 case-insensitive) and may be repeated; when it is given only those layers run:
@@ -64,6 +65,19 @@ spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
 The median is reported. BLAS (used by the reference's matmul) is limited to
 the same thread count through threadpoolctl when it is installed.
 
+The ``route`` column is the kernel ``algorithm="auto"`` chose for the pass
+(``cconv.select_algorithm``); for bwd it is grad_input's route, then
+grad_weight's. ``% gemm`` is cconv's GFLOP/s as a share of the machine's GEMM,
+measured in the same run: numpy's matmul (OpenBLAS) on 2048x2048 matrices of
+the benchmark dtype, at the same thread count, best of 5. GFLOP/s always count
+the direct convolution's FLOPs, so a Winograd route, which does fewer
+multiplications, can show more than 100%.
+
+``--scaling`` times cconv alone at 1 thread and at ``--threads`` (20 repeats
+each, interleaved in rounds, for the layers selected) and prints the speedup,
+and the slowest over the fastest of the 20 runs at ``--threads``: a stall from
+two thread pools spinning against each other would show there.
+
 FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``; the backward
 pass counts twice that (grad_x and grad_weight; grad_bias is negligible).
 
@@ -82,7 +96,8 @@ JSON schema (``--json FILE``)
         "dtype": "float32" | "float64", "layout": "NHWC" | "NCHW",
         "openmp_enabled": bool, "quick": bool, "repeat": int | null,
         "implementations": [str, ...],        # e.g. ["cconv", "reference", "torch"]
-        "timestamp": str                      # ISO 8601, UTC
+        "timestamp": str,                     # ISO 8601, UTC
+        "gemm_gflops": float | null           # numpy matmul 2048^3, this dtype and thread count
       },
       "results": [                            # one record per layer and pass
         {
@@ -92,12 +107,14 @@ JSON schema (``--json FILE``)
                      "padding": [int, int], "dilation": [int, int],
                      "groups": int, "Ho": int, "Wo": int},
           "pass": "fwd" | "bwd",
+          "route": str,                       # cconv's kernel(s), as in the table
           "flops": int,
           "ms": {impl: float | null},         # median; null: skipped or failed
           "samples_ms": {impl: [float, ...]}, # every timed repeat
           "gflops": {impl: float | null},
           "speedup_vs_reference": float | null,   # reference ms / cconv ms
           "cconv_over_torch": float | null,       # cconv ms / torch ms
+          "fraction_of_gemm": float | null,       # cconv GFLOP/s / metadata.gemm_gflops
           "check": {"ok": bool | null, "max_rel_err": float | null,
                     "against": "reference" | "torch" | null,
                     "worst": str | null},     # "y", "grad_x", "grad_weight" or "grad_bias"
@@ -107,7 +124,11 @@ JSON schema (``--json FILE``)
       "summary": {
         "geomean_speedup_vs_reference": {"fwd": float | null, "bwd": float | null},
         "geomean_cconv_over_torch": {"fwd": float | null, "bwd": float | null}
-      }
+      },
+      "scaling": [                            # only with --scaling
+        {"name": str, "pass": "fwd" | "bwd", "threads": int, "ms_1": float, "ms_n": float,
+         "speedup": float, "max_over_min": float}, ...
+      ]
     }
 """
 from __future__ import annotations
@@ -437,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "alternatives, case-insensitive)")
     parser.add_argument("--repeat", type=_positive_int, default=None, metavar="N",
                         help="timed repeats per function (default: adaptive)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="time cconv alone at 1 thread and at --threads, 20 repeats each")
     parser.add_argument("--no-reference", action="store_true", help="do not time cconv.reference")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     return parser
@@ -567,7 +590,43 @@ def metadata(args: argparse.Namespace, threads: int, torch: Any, impl_names: lis
         "repeat": args.repeat,
         "implementations": list(impl_names),
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "gemm_gflops": None,
     }
+
+
+GEMM_SIZE = 2048
+
+
+def measure_gemm_gflops(dtype: str, repeats: int = 5) -> float:
+    """The machine's GEMM speed in this process: best GFLOP/s of numpy's matmul
+    (its BLAS, held to the benchmark's thread count) on GEMM_SIZE^3."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(dtype)
+    b = rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(dtype)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    time.sleep(SETTLE_BLAS_S)  # let OpenBLAS's workers stop spinning before cconv runs
+    return 2.0 * GEMM_SIZE ** 3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def layer_route(layer: LayerSpec, pass_: str, layout: str) -> str:
+    """The kernel(s) cconv's ``algorithm="auto"`` runs for this pass."""
+    N, H, W, C, O = layer.N, layer.H, layer.W, layer.C, layer.O
+    (KH, KW), g = layer.kernel, layer.groups
+    shapes = (((N, H, W, C), (KH, KW, C // g, O)) if layout == "NHWC"
+              else ((N, C, H, W), (O, C // g, KH, KW)))
+    r = cconv.select_algorithm(*shapes, stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                               groups=g, layout=layout)
+    if pass_ == "fwd":
+        return r["forward"]
+    return r["grad_input"] if r["grad_input"] == r["grad_weight"] else f"{r['grad_input']}+{r['grad_weight']}"
 
 
 def format_header(meta: dict[str, Any], torch_wanted: bool) -> str:
@@ -583,6 +642,8 @@ def format_header(meta: dict[str, Any], torch_wanted: bool) -> str:
         f"| OpenMP {'enabled' if meta['openmp_enabled'] else 'DISABLED (serial build)'} "
         f"| reference BLAS threads {blas}",
         f"  CPU: {meta['cpu_model']} ({meta['cpu_count']} logical CPUs available)",
+        f"  machine GEMM (numpy matmul {GEMM_SIZE}^3, {meta['dtype']}, {meta['threads']} threads): "
+        f"{_fmt_gflops(meta['gemm_gflops'])} GFLOP/s; % gemm = cconv GFLOP/s / that",
         "  times: median ms of repeats interleaved in rounds, after one warm-up; "
         "bwd = grad_x + grad_weight + grad_bias",
         "  cconv/torch < 1 means cconv is faster; check = cconv vs reference (else torch), max rel err",
@@ -667,10 +728,13 @@ class Impl:
 
 
 def module_impl(name: str, module: Any, layer: LayerSpec, inputs: Inputs, layout: str,
-               settle_s: float = 0.0) -> Impl:
-    """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)."""
-    kwargs = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                  groups=layer.groups, layout=layout)
+               settle_s: float = 0.0, threads: int | None = None) -> Impl:
+    """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference);
+    ``threads`` pins cconv's ``num_threads``."""
+    kwargs: dict[str, Any] = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                                  groups=layer.groups, layout=layout)
+    if threads is not None:
+        kwargs["num_threads"] = threads
     return Impl(
         name=name,
         forward=lambda: module.conv2d(inputs.x, inputs.weight, inputs.bias, **kwargs),
@@ -887,7 +951,7 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: dict[str, Any], errors: dict[str, Any],
-                impl_names: list[str]) -> dict[str, Any]:
+                impl_names: list[str], route: str = "", gemm_gflops: float | None = None) -> dict[str, Any]:
     """Build the JSON record of one layer and pass from its timings."""
     ms = {name: (statistics.median(samples[name]) if samples.get(name) else None) for name in impl_names}
     flops = layer.flops(pass_)
@@ -896,12 +960,14 @@ def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: di
         "name": layer.name,
         "params": layer.params(),
         "pass": pass_,
+        "route": route,
         "flops": flops,
         "ms": ms,
         "samples_ms": {name: samples.get(name, []) for name in impl_names},
         "gflops": gflops,
         "speedup_vs_reference": _ratio(ms.get("reference"), ms["cconv"]),
         "cconv_over_torch": _ratio(ms["cconv"], ms.get("torch")),
+        "fraction_of_gemm": _ratio(gflops["cconv"], gemm_gflops),
         "check": check,
         "errors": errors,
     }
@@ -913,7 +979,8 @@ def progress(message: str) -> None:
 
 
 def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPolicy,
-              fixed_repeats: int | None) -> list[dict[str, Any]]:
+              fixed_repeats: int | None, layout: str = "NHWC",
+              gemm_gflops: float | None = None) -> list[dict[str, Any]]:
     """Warm up, check and time both passes of one layer; return two records."""
     records = []
     impl_names = [impl.name for impl in impls]
@@ -924,7 +991,8 @@ def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPol
         del results
         repeats = plan_repeats(warmup_s, policy, fixed_repeats)
         samples = measure_interleaved(runner, impls, pass_, repeats, policy.rounds)
-        records.append(make_record(layer, pass_, samples, check, errors, impl_names))
+        records.append(make_record(layer, pass_, samples, check, errors, impl_names,
+                                   layer_route(layer, pass_, layout), gemm_gflops))
     return records
 
 
@@ -1009,24 +1077,26 @@ def render_table(headers: list[str], rows: list[list[str] | None], right_align: 
 def format_results(records: list[dict[str, Any]], summary: dict[str, Any], impl_names: list[str]) -> str:
     """The results table, with geometric-mean rows at the bottom."""
     label = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
-    headers = (["layer", "pass"]
+    headers = (["layer", "pass", "route"]
                + [f"{label[n]} ms" for n in impl_names]
                + [f"{label[n]} GF/s" for n in impl_names]
-               + ["vs ref", "cconv/torch", "check"])
+               + ["% gemm", "vs ref", "cconv/torch", "check"])
     rows: list[list[str] | None] = []
     for r in records:
-        rows.append([r["name"], r["pass"]]
+        share = r.get("fraction_of_gemm")
+        rows.append([r["name"], r["pass"], r.get("route", "")]
                     + [_fmt_ms(r["ms"][n]) for n in impl_names]
                     + [_fmt_gflops(r["gflops"][n]) for n in impl_names]
-                    + [_fmt_speedup(r["speedup_vs_reference"]), _fmt_ratio(r["cconv_over_torch"]),
+                    + ["-" if share is None else f"{100 * share:.0f}%",
+                       _fmt_speedup(r["speedup_vs_reference"]), _fmt_ratio(r["cconv_over_torch"]),
                        _fmt_check(r)])
     rows.append(None)
-    blanks = [""] * (2 * len(impl_names))
+    blanks = [""] * (2 * len(impl_names) + 1)
     for pass_ in PASSES:
-        rows.append(["geomean", pass_] + blanks
+        rows.append(["geomean", pass_, ""] + blanks
                     + [_fmt_speedup(summary["geomean_speedup_vs_reference"][pass_]),
                        _fmt_ratio(summary["geomean_cconv_over_torch"][pass_]), ""])
-    right = set(range(2, len(headers) - 1))
+    right = set(range(3, len(headers) - 1))
     return render_table(headers, rows, right)
 
 
@@ -1078,7 +1148,7 @@ def _finite_or_none(records: list[dict[str, Any]]) -> None:
 
 
 def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any, torch: Any,
-              threads: int) -> list[dict[str, Any]]:
+              threads: int, gemm_gflops: float | None = None) -> list[dict[str, Any]]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
@@ -1086,8 +1156,48 @@ def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any,
         progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
         inputs = make_inputs(layer, args.dtype)
         impls = make_impls(layer, inputs, args.layout, reference, torch, threads)
-        records += run_layer(layer, impls, args.dtype, policy, args.repeat)
+        records += run_layer(layer, impls, args.dtype, policy, args.repeat, args.layout, gemm_gflops)
     return records
+
+
+SCALING_REPEATS = 20
+
+
+def run_scaling(layers: list[LayerSpec], args: argparse.Namespace, threads: int, meta: dict[str, Any]) -> int:
+    """``--scaling``: cconv alone at 1 thread and at ``threads``; print the
+    speedup and the slowest/fastest spread of the runs; return 0."""
+    rows: list[list[str] | None] = []
+    out = []
+    for index, layer in enumerate(layers, 1):
+        progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
+        native = to_layout(make_inputs(layer, args.dtype), args.layout)
+        for pass_ in PASSES:
+            impls = {n: module_impl("cconv", cconv, layer, native, args.layout, threads=n)
+                     for n in (1, threads)}
+            fns = {n: impl.pass_fn(pass_) for n, impl in impls.items()}
+            for fn in fns.values():
+                fn()
+            samples: dict[int, list[float]] = {1: [], threads: []}
+            for _ in range(SCALING_REPEATS // 5):       # interleaved rounds of 5 calls each
+                for n, fn in fns.items():
+                    samples[n] += [_timed(fn) * 1e3 for _ in range(5)]
+            ms_1, ms_n = statistics.median(samples[1]), statistics.median(samples[threads])
+            spread = max(samples[threads]) / min(samples[threads])
+            out.append({"name": layer.name, "pass": pass_, "threads": threads, "ms_1": ms_1, "ms_n": ms_n,
+                        "speedup": ms_1 / ms_n, "max_over_min": spread})
+            rows.append([layer.name, pass_, layer_route(layer, pass_, args.layout), _fmt_ms(ms_1), _fmt_ms(ms_n),
+                         f"{ms_1 / ms_n:.2f}x", f"{spread:.2f}"])
+    print()
+    print(render_table(["layer", "pass", "route", "1 thread ms", f"{threads} threads ms", "speedup",
+                        f"max/min of {SCALING_REPEATS}"], rows, {3, 4, 5, 6}))
+    if args.json:
+        meta["scaling_repeats"] = SCALING_REPEATS
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"schema": "cconv-bench/1", "metadata": meta, "results": [], "summary": {},
+                       "scaling": out}, f, indent=2, default=_json_default)
+            f.write("\n")
+        progress(f"wrote {args.json}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1122,7 +1232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
     print(format_legend(layers), flush=True)
     with thread_count(threads, torch), blas_limit:
-        records = run_suite(layers, args, reference, torch, threads)
+        if args.scaling:
+            return run_scaling(layers, args, threads, meta)
+        progress("timing the machine's GEMM (numpy matmul)")
+        meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
+        print(f"  machine GEMM: {_fmt_gflops(meta['gemm_gflops'])} GFLOP/s", flush=True)
+        records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"])
     summary = summarize(records)
     print()
     print(format_results(records, summary, impl_names))
