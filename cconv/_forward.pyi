@@ -33,3 +33,13 @@ def conv2d_depthwise(
     n_threads: int,  # int
 ) -> None:
     """Direct forward for groups == C == O; writes ``y``."""
+
+def conv2d_single_channel(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, 1)
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (KH, KW, 1, O)
+    bias: NDArray[_F] | None,  # const floating[::1], (O,) or None
+    y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Ho, Wo, O)
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """Direct forward for one input channel, groups == 1, stride 1; writes ``y``."""

@@ -3,13 +3,17 @@
 ``algorithm`` is the user's request: ``"auto"`` (measured heuristics below),
 ``"gemm"`` (im2col tiles times cconv's packed GEMM; serves every shape),
 ``"winograd"`` (3x3, stride 1, dilation 1: forward and grad_input) or
-``"direct"`` (the direct depthwise kernels, groups == C == O). A request that
+``"direct"`` (the direct kernels: depthwise, groups == C == O, all passes;
+one input channel with stride 1, forward). A request that
 cannot serve the shape raises ValueError saying why.
 
 A route is a short name the benchmark prints:
 
 - ``"winograd-f2"`` / ``"winograd-f4"``: Winograd F(2x2,3x3) / F(4x4,3x3);
 - ``"direct-depthwise"``: the depthwise kernels (NHWC rows, or NCHW planes);
+- ``"direct-single-channel"``: one input channel, stride 1 (LeNet's first
+  layer, grayscale stems): eight pixels by eight output channels per register
+  block, read straight from the input (forward only);
 - ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
   (NHWC), or one GEMM per image on the planes (NCHW);
 - ``"gemm"``: im2col tiles times the packed weight.
@@ -61,6 +65,11 @@ def is_pointwise(geom: ConvGeometry) -> bool:
             and geom.pt == geom.pb == geom.pl == geom.pr == 0)
 
 
+def is_single_channel(geom: ConvGeometry) -> bool:
+    """One input channel, one group, stride 1: the direct single-channel forward."""
+    return geom.C == 1 and geom.groups == 1 and geom.sh == geom.sw == 1
+
+
 def winograd_tile(side: int) -> int:
     """The Winograd output tile m for an image whose smaller side is ``side``."""
     return 4 if side >= _F4_MIN_SIDE else 2
@@ -76,8 +85,9 @@ def _cannot(algorithm: str, why: str) -> ValueError:
 
 
 def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
-    """The route of the forward pass (and of grad_input, which has the same
-    shape rules with H x W as the computed image)."""
+    """The route of the forward pass."""
+    if algorithm in ("auto", "direct") and is_single_channel(geom):
+        return "direct-single-channel"
     return _route(geom, algorithm, min(geom.Ho, geom.Wo))
 
 
@@ -85,13 +95,14 @@ def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of grad_input: a 3x3 stride-1 grad_input is itself a 3x3
     stride-1 convolution (of grad_out, with the kernel flipped), so the same
     rules apply, with the input image as the computed one."""
-    return _route(geom, algorithm, min(geom.H, geom.W))
+    return _route(geom, _for_gradients(geom, algorithm), min(geom.H, geom.W))
 
 
 def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of grad_weight (and grad_bias). There is no Winograd weight
     gradient, so ``"winograd"`` takes the default route for it; ``"direct"``
-    still needs a depthwise layer."""
+    still needs a depthwise layer (or one input channel, then the default)."""
+    algorithm = _for_gradients(geom, algorithm)
     if algorithm == "direct" and not is_depthwise(geom):
         raise _cannot(algorithm, _not_depthwise(geom))
     if is_depthwise(geom) and algorithm != "gemm":
@@ -99,9 +110,17 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
 
 
+def _for_gradients(geom: ConvGeometry, algorithm: str) -> str:
+    """The single-channel direct kernel is forward only: its gradients take "auto"."""
+    if algorithm == "direct" and is_single_channel(geom) and not is_depthwise(geom):
+        return "auto"
+    return algorithm
+
+
 def _not_depthwise(geom: ConvGeometry) -> str:
-    return (f"'direct' needs a depthwise convolution (groups == C == O); got groups={geom.groups}, "
-            f"C={geom.C}, O={geom.O}")
+    return (f"'direct' needs a depthwise convolution (groups == C == O), or for the forward pass one "
+            f"input channel with stride 1; got groups={geom.groups}, C={geom.C}, O={geom.O}, "
+            f"stride=({geom.sh}, {geom.sw})")
 
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:

@@ -54,7 +54,9 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         kernels with stride 1 and dilation 1 (forward and grad_input;
         grad_weight then uses the default). "direct": the direct depthwise
         kernels (groups == C == O). "auto" picks by measured speed
-        (``cconv.select_algorithm`` tells what it picks). A request that
+        (``cconv.select_algorithm`` tells what it picks). "direct" also
+        serves the forward pass of one-input-channel stride-1 layers, whose
+        gradients then take the default route. A request that
         cannot serve the shape raises ValueError saying why."""
 
 
@@ -220,7 +222,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     else:
         y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
         if y.size:
-            kernel = _forward.conv2d_depthwise if route == "direct-depthwise" else _forward.conv2d_gemm
+            kernel = {"direct-depthwise": _forward.conv2d_depthwise,
+                      "direct-single-channel": _forward.conv2d_single_channel}.get(route, _forward.conv2d_gemm)
             kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
     return from_nhwc(y, layout, result_dtype, n_threads)
 

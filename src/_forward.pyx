@@ -92,3 +92,50 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     with nogil:
         for row in prange(rows, schedule='static', num_threads=n_threads):
             dw_forward_row(xp, wp, bp, yp, &dg, row)
+
+
+cdef extern from "_single_channel.h" nogil:
+    enum: CCSC_OB
+    ctypedef struct ccsc_geom:
+        Py_ssize_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo
+    void ccsc_s_forward_row(const float* x, const float* wpad, const float* bpad, float* y,
+                            const ccsc_geom* g, Py_ssize_t row)
+    void ccsc_d_forward_row(const double* x, const double* wpad, const double* bpad, double* y,
+                            const ccsc_geom* g, Py_ssize_t row)
+
+
+def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
+                          const floating[:, :, :, ::1] w,    # IN  (KH, KW, 1, O)
+                          const floating[::1] bias,          # IN  (O,) or None
+                          floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
+                          tuple geom, int n_threads):
+    """Direct forward for one input channel, one group and stride 1
+    (src/_single_channel.h): no im2col, eight output pixels by eight output
+    channels per register block. Parallel over output rows."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.Ho
+    if rows == 0 or g.O == 0 or g.Wo == 0:
+        return
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t Opad = (g.O + CCSC_OB - 1) // CCSC_OB * CCSC_OB
+    wpad_array = np.zeros((g.KH * g.KW, Opad), dtype=dtype)
+    wpad_array[:, :g.O] = np.asarray(w).reshape(g.KH * g.KW, g.O)
+    bpad_array = np.zeros(Opad, dtype=dtype)
+    if bias is not None:
+        bpad_array[:g.O] = np.asarray(bias)
+    cdef const floating[:, ::1] wpad = wpad_array
+    cdef const floating[::1] bpad = bpad_array
+    cdef ccsc_geom sg
+    sg.N, sg.H, sg.W, sg.O, sg.Opad = g.N, g.H, g.W, g.O, Opad
+    sg.KH, sg.KW, sg.dh, sg.dw, sg.pt, sg.pl, sg.Ho, sg.Wo = g.KH, g.KW, g.dh, g.dw, g.pt, g.pl, g.Ho, g.Wo
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef const floating* wp = &wpad[0, 0]
+    cdef const floating* bp = &bpad[0]
+    cdef floating* yp = &y[0, 0, 0, 0]
+    cdef Py_ssize_t row
+    with nogil:
+        for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
+            if floating is float:
+                ccsc_s_forward_row(xp, wp, bp, yp, &sg, row)
+            else:
+                ccsc_d_forward_row(xp, wp, bp, yp, &sg, row)

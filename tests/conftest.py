@@ -112,6 +112,10 @@ CASES = [
     # A 1x1 depthwise layer is depthwise, not pointwise: the fuzzer found the
     # NCHW 1x1 kernel (which needs groups == 1) taking it, reading out of bounds.
     dict(id="depthwise_1x1", N=2, H=3, W=4, C=3, O=3, K=(1, 1), stride=1, padding=0, dilation=1, groups=3),
+    # One input channel, stride 1: the direct single-channel forward, with whole
+    # 8-pixel vectors, edge pixels, a scalar tail and an 11 = 8 + 3 channel block.
+    dict(id="single_channel", N=2, H=7, W=21, C=1, O=11, K=(3, 3), stride=1,
+         padding=((1, 2), (2, 0)), dilation=(1, 2), groups=1),
     dict(id="pointwise_stride1", N=2, H=5, W=6, C=20, O=18, K=(1, 1), stride=1, padding=0, dilation=1, groups=1),
     dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
     # Depthwise with every channel path at once: a 4-vector block, single

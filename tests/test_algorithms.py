@@ -61,7 +61,8 @@ def test_the_case_table_reaches_every_route():
     for case in CASES:
         for alg in ALGORITHMS:
             seen.update(_routes_or_empty(case, alg))
-    assert seen == {"gemm", "gemm-pointwise", "direct-depthwise", "winograd-f2", "winograd-f4"}
+    assert seen == {"gemm", "gemm-pointwise", "direct-depthwise", "direct-single-channel", "winograd-f2",
+                    "winograd-f4"}
 
 
 def test_auto_picks_winograd_for_wide_3x3_stride1_and_gemm_otherwise():
@@ -74,6 +75,9 @@ def test_auto_picks_winograd_for_wide_3x3_stride1_and_gemm_otherwise():
     assert set(cconv.select_algorithm((8, 28, 28, 256), (1, 1, 256, 64)).values()) == {"gemm-pointwise"}
     assert set(cconv.select_algorithm((8, 56, 56, 128), (3, 3, 1, 128), padding=1, groups=128).values()) == {
         "direct-depthwise"}
+    assert cconv.select_algorithm((64, 28, 28, 1), (5, 5, 1, 6)) == {
+        "forward": "direct-single-channel", "grad_input": "gemm", "grad_weight": "gemm"}
+    assert cconv.select_algorithm((64, 28, 28, 1), (5, 5, 1, 6), stride=2)["forward"] == "gemm"
 
 
 def test_forcing_gemm_on_a_depthwise_layer_uses_grouped_gemm():

@@ -1,0 +1,121 @@
+/*
+ * _single_channel.h -- direct forward convolution for one input channel
+ * (C == 1, groups == 1, stride 1), NHWC, for float and double.
+ *
+ * With C = 1 (LeNet's first layer, grayscale stems) im2col copies KW-element
+ * runs per kernel row and pixel, and the GEMM's reduction is only KH*KW deep:
+ * the copies cost more than the multiplications. Here the multiplications read
+ * the input directly. Eight consecutive output pixels of a row form one vector
+ * (their inputs under a tap are consecutive when C = 1 and the stride is 1),
+ * and eight output channels are accumulated at once, each tap's weight
+ * broadcast. Pixels whose taps leave the image (padding) and the ragged end of
+ * a row take a scalar loop with bounds checks.
+ *
+ * The weight and bias are passed padded to a multiple of CCSC_OB output
+ * channels (zeros), so the vector loop needs no channel tail.
+ */
+#ifndef CCONV_SINGLE_CHANNEL_H
+#define CCONV_SINGLE_CHANNEL_H
+
+#include <stddef.h>
+
+#include "_cpu_features.h"
+
+#define CCSC_OB 8   /* output channels per register block */
+
+typedef struct {
+    ptrdiff_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo;
+} ccsc_geom;
+
+/*
+ * DEFINE(T, S) instantiates ccsc_S_forward_row(x, wpad, bpad, y, g, row):
+ * output row (n, ho) = row of y (N, Ho, Wo, O). wpad is (KH, KW, Opad) and
+ * bpad is (Opad,), both zero padded past O.
+ */
+#define CCSC_DEFINE(T, S, V, ATTR)                                              \
+ATTR                                                                            \
+static void ccsc_##S##_forward_row_##V(const T *restrict x,                    \
+        const T *restrict wpad, const T *restrict bpad, T *restrict y,          \
+        const ccsc_geom *g, ptrdiff_t row)                                      \
+{                                                                               \
+    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
+    enum { L = 32 / sizeof(T) };                                                \
+    const ptrdiff_t W = g->W, O = g->O, Opad = g->Opad, Wo = g->Wo;             \
+    const ptrdiff_t n = row / g->Ho, ho = row % g->Ho;                          \
+    ptrdiff_t kh0 = 0, kh1 = g->KH;                                             \
+    while (kh0 < kh1 && ho - g->pt + kh0 * g->dh < 0) kh0++;                    \
+    while (kh1 > kh0 && ho - g->pt + (kh1 - 1) * g->dh >= g->H) kh1--;          \
+    /* Input offset of tap (kh, 0) for output column 0 (may be negative). */   \
+    const ptrdiff_t xrow = (n * g->H + ho - g->pt) * W - g->pl;                 \
+    /* Columns whose every kw tap is inside the image. */                     \
+    ptrdiff_t wlo = g->pl, whi = W - (g->KW - 1) * g->dw + g->pl;               \
+    if (wlo > Wo) wlo = Wo;                                                     \
+    if (whi > Wo) whi = Wo;                                                     \
+    if (whi < wlo) whi = wlo;                                                   \
+    T *yrow = y + row * Wo * O;                                                 \
+    for (ptrdiff_t o0 = 0; o0 < O; o0 += CCSC_OB) {                             \
+        const ptrdiff_t ob = O - o0 < CCSC_OB ? O - o0 : CCSC_OB;              \
+        ptrdiff_t wo = wlo;                                                     \
+        for (; wo + L <= whi; wo += L) {                                        \
+            const T *b = bpad + o0;                                             \
+            vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0},                         \
+                a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};                         \
+            a0 += b[0]; a1 += b[1]; a2 += b[2]; a3 += b[3];                     \
+            a4 += b[4]; a5 += b[5]; a6 += b[6]; a7 += b[7];                     \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
+                const T *xr = x + xrow + kh * g->dh * W + wo;                   \
+                const T *wr = wpad + kh * g->KW * Opad + o0;                    \
+                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
+                    const vec xv = *(const vec *)(xr + kw * g->dw);             \
+                    const T *wk = wr + kw * Opad;                               \
+                    a0 += xv * wk[0]; a1 += xv * wk[1];                         \
+                    a2 += xv * wk[2]; a3 += xv * wk[3];                         \
+                    a4 += xv * wk[4]; a5 += xv * wk[5];                         \
+                    a6 += xv * wk[6]; a7 += xv * wk[7];                         \
+                }                                                               \
+            }                                                                   \
+            /* Pixel-major store: y[wo + j, o0 + o] = a_o[j]. */                \
+            T t[CCSC_OB][L];                                                    \
+            *(vec *)t[0] = a0; *(vec *)t[1] = a1; *(vec *)t[2] = a2;            \
+            *(vec *)t[3] = a3; *(vec *)t[4] = a4; *(vec *)t[5] = a5;            \
+            *(vec *)t[6] = a6; *(vec *)t[7] = a7;                               \
+            for (int j = 0; j < L; j++)                                         \
+                for (ptrdiff_t o = 0; o < ob; o++)                              \
+                    yrow[(wo + j) * O + o0 + o] = t[o][j];                      \
+        }                                                                       \
+        /* The rest of the row, one pixel at a time, with bounds checks. */    \
+        for (ptrdiff_t wc = 0; wc < Wo; wc++) {                                 \
+            if (wc >= wlo && wc < wo) { wc = wo - 1; continue; }                \
+            for (ptrdiff_t o = 0; o < ob; o++) {                                \
+                T acc = bpad[o0 + o];                                           \
+                for (ptrdiff_t kh = kh0; kh < kh1; kh++)                        \
+                    for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                  \
+                        const ptrdiff_t wi = wc - g->pl + kw * g->dw;           \
+                        if (wi < 0 || wi >= W) continue;                        \
+                        acc += x[xrow + kh * g->dh * W + wc + kw * g->dw]       \
+                             * wpad[(kh * g->KW + kw) * Opad + o0 + o];         \
+                    }                                                           \
+                yrow[wc * O + o0 + o] = acc;                                    \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}
+
+CCSC_DEFINE(float, s, base, )
+CCSC_DEFINE(double, d, base, )
+#if CCONV_X86
+CCSC_DEFINE(float, s, avx2, CCONV_AVX2)
+CCSC_DEFINE(double, d, avx2, CCONV_AVX2)
+#define CCSC_PICK(S) (cconv_use_avx2() ? ccsc_##S##_forward_row_avx2 : ccsc_##S##_forward_row_base)
+#else
+#define CCSC_PICK(S) ccsc_##S##_forward_row_base
+#endif
+
+static inline void ccsc_s_forward_row(const float *x, const float *wpad, const float *bpad,
+                                      float *y, const ccsc_geom *g, ptrdiff_t row)
+{ CCSC_PICK(s)(x, wpad, bpad, y, g, row); }
+static inline void ccsc_d_forward_row(const double *x, const double *wpad, const double *bpad,
+                                      double *y, const ccsc_geom *g, ptrdiff_t row)
+{ CCSC_PICK(d)(x, wpad, bpad, y, g, row); }
+
+#endif
