@@ -51,3 +51,13 @@ def depthwise_grad_weight(
     n_threads: int,  # int
 ) -> None:
     """Direct grad_weight and grad_bias for groups == C == O; writes ``dw`` and ``db``."""
+
+def grad_weight_single_channel(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, 1)
+    dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Ho, Wo, O)
+    dw: NDArray[_F],  # floating[:, :, :, ::1], OUT (KH, KW, 1, O)
+    db: NDArray[_F] | None,  # floating[::1], OUT (O,) or None
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """Direct grad_weight and grad_bias for one input channel, groups == 1, stride 1."""

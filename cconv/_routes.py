@@ -13,7 +13,8 @@ A route is a short name the benchmark prints:
 - ``"direct-depthwise"``: the depthwise kernels (NHWC rows, or NCHW planes);
 - ``"direct-single-channel"``: one input channel, stride 1 (LeNet's first
   layer, grayscale stems): eight pixels by eight output channels per register
-  block, read straight from the input (forward only);
+  block, read straight from the input (forward); grad_weight as dot products of
+  input rows and gradient rows;
 - ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
   (NHWC), or one GEMM per image on the planes (NCHW);
 - ``"gemm"``: im2col tiles times the packed weight.
@@ -107,11 +108,14 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
         raise _cannot(algorithm, _not_depthwise(geom))
     if is_depthwise(geom) and algorithm != "gemm":
         return "direct-depthwise"
+    if is_single_channel(geom) and algorithm == "auto":
+        return "direct-single-channel"
     return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
 
 
 def _for_gradients(geom: ConvGeometry, algorithm: str) -> str:
-    """The single-channel direct kernel is forward only: its gradients take "auto"."""
+    """There is no single-channel grad_input kernel: on such a layer "direct"
+    means "auto" for the gradients (grad_weight is then direct anyway)."""
     if algorithm == "direct" and is_single_channel(geom) and not is_depthwise(geom):
         return "auto"
     return algorithm

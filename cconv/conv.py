@@ -271,7 +271,9 @@ def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, d
                       with_bias: bool, route: str) -> tuple[NDArray[Any], NDArray[Any] | None]:
     dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
-    if route == "direct-depthwise":
+    if route == "direct-single-channel":
+        _backward.grad_weight_single_channel(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+    elif route == "direct-depthwise":
         _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
         _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)

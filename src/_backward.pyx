@@ -8,6 +8,8 @@ from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise,
                      part_first_tile)
 from _depthwise cimport ccdw_geom, depthwise_geom, dw_grad_input_row, dw_grad_weight_row
+from _single_channel cimport (ccsc_geom, single_channel_geom, ccsc_s_grad_weight_row,
+                              ccsc_d_grad_weight_row)
 
 import numpy as np
 
@@ -223,3 +225,49 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
         np.sum(db_parts_array, axis=0, out=np.asarray(db))
 
 
+
+
+def grad_weight_single_channel(const floating[:, :, :, ::1] x,     # IN  (N, H, W, 1)
+                               const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
+                               floating[:, :, :, ::1] dw,          # OUT (KH, KW, 1, O)
+                               floating[::1] db,                   # OUT (O,) or None
+                               tuple geom, int n_threads):
+    """grad_weight (and grad_bias) for one input channel, one group, stride 1
+    (src/_single_channel.h): per output row, each (tap, channel) term is a dot
+    product of an input row and the channel's gradient row, with no im2col.
+    Partial sums per fixed run of rows, added in order: the result does not
+    depend on how many threads run."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.Ho
+    cdef Py_ssize_t KO = g.KH * g.KW * g.O
+    # Each weight element gets a vector of partial sums (32 bytes of lanes).
+    cdef Py_ssize_t lanes = 32 // sizeof(floating)
+    dtype = np.float32 if floating is float else np.float64
+    n_threads = <int>max(1, min(n_threads, rows))
+    dw_parts_array = np.zeros((n_threads, KO * lanes), dtype=dtype)
+    db_parts_array = np.zeros((n_threads, max(g.O, 1)), dtype=dtype)
+    work_array = np.empty((n_threads, max(g.Wo * g.O, 1)), dtype=dtype)
+    cdef floating[:, ::1] dw_parts = dw_parts_array
+    cdef floating[:, ::1] db_parts = db_parts_array
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
+    cdef const floating* dyp = &dy[0, 0, 0, 0] if dy.size else NULL
+    cdef bint want_bias = db is not None
+    cdef Py_ssize_t row, part
+    cdef ccsc_geom sg = single_channel_geom(&g, g.O)
+    if rows and g.Wo and g.O:
+        with nogil, parallel(num_threads=n_threads):
+            for part in prange(n_threads, schedule='static'):
+                for row in range(part_first_tile(part, rows, n_threads),
+                                 part_first_tile(part + 1, rows, n_threads)):
+                    if floating is float:
+                        ccsc_s_grad_weight_row(xp, dyp, &dw_parts[part, 0],
+                                               &db_parts[part, 0] if want_bias else NULL,
+                                               &work[threadid(), 0], &sg, row)
+                    else:
+                        ccsc_d_grad_weight_row(xp, dyp, &dw_parts[part, 0],
+                                               &db_parts[part, 0] if want_bias else NULL,
+                                               &work[threadid(), 0], &sg, row)
+    np.sum(dw_parts_array.reshape(n_threads, KO, lanes), axis=(0, 2), out=np.asarray(dw).reshape(KO))
+    if want_bias:
+        np.sum(db_parts_array[:, :g.O], axis=0, out=np.asarray(db))

@@ -9,6 +9,8 @@ from _patches cimport fill_cols
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport tile_rows, is_pointwise
 from _depthwise cimport ccdw_geom, depthwise_geom, dw_forward_row
+from _single_channel cimport (CCSC_OB, ccsc_geom, single_channel_geom, ccsc_s_forward_row,
+                              ccsc_d_forward_row)
 
 import numpy as np
 
@@ -94,16 +96,6 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
             dw_forward_row(xp, wp, bp, yp, &dg, row)
 
 
-cdef extern from "_single_channel.h" nogil:
-    enum: CCSC_OB
-    ctypedef struct ccsc_geom:
-        Py_ssize_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo
-    void ccsc_s_forward_row(const float* x, const float* wpad, const float* bpad, float* y,
-                            const ccsc_geom* g, Py_ssize_t row)
-    void ccsc_d_forward_row(const double* x, const double* wpad, const double* bpad, double* y,
-                            const ccsc_geom* g, Py_ssize_t row)
-
-
 def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
                           const floating[:, :, :, ::1] w,    # IN  (KH, KW, 1, O)
                           const floating[::1] bias,          # IN  (O,) or None
@@ -125,9 +117,7 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
         bpad_array[:g.O] = np.asarray(bias)
     cdef const floating[:, ::1] wpad = wpad_array
     cdef const floating[::1] bpad = bpad_array
-    cdef ccsc_geom sg
-    sg.N, sg.H, sg.W, sg.O, sg.Opad = g.N, g.H, g.W, g.O, Opad
-    sg.KH, sg.KW, sg.dh, sg.dw, sg.pt, sg.pl, sg.Ho, sg.Wo = g.KH, g.KW, g.dh, g.dw, g.pt, g.pl, g.Ho, g.Wo
+    cdef ccsc_geom sg = single_channel_geom(&g, Opad)
     cdef const floating* xp = &x[0, 0, 0, 0]
     cdef const floating* wp = &wpad[0, 0]
     cdef const floating* bp = &bpad[0]

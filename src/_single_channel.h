@@ -101,14 +101,93 @@ static void ccsc_##S##_forward_row_##V(const T *restrict x,                    \
     }                                                                           \
 }
 
+/*
+ * DEFINE_GW(T, S) instantiates ccsc_S_grad_weight_row(x, dy, dwv, db, dyt, g,
+ * row): adds output row (n, ho) = row's contribution to dwv and, if db is not
+ * NULL, to db (O,). dwv holds KH*KW*O vectors of L partial sums (L = 32 bytes
+ * of T); grad_weight[tap, o] is the sum of vector (tap, o)'s lanes, taken by
+ * the caller at the end. dyt is scratch for Wo * O elements: the row of dy
+ * transposed to channel-major, so that under each tap the input row and every
+ * channel's gradient row are contiguous runs over wo. The order of every sum
+ * is fixed.
+ */
+#define CCSC_DEFINE_GW(T, S, V, ATTR)                                           \
+ATTR                                                                            \
+static void ccsc_##S##_grad_weight_row_##V(const T *restrict x,                 \
+        const T *restrict dy, T *restrict dwv, T *restrict db, T *restrict dyt, \
+        const ccsc_geom *g, ptrdiff_t row)                                      \
+{                                                                               \
+    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
+    enum { L = 32 / sizeof(T) };                                                \
+    const ptrdiff_t W = g->W, O = g->O, Wo = g->Wo;                             \
+    const ptrdiff_t n = row / g->Ho, ho = row % g->Ho;                          \
+    const T *dyrow = dy + row * Wo * O;                                         \
+    for (ptrdiff_t wo = 0; wo < Wo; wo++)                                       \
+        for (ptrdiff_t o = 0; o < O; o++)                                       \
+            dyt[o * Wo + wo] = dyrow[wo * O + o];                               \
+    if (db)                                                                     \
+        for (ptrdiff_t o = 0; o < O; o++) {                                     \
+            T sum = 0;                                                          \
+            for (ptrdiff_t wo = 0; wo < Wo; wo++) sum += dyt[o * Wo + wo];      \
+            db[o] += sum;                                                       \
+        }                                                                       \
+    for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
+        const ptrdiff_t hi = ho - g->pt + kh * g->dh;                           \
+        if (hi < 0 || hi >= g->H) continue;                                     \
+        const T *xr = x + (n * g->H + hi) * W;                                  \
+        for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                              \
+            /* wi = wo + off must lie in [0, W): wo in [a, b). */              \
+            const ptrdiff_t off = kw * g->dw - g->pl;                           \
+            ptrdiff_t a = off < 0 ? -off : 0, b = W - off;                      \
+            if (b > Wo) b = Wo;                                                 \
+            if (b <= a) continue;                                               \
+            T *acc = dwv + (kh * g->KW + kw) * O * L;                           \
+            for (ptrdiff_t o0 = 0; o0 < O; o0 += 4) {                           \
+                const ptrdiff_t ob = O - o0 < 4 ? O - o0 : 4;                   \
+                vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                     \
+                T t0 = 0, t1 = 0, t2 = 0, t3 = 0;                               \
+                const T *d0 = dyt + o0 * Wo;                                    \
+                const T *d1 = ob > 1 ? d0 + Wo : d0;                            \
+                const T *d2 = ob > 2 ? d0 + 2 * Wo : d0;                        \
+                const T *d3 = ob > 3 ? d0 + 3 * Wo : d0;                        \
+                ptrdiff_t i = a;                                                \
+                for (; i + L <= b; i += L) {                                    \
+                    const vec xv = *(const vec *)(xr + i + off);                \
+                    s0 += xv * *(const vec *)(d0 + i);                          \
+                    s1 += xv * *(const vec *)(d1 + i);                          \
+                    s2 += xv * *(const vec *)(d2 + i);                          \
+                    s3 += xv * *(const vec *)(d3 + i);                          \
+                }                                                               \
+                for (; i < b; i++) {                                            \
+                    const T xs = xr[i + off];                                   \
+                    t0 += xs * d0[i]; t1 += xs * d1[i];                         \
+                    t2 += xs * d2[i]; t3 += xs * d3[i];                         \
+                }                                                               \
+                s0[0] += t0; s1[0] += t1; s2[0] += t2; s3[0] += t3;             \
+                /* Channels past ob computed duplicates of channel o0: dropped. */ \
+                *(vec *)(acc + (o0 + 0) * L) += s0;                             \
+                if (ob > 1) *(vec *)(acc + (o0 + 1) * L) += s1;                 \
+                if (ob > 2) *(vec *)(acc + (o0 + 2) * L) += s2;                 \
+                if (ob > 3) *(vec *)(acc + (o0 + 3) * L) += s3;                 \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}
+
 CCSC_DEFINE(float, s, base, )
 CCSC_DEFINE(double, d, base, )
+CCSC_DEFINE_GW(float, s, base, )
+CCSC_DEFINE_GW(double, d, base, )
 #if CCONV_X86
 CCSC_DEFINE(float, s, avx2, CCONV_AVX2)
 CCSC_DEFINE(double, d, avx2, CCONV_AVX2)
+CCSC_DEFINE_GW(float, s, avx2, CCONV_AVX2)
+CCSC_DEFINE_GW(double, d, avx2, CCONV_AVX2)
 #define CCSC_PICK(S) (cconv_use_avx2() ? ccsc_##S##_forward_row_avx2 : ccsc_##S##_forward_row_base)
+#define CCSC_PICK_GW(S) (cconv_use_avx2() ? ccsc_##S##_grad_weight_row_avx2 : ccsc_##S##_grad_weight_row_base)
 #else
 #define CCSC_PICK(S) ccsc_##S##_forward_row_base
+#define CCSC_PICK_GW(S) ccsc_##S##_grad_weight_row_base
 #endif
 
 static inline void ccsc_s_forward_row(const float *x, const float *wpad, const float *bpad,
@@ -117,5 +196,15 @@ static inline void ccsc_s_forward_row(const float *x, const float *wpad, const f
 static inline void ccsc_d_forward_row(const double *x, const double *wpad, const double *bpad,
                                       double *y, const ccsc_geom *g, ptrdiff_t row)
 { CCSC_PICK(d)(x, wpad, bpad, y, g, row); }
+
+/* Lanes per partial-sum vector of dwv (32 bytes of the element type). */
+#define CCSC_LANES(T) ((ptrdiff_t)(32 / sizeof(T)))
+
+static inline void ccsc_s_grad_weight_row(const float *x, const float *dy, float *dwv, float *db,
+                                          float *dyt, const ccsc_geom *g, ptrdiff_t row)
+{ CCSC_PICK_GW(s)(x, dy, dwv, db, dyt, g, row); }
+static inline void ccsc_d_grad_weight_row(const double *x, const double *dy, double *dwv, double *db,
+                                          double *dyt, const ccsc_geom *g, ptrdiff_t row)
+{ CCSC_PICK_GW(d)(x, dy, dwv, db, dyt, g, row); }
 
 #endif
