@@ -1229,14 +1229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     impl_names = ["cconv"] + (["reference"] if reference else []) + (["torch"] if torch else [])
     blas_limit, blas_limited = limit_blas_threads(threads)
     meta = metadata(args, threads, torch, impl_names, blas_limited)
-    print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
-    print(format_legend(layers), flush=True)
     with thread_count(threads, torch), blas_limit:
+        if not args.scaling:
+            progress("timing the machine's GEMM (numpy matmul)")
+            meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
+        print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
+        print(format_legend(layers), flush=True)
         if args.scaling:
             return run_scaling(layers, args, threads, meta)
-        progress("timing the machine's GEMM (numpy matmul)")
-        meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
-        print(f"  machine GEMM: {_fmt_gflops(meta['gemm_gflops'])} GFLOP/s", flush=True)
         records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"])
     summary = summarize(records)
     print()
