@@ -12,7 +12,54 @@ from .conv import conv2d, conv2d_backward
 from .transpose import conv_transpose2d, conv_transpose2d_backward
 
 
-class Conv2D:
+class _TrainableLayer:
+    """What both layers share: keep the input of ``forward`` and turn
+    ``backward``'s gradients into ``grad_weight``/``grad_bias``. A subclass
+    says which function computes each pass (``_apply``, ``_gradients``)."""
+
+    weight: FloatArray
+    bias: FloatArray | None
+    dtype: np.dtype[Any]
+    grad_weight: FloatArray | None
+    grad_bias: FloatArray | None
+    _x: ArrayLike | None
+
+    def _kwargs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        raise NotImplementedError
+
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        raise NotImplementedError
+
+    def forward(self, x: ArrayLike) -> FloatArray:
+        """Return the layer's output for ``x`` and keep ``x`` for ``backward``."""
+        y = self._apply(x)
+        self._x = x
+        return y
+
+    def __call__(self, x: ArrayLike) -> FloatArray:
+        """Same as ``forward``."""
+        return self.forward(x)
+
+    def backward(self, grad_out: ArrayLike) -> FloatArray:
+        """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
+
+        Raises
+        ------
+        RuntimeError
+            If ``forward`` has not been called.
+        """
+        if self._x is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        gx, gw, gb = self._gradients(grad_out, self._x)
+        self.grad_weight = gw.astype(self.dtype, copy=False)
+        self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
+        return gx
+
+
+class Conv2D(_TrainableLayer):
     """A 2-D convolution layer with forward and backward passes.
 
     Parameters
@@ -73,28 +120,11 @@ class Conv2D:
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
                     layout=self.layout)
 
-    def forward(self, x: ArrayLike) -> FloatArray:
-        """Return the convolution of ``x`` and keep ``x`` for ``backward``."""
-        y = conv2d(x, self.weight, self.bias, **self._kwargs())
-        self._x = x
-        return y
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv2d(x, self.weight, self.bias, **self._kwargs())
 
-    __call__ = forward
-
-    def backward(self, grad_out: ArrayLike) -> FloatArray:
-        """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
-
-        Raises
-        ------
-        RuntimeError
-            If ``forward`` has not been called.
-        """
-        if self._x is None:
-            raise RuntimeError("Conv2D.backward called before forward")
-        gx, gw, gb = conv2d_backward(grad_out, self._x, self.weight, **self._kwargs())
-        self.grad_weight = gw.astype(self.dtype, copy=False)
-        self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
-        return gx
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv2d_backward(grad_out, x, self.weight, **self._kwargs())
 
     def __repr__(self) -> str:
         return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -102,7 +132,7 @@ class Conv2D:
                 f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
 
 
-class ConvTranspose2D:
+class ConvTranspose2D(_TrainableLayer):
     """A transposed 2-D convolution layer (as ``torch.nn.ConvTranspose2d``) with forward and backward passes.
 
     Parameters
@@ -164,28 +194,11 @@ class ConvTranspose2D:
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     dilation=self.dilation, groups=self.groups, layout=self.layout)
 
-    def forward(self, x: ArrayLike) -> FloatArray:
-        """Return the transposed convolution of ``x`` and keep ``x`` for ``backward``."""
-        y = conv_transpose2d(x, self.weight, self.bias, **self._kwargs())
-        self._x = x
-        return y
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv_transpose2d(x, self.weight, self.bias, **self._kwargs())
 
-    __call__ = forward
-
-    def backward(self, grad_out: ArrayLike) -> FloatArray:
-        """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
-
-        Raises
-        ------
-        RuntimeError
-            If ``forward`` has not been called.
-        """
-        if self._x is None:
-            raise RuntimeError("ConvTranspose2D.backward called before forward")
-        gx, gw, gb = conv_transpose2d_backward(grad_out, self._x, self.weight, **self._kwargs())
-        self.grad_weight = gw.astype(self.dtype, copy=False)
-        self.grad_bias = gb.astype(self.dtype, copy=False) if self.bias is not None else None
-        return gx
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv_transpose2d_backward(grad_out, x, self.weight, **self._kwargs())
 
     def __repr__(self) -> str:
         return (f"ConvTranspose2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
