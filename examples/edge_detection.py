@@ -105,11 +105,11 @@ def plot_edges(names, rgb: np.ndarray, maps: dict, path: str, dpi: int) -> None:
                 ax.imshow(image)
             else:
                 ax.imshow(image, cmap="gray", vmin=0, vmax=vmax)
-            ax.set_title(title, fontsize=10)
+            ax.set_title(title, fontsize=12)
             ax.set_axis_off()
     fig.suptitle(f"Edges by one cconv.conv2d call: {n} photographs x 3 kernels (Sobel x, Sobel y, Laplacian), "
-                 f"3x3, edge-replicated border", fontsize=11)
-    fig.savefig(path, dpi=dpi)
+                 f"3x3, edge-replicated border", fontsize=13)
+    fig.savefig(path, dpi=dpi, pil_kwargs={"optimize": True})
     plt.close(fig)
 
 
