@@ -24,6 +24,26 @@ class _TrainableLayer:
     grad_bias: FloatArray | None
     _x: ArrayLike | None
 
+    def _set_common(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair,
+                    padding: Padding, groups: int, layout: str, dtype: DTypeLike) -> tuple[int, int]:
+        """Validate and store what both layers take; return (KH, KW)."""
+        self.layout = layout_iv(layout)
+        self.groups = groups_iv(groups)
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+            if value % self.groups:
+                raise ValueError(f"groups={self.groups} must divide {name}={value}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
+        KH, KW = pair_iv(kernel_size, "kernel_size")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = (KH, KW)
+        self.stride: IntPair = stride
+        self.padding: Padding = padding
+        return KH, KW
+
     def _kwargs(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -89,21 +109,7 @@ class Conv2D(_TrainableLayer):
                  padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
                  layout: str = "NHWC", dtype: DTypeLike = np.float32,
                  rng: Union[np.random.Generator, int, None] = None) -> None:
-        self.layout = layout_iv(layout)
-        self.groups = groups_iv(groups)
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
-            if value % self.groups:
-                raise ValueError(f"groups={self.groups} must divide {name}={value}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
-        KH, KW = pair_iv(kernel_size, "kernel_size")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = (KH, KW)
-        self.stride: IntPair = stride
-        self.padding: Padding = padding
+        KH, KW = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
         self.dilation: IntPair = dilation
         rng = np.random.default_rng(rng)
         cg = self.in_channels // self.groups
@@ -163,21 +169,7 @@ class ConvTranspose2D(_TrainableLayer):
                  padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
                  bias: bool = True, layout: str = "NHWC", dtype: DTypeLike = np.float32,
                  rng: Union[np.random.Generator, int, None] = None) -> None:
-        self.layout = layout_iv(layout)
-        self.groups = groups_iv(groups)
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {value!r}")
-            if value % self.groups:
-                raise ValueError(f"groups={self.groups} must divide {name}={value}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
-        KH, KW = pair_iv(kernel_size, "kernel_size")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = (KH, KW)
-        self.stride: IntPair = stride
-        self.padding: Padding = padding
+        KH, KW = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
         self.output_padding: IntPair = output_padding
         self.dilation: IntPair = dilation
         rng = np.random.default_rng(rng)
