@@ -47,7 +47,9 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         "NHWC": x (N, H, W, C), weight (KH, KW, C//groups, O).
         "NCHW": x (N, C, H, W), weight (O, C//groups, KH, KW) as in PyTorch.
     num_threads : int or None, default None
-        OpenMP threads for this call; None uses ``cconv.get_num_threads()``.
+        OpenMP threads for this call, at most; None uses
+        ``cconv.get_num_threads()``. Calls with less than about 5 MFLOP per
+        thread use fewer threads, since waking a thread would cost more.
     algorithm : {"auto", "gemm", "winograd", "direct"}, default "auto"
         The kernel. "gemm": im2col tiles times cconv's packed GEMM (any
         shape). "winograd": Winograd F(2x2,3x3) or F(4x4,3x3), for 3x3
@@ -209,7 +211,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
         if bias.shape != (geom.O,):
             raise ValueError(f"bias must have shape (O,) = ({geom.O},); got {bias.shape}")
     result_dtype, dtype = compute_dtype(x, weight, bias)
-    n_threads = resolve_num_threads(num_threads)
+    n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     route = forward_route(geom, algorithm_iv(algorithm))
 
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
@@ -226,6 +228,22 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
                       "direct-single-channel": _forward.conv2d_single_channel}.get(route, _forward.conv2d_gemm)
             kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
     return from_nhwc(y, layout, result_dtype, n_threads)
+
+
+#: Multiply-adds (x2) a thread should have before a call goes parallel: waking
+#: a second OpenMP thread costs tens of microseconds on an idle machine and
+#: milliseconds on a loaded one, more than a tiny convolution takes.
+MIN_FLOPS_PER_THREAD = 5_000_000
+
+
+def _threads_for(geom: ConvGeometry, n_threads: int) -> int:
+    """At most ``n_threads``, and no more than the work pays for: one thread
+    per MIN_FLOPS_PER_THREAD of the forward pass's FLOPs (the gradients cost
+    the same order)."""
+    if MIN_FLOPS_PER_THREAD <= 0:
+        return n_threads
+    flops = 2 * geom.N * geom.Ho * geom.Wo * geom.O * geom.KH * geom.KW * geom.Cg
+    return max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD))
 
 
 def _tile(route: str) -> int:
@@ -355,7 +373,7 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     geom = _geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
-    n_threads = resolve_num_threads(num_threads)
+    n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     algorithm = algorithm_iv(algorithm)
     gi_route, gw_route = grad_input_route(geom, algorithm), grad_weight_route(geom, algorithm)
 
@@ -408,7 +426,7 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     geom = _geometry(input_shape, weight.shape, stride, padding, dilation, groups, layout, "input_shape")
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, weight)
-    n_threads = resolve_num_threads(num_threads)
+    n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     route = grad_input_route(geom, algorithm_iv(algorithm))
     if _native_nchw(route, layout):
         return _grad_input_nchw(grad_out, weight, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
@@ -441,7 +459,7 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     geom = _geometry(x.shape, weight_shape, stride, padding, dilation, groups, layout)
     _check_grad_out(grad_out, geom, layout)
     result_dtype, dtype = compute_dtype(grad_out, x)
-    n_threads = resolve_num_threads(num_threads)
+    n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     route = grad_weight_route(geom, algorithm_iv(algorithm))
     if _native_nchw(route, layout):
         dw, _ = _grad_weight_nchw(grad_out, x, geom, dtype, n_threads, route, with_bias=False)

@@ -210,3 +210,18 @@ def test_all_blas_libraries_restored_after_cconv_calls():
     _exercise_cconv()
     after = _blas_threads()
     assert {p: after[p] for p in before} == before
+
+
+def test_small_calls_use_fewer_threads(monkeypatch):
+    """Below MIN_FLOPS_PER_THREAD of work per thread a call goes less parallel
+    (waking a thread costs more than such a call); large calls keep them all."""
+    import cconv.conv as cc
+    from cconv._params import conv_geometry
+
+    monkeypatch.setattr(cc, "MIN_FLOPS_PER_THREAD", 5_000_000)
+    tiny = conv_geometry((32, 4, 4, 16), (3, 3), out_channels=32, weight_cin=16, padding=1)   # 4.7 MFLOP
+    big = conv_geometry((8, 56, 56, 64), (3, 3), out_channels=64, weight_cin=64, padding=1)   # 3.7 GFLOP
+    assert cc._threads_for(tiny, 2) == 1
+    assert cc._threads_for(big, 2) == 2
+    assert cc._threads_for(big, 64) == 64
+    assert cc._threads_for(tiny, 1) == 1
