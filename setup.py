@@ -12,7 +12,15 @@ import warnings
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["_threads", "_forward", "_backward", "_im2col", "_layout", "_depthwise_nchw", "_pointwise_nchw", "_winograd_kernel"]
+KERNELS = ["_threads", "_kernels", "_forward", "_backward", "_im2col", "_layout", "_depthwise_nchw",
+           "_pointwise_nchw", "_winograd_kernel"]
+# The C of the kernel table (src/kernels/), compiled once, into cconv._kernels
+# only: one translation unit per ISA level, plus the CPU detector. The other
+# modules reach these kernels through the table's row (src/_kernel_row.pxd).
+KERNEL_TABLE_SOURCES = ["src/kernels/cpu.c", "src/kernels/isa_baseline.c", "src/kernels/isa_avx2.c",
+                        "src/kernels/isa_avx512.c"]
+# Cython's generated C goes here, not into src/.
+CYTHON_BUILD_DIR = os.path.join("build", "cython")
 DEBUG = os.environ.get("CCONV_CYTHON_DEBUG", "") not in ("", "0")
 
 
@@ -83,11 +91,11 @@ def extensions():
         "embedsignature": True,
     }
     exts = [
-        Extension(f"cconv.{name}", [f"src/{name}.pyx"], include_dirs=["src"],
-                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
+        Extension(f"cconv.{name}", [f"src/{name}.pyx"] + (KERNEL_TABLE_SOURCES if name == "_kernels" else []),
+                  include_dirs=["src"], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
         for name in KERNELS
     ]
-    return cythonize(exts, include_path=["src"], compiler_directives=directives,
+    return cythonize(exts, include_path=["src"], compiler_directives=directives, build_dir=CYTHON_BUILD_DIR,
                      nthreads=int(os.environ.get("CCONV_BUILD_JOBS", "0")) or 0)
 
 

@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - depends on how cconv was instal
         "in place with 'pip install -e .'."
     ) from exc
 
+from ._config import show_config
 from ._threading import get_num_threads, openmp_enabled, set_num_threads
 from .conv import (
     conv2d,
@@ -47,4 +48,5 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "openmp_enabled",
+    "show_config",
 ]

@@ -21,6 +21,7 @@ def conv2d_grad_weight(
     db: NDArray[_F] | None,  # floating[::1], OUT (O,) or None
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
+    pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
 ) -> None:
     """grad_weight = cols^T @ dY and grad_bias = sum of dY; writes ``dw`` and ``db``."""
 
@@ -30,6 +31,7 @@ def conv2d_grad_input(
     dx: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, H, W, C), zeroed
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
+    pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
 ) -> None:
     """grad_input: dcols = dY @ W^T scattered (col2im) into the zeroed ``dx``."""
 

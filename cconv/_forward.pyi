@@ -21,6 +21,7 @@ def conv2d_gemm(
     y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Ho, Wo, O)
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
+    pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
 ) -> None:
     """im2col + GEMM forward; writes ``y`` (bias fused into the store)."""
 

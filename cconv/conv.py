@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar, cast
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from . import _backward, _depthwise_nchw, _forward, _layout, _pointwise_nchw
+from . import _backward, _depthwise_nchw, _forward, _kernels, _layout, _pointwise_nchw
 from ._params import (
     ConvGeometry,
     array_iv,
@@ -145,7 +145,8 @@ def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1
 def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
                      dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
                      algorithm: str = "auto") -> dict[str, str]:
-    """The kernel each pass of this convolution runs, without running it.
+    """The kernel each pass of this convolution runs, and the ISA level it
+    runs at, without running it.
 
     Parameters
     ----------
@@ -162,7 +163,9 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
         ``{"forward": route, "grad_input": route, "grad_weight": route}``, each
         one of ``"winograd-f2"``, ``"winograd-f4"`` (Winograd F(2x2,3x3) /
         F(4x4,3x3)), ``"direct-depthwise"``, ``"gemm-pointwise"`` (1x1 stride 1:
-        no im2col) or ``"gemm"`` (im2col tiles times the packed GEMM).
+        no im2col) or ``"gemm"`` (im2col tiles times the packed GEMM); and
+        ``"isa"``: the instruction-set level of the kernels (``"baseline"``,
+        ``"avx2"`` or ``"avx512"``, see ``cconv.show_config``).
 
     Raises
     ------
@@ -171,7 +174,7 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     """
     layout = layout_iv(layout)
     geom = _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, "input_shape")
-    return routes(geom, algorithm_iv(algorithm))
+    return {**routes(geom, algorithm_iv(algorithm)), "isa": _kernels.isa()}
 
 
 @_doc
@@ -224,9 +227,12 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     else:
         y = np.empty((geom.N, geom.Ho, geom.Wo, geom.O), dtype=dtype)
         if y.size:
-            kernel = {"direct-depthwise": _forward.conv2d_depthwise,
-                      "direct-single-channel": _forward.conv2d_single_channel}.get(route, _forward.conv2d_gemm)
-            kernel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+            if route == "direct-depthwise":
+                _forward.conv2d_depthwise(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+            elif route == "direct-single-channel":
+                _forward.conv2d_single_channel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+            else:
+                _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return from_nhwc(y, layout, result_dtype, n_threads)
 
 
@@ -281,7 +287,7 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
         if route == "direct-depthwise":
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
         else:
-            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dx
 
 
@@ -294,7 +300,7 @@ def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, d
     elif route == "direct-depthwise":
         _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
-        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dw, db
 
 

@@ -4,24 +4,30 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
+from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks, is_pointwise,
-                     part_first_tile)
-from _depthwise cimport ccdw_geom, depthwise_geom, dw_grad_input_row, dw_grad_weight_row
-from _single_channel cimport (ccsc_geom, single_channel_geom, ccsc_s_grad_weight_row,
-                              ccsc_d_grad_weight_row)
+from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks,
+                     part_first_tile, partial_sum_count)
+from _depthwise cimport depthwise_geom, dw_grad_input_row, dw_grad_weight_row
+from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row
 
 import numpy as np
+
+# The kernel table's row, fetched once (src/_kernel_row.pxd).
+cdef const cck_row* ROW = active_row()
 
 
 def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
                        const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                        floating[:, :, :, ::1] dw,          # OUT (KH, KW, C//groups, O)
                        floating[::1] db,                   # OUT (O,) or None
-                       tuple geom, int n_threads):
-    """grad_weight = cols^T @ dY and grad_bias = sum of dY, as per-thread
-    partial sums over tiles of output pixels, added in thread order so that
-    the result is the same on every call."""
+                       tuple geom, int n_threads, bint pointwise=False):
+    """grad_weight = cols^T @ dY and grad_bias = sum of dY, as partial sums
+    over fixed runs of tiles of output pixels, added in order so that the
+    result is the same on every call. There are more runs than threads
+    (_tiling.partial_sum_count), handed out dynamically, so a thread whose
+    core is taken does not hold up the call. ``pointwise``: the
+    "gemm-pointwise" route, whose input rows are the im2col rows."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     cdef Py_ssize_t KO = g.K * g.O
@@ -33,18 +39,19 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
             if P and g.O:
                 np.sum(np.asarray(dy).reshape(P, g.O), axis=0, out=np.asarray(db))
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
     # Per thread: the im2col tile, the packed dY tile (the GEMM's B) and A's buffer.
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
-    cdef Py_ssize_t bsize = packb_size(tag, T, g.Og)
-    cdef Py_ssize_t asize = abuf_size(tag, T)
+    cdef Py_ssize_t bsize = packb_size(k, tag, T, g.Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, T)
     n_threads = <int>min(n_threads, n_tiles)
+    cdef Py_ssize_t n_parts = partial_sum_count(n_tiles, n_threads, KO * sizeof(floating))
     work_array = np.empty((n_threads, colsize + bsize + asize), dtype=dtype)
-    dw_parts_array = np.zeros((n_threads, KO), dtype=dtype)
-    db_parts_array = np.zeros((n_threads, g.O), dtype=dtype)
+    dw_parts_array = np.zeros((n_parts, KO), dtype=dtype)
+    db_parts_array = np.zeros((n_parts, g.O), dtype=dtype)
     cdef floating[:, ::1] work = work_array
     cdef floating[:, ::1] dw_parts = dw_parts_array
     cdef floating[:, ::1] db_parts = db_parts_array
@@ -62,27 +69,28 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef Py_ssize_t part
     # Partial sums belong to fixed runs of tiles (part_first_tile), not to
     # OpenMP threads: the result is the same however many threads the runtime
-    # really starts (it may start fewer, e.g. when Python threads call at once).
+    # really starts (it may start fewer, e.g. when Python threads call at once)
+    # and whichever thread takes a run.
     with nogil, parallel(num_threads=n_threads):
         cols = &work[threadid(), 0]
         bpack = cols + colsize
         abuf = bpack + bsize
-        for part in prange(n_threads, schedule='static'):
+        for part in prange(n_parts, schedule='dynamic'):
           dwt = &dw_parts[part, 0]
           dbt = &db_parts[part, 0]
-          for t in range(part_first_tile(part, n_tiles, n_threads),
-                         part_first_tile(part + 1, n_tiles, n_threads)):
+          for t in range(part_first_tile(part, n_tiles, n_parts),
+                         part_first_tile(part + 1, n_tiles, n_parts)):
             p0 = t * T
             cnt = min(T, P - p0)
             for grp in range(g.groups):
                 # dW_g[K, Og] += cols_g^T[K, cnt] @ dY_g[cnt, Og]
-                pack_b(cnt, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1, bpack)
+                pack_b(k, cnt, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1, bpack)
                 if pointwise:
-                    gemm_packed(g.C, g.O, cnt, xp + p0 * g.C, 1, g.C, bpack,
+                    gemm_packed(k, g.C, g.O, cnt, xp + p0 * g.C, 1, g.C, bpack,
                                 dwt, g.O, True, NULL, abuf)
                 else:
                     fill_cols(xp, gp, p0, cnt, grp, cols, g.K)
-                    gemm_packed(g.K, g.Og, cnt, cols, 1, g.K, bpack,
+                    gemm_packed(k, g.K, g.Og, cnt, cols, 1, g.K, bpack,
                                 dwt + grp * g.Og, g.O, True, NULL, abuf)
             if want_bias:
                 for r in range(cnt):
@@ -97,9 +105,11 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
 def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                       const floating[:, :, :, ::1] w,     # IN  (KH, KW, C//groups, O)
                       floating[:, :, :, ::1] dx,          # OUT (N, H, W, C), zeroed
-                      tuple geom, int n_threads):
+                      tuple geom, int n_threads, bint pointwise=False):
     """grad_input: per tile dcols = dY @ W^T (W^T packed once), scattered
-    (col2im) into dx.
+    (col2im) into dx. ``pointwise`` (the "gemm-pointwise" route): dx rows are
+    dY rows times W^T, with no scatter. Tiles and blocks are handed out
+    dynamically.
 
     Tiles are row blocks of one image. Blocks two apart never touch the same
     input row (see _tiling.block_out_rows), so the even blocks run in parallel,
@@ -109,14 +119,14 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.K == 0 or g.O == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t R = block_out_rows(g.KH, g.dh, g.sh, g.Wo, T)
     cdef Py_ssize_t n_blocks = (g.Ho + R - 1) // R
-    cdef Py_ssize_t bsize = packb_size(tag, g.Og, g.K)
+    cdef Py_ssize_t bsize = packb_size(k, tag, g.Og, g.K)
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
-    cdef Py_ssize_t asize = abuf_size(tag, g.Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, g.Og)
     dtype = np.float32 if floating is float else np.float64
     packed_array = np.empty(g.groups * bsize, dtype=dtype)
     work_array = np.empty((n_threads, colsize + asize), dtype=dtype)
@@ -134,17 +144,17 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     with nogil:
         for grp in range(g.groups):
             # b(o, k) = W_g^T[o, k] = w[k*O + grp*Og + o]
-            pack_b(g.Og, g.K, wp + grp * g.Og, 1, g.O, Bp + grp * bsize)
+            pack_b(k, g.Og, g.K, wp + grp * g.Og, 1, g.O, Bp + grp * bsize)
     if pointwise:
         # dx rows are dY rows times W^T: disjoint per tile, no scatter.
         n_tiles = (P + T - 1) // T
         threads = <int>min(n_threads, n_tiles)
         with nogil, parallel(num_threads=threads):
             abuf = &work[threadid(), 0]
-            for t in prange(n_tiles, schedule='static'):
+            for t in prange(n_tiles, schedule='dynamic'):
                 p0 = t * T
                 cnt = min(T, P - p0)
-                gemm_packed(cnt, g.C, g.O, dyp + p0 * g.O, g.O, 1, Bp,
+                gemm_packed(k, cnt, g.C, g.O, dyp + p0 * g.O, g.O, 1, Bp,
                             dxp + p0 * g.C, g.C, False, NULL, abuf)
         return
     with nogil:
@@ -156,14 +166,14 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
             with parallel(num_threads=threads):
                 dcols = &work[threadid(), 0]
                 abuf = dcols + colsize
-                for j in prange(nb, schedule='static'):
+                for j in prange(nb, schedule='dynamic'):
                     ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
                     pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
                     p0 = ps
                     while p0 < pe:
                         cnt = min(T, pe - p0)
                         for grp in range(g.groups):
-                            gemm_packed(cnt, g.K, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1,
+                            gemm_packed(k, cnt, g.K, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1,
                                         Bp + grp * bsize, dcols, g.K, False, NULL, abuf)
                             scatter_cols(dcols, g.K, gp, p0, cnt, grp, dxp)
                         p0 = p0 + cnt
@@ -185,9 +195,10 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
     cdef Py_ssize_t row
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef const cck_row* k = ROW
     with nogil:
-        for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
-            dw_grad_input_row(dyp, wp, dxp, &dg, row)
+        for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+            dw_grad_input_row(k, dyp, wp, dxp, &dg, row)
 
 
 def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
@@ -195,15 +206,17 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
                           floating[:, :, :, ::1] dw,          # OUT (KH, KW, 1, C)
                           floating[::1] db,                   # OUT (O,) or None
                           tuple geom, int n_threads):
-    """grad_weight (and grad_bias) for groups == C == O: per-thread partial sums
-    over output rows, added in thread order for a deterministic result."""
+    """grad_weight (and grad_bias) for groups == C == O: partial sums over
+    fixed runs of output rows (more runs than threads, handed out
+    dynamically), added in order for a deterministic result."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
     cdef Py_ssize_t KO = g.KH * g.KW * g.O
     dtype = np.float32 if floating is float else np.float64
     n_threads = <int>max(1, min(n_threads, rows))
-    dw_parts_array = np.zeros((n_threads, KO), dtype=dtype)
-    db_parts_array = np.zeros((n_threads, g.O), dtype=dtype)
+    cdef Py_ssize_t n_parts = partial_sum_count(max(rows, 1), n_threads, (KO + g.O) * sizeof(floating))
+    dw_parts_array = np.zeros((n_parts, KO), dtype=dtype)
+    db_parts_array = np.zeros((n_parts, g.O), dtype=dtype)
     cdef floating[:, ::1] dw_parts = dw_parts_array
     cdef floating[:, ::1] db_parts = db_parts_array
     cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
@@ -212,13 +225,14 @@ def depthwise_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef Py_ssize_t row, part
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef const cck_row* k = ROW
     if rows and g.Wo and g.O:
         with nogil:
             # One partial sum per fixed run of rows (see conv2d_grad_weight).
-            for part in prange(n_threads, schedule='static', num_threads=n_threads):
-                for row in range(part_first_tile(part, rows, n_threads),
-                                 part_first_tile(part + 1, rows, n_threads)):
-                    dw_grad_weight_row(xp, dyp, &dw_parts[part, 0],
+            for part in prange(n_parts, schedule='dynamic', num_threads=n_threads):
+                for row in range(part_first_tile(part, rows, n_parts),
+                                 part_first_tile(part + 1, rows, n_parts)):
+                    dw_grad_weight_row(k, xp, dyp, &dw_parts[part, 0],
                                        &db_parts[part, 0] if want_bias else NULL, &dg, row)
     np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
     if want_bias:
@@ -233,19 +247,24 @@ def grad_weight_single_channel(const floating[:, :, :, ::1] x,     # IN  (N, H, 
                                floating[::1] db,                   # OUT (O,) or None
                                tuple geom, int n_threads):
     """grad_weight (and grad_bias) for one input channel, one group, stride 1
-    (src/_single_channel.h): per output row, each (tap, channel) term is a dot
-    product of an input row and the channel's gradient row, with no im2col.
-    Partial sums per fixed run of rows, added in order: the result does not
-    depend on how many threads run."""
+    (src/kernels/single_channel/nhwc.h): per output row, each (tap, channel)
+    term is a dot product of an input row and the channel's gradient row, with
+    no im2col. Partial sums per fixed run of rows (more runs than threads,
+    handed out dynamically), added in order: the result does not depend on
+    how many threads run."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
     cdef Py_ssize_t KO = g.KH * g.KW * g.O
-    # Each weight element gets a vector of partial sums (32 bytes of lanes).
-    cdef Py_ssize_t lanes = 32 // sizeof(floating)
+    cdef const cck_row* k = ROW
+    cdef floating* tag = NULL
+    # Each weight element gets a vector of partial sums (the row's lanes).
+    cdef Py_ssize_t lanes = vector_lanes(k, tag)
     dtype = np.float32 if floating is float else np.float64
     n_threads = <int>max(1, min(n_threads, rows))
-    dw_parts_array = np.zeros((n_threads, KO * lanes), dtype=dtype)
-    db_parts_array = np.zeros((n_threads, max(g.O, 1)), dtype=dtype)
+    cdef Py_ssize_t n_parts = partial_sum_count(max(rows, 1), n_threads,
+                                                (KO * lanes + g.O) * sizeof(floating))
+    dw_parts_array = np.zeros((n_parts, KO * lanes), dtype=dtype)
+    db_parts_array = np.zeros((n_parts, max(g.O, 1)), dtype=dtype)
     work_array = np.empty((n_threads, max(g.Wo * g.O, 1)), dtype=dtype)
     cdef floating[:, ::1] dw_parts = dw_parts_array
     cdef floating[:, ::1] db_parts = db_parts_array
@@ -257,17 +276,12 @@ def grad_weight_single_channel(const floating[:, :, :, ::1] x,     # IN  (N, H, 
     cdef ccsc_geom sg = single_channel_geom(&g, g.O)
     if rows and g.Wo and g.O:
         with nogil, parallel(num_threads=n_threads):
-            for part in prange(n_threads, schedule='static'):
-                for row in range(part_first_tile(part, rows, n_threads),
-                                 part_first_tile(part + 1, rows, n_threads)):
-                    if floating is float:
-                        ccsc_s_grad_weight_row(xp, dyp, &dw_parts[part, 0],
-                                               &db_parts[part, 0] if want_bias else NULL,
-                                               &work[threadid(), 0], &sg, row)
-                    else:
-                        ccsc_d_grad_weight_row(xp, dyp, &dw_parts[part, 0],
-                                               &db_parts[part, 0] if want_bias else NULL,
-                                               &work[threadid(), 0], &sg, row)
-    np.sum(dw_parts_array.reshape(n_threads, KO, lanes), axis=(0, 2), out=np.asarray(dw).reshape(KO))
+            for part in prange(n_parts, schedule='dynamic'):
+                for row in range(part_first_tile(part, rows, n_parts),
+                                 part_first_tile(part + 1, rows, n_parts)):
+                    sc_grad_weight_row(k, xp, dyp, &dw_parts[part, 0],
+                                       &db_parts[part, 0] if want_bias else NULL,
+                                       &work[threadid(), 0], &sg, row)
+    np.sum(dw_parts_array.reshape(n_parts, KO, lanes), axis=(0, 2), out=np.asarray(dw).reshape(KO))
     if want_bias:
         np.sum(db_parts_array[:, :g.O], axis=0, out=np.asarray(db))

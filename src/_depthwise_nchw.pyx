@@ -4,16 +4,10 @@ dominate this memory-bound layer. Entry points validate nothing."""
 from cython cimport floating
 from cython.parallel cimport prange
 from _geometry cimport Geom, geom_from_tuple
+from _kernel_row cimport cck_row, active_row, ccdp_geom
 
-cdef extern from "_depthwise_nchw.h" nogil:
-    ctypedef struct ccdp_geom:
-        Py_ssize_t H, W, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo
-    void ccdp_s_forward(const float* x, const float* w, float b, float* y, const ccdp_geom* g)
-    void ccdp_d_forward(const double* x, const double* w, double b, double* y, const ccdp_geom* g)
-    void ccdp_s_grad_input(const float* dy, const float* w, float* dx, const ccdp_geom* g)
-    void ccdp_d_grad_input(const double* dy, const double* w, double* dx, const ccdp_geom* g)
-    void ccdp_s_grad_weight(const float* x, const float* dy, float* dw, const ccdp_geom* g)
-    void ccdp_d_grad_weight(const double* x, const double* dy, double* dw, const ccdp_geom* g)
+# The kernel table's row, fetched once (src/_kernel_row.pxd).
+cdef const cck_row* ROW = active_row()
 
 
 cdef inline ccdp_geom plane_geom(const Geom* g) noexcept nogil:
@@ -40,13 +34,13 @@ def forward(const floating[:, :, :, ::1] x,     # IN  (N, C, H, W)
     cdef const floating* bp = &bias[0] if bias is not None else NULL
     cdef floating* yp = &y[0, 0, 0, 0]
     with nogil:
-        for q in prange(planes, schedule='static', num_threads=<int>min(n_threads, planes)):
+        for q in prange(planes, schedule='dynamic', num_threads=<int>min(n_threads, planes)):
             c = q % g.C
             if floating is float:
-                ccdp_s_forward(xp + q * xs, wp + c * taps, bp[c] if bp != NULL else 0,
+                ROW.s.dp_forward(xp + q * xs, wp + c * taps, bp[c] if bp != NULL else 0,
                                yp + q * ys, &p)
             else:
-                ccdp_d_forward(xp + q * xs, wp + c * taps, bp[c] if bp != NULL else 0,
+                ROW.d.dp_forward(xp + q * xs, wp + c * taps, bp[c] if bp != NULL else 0,
                                yp + q * ys, &p)
 
 
@@ -65,12 +59,12 @@ def grad_input(const floating[:, :, :, ::1] dy,   # IN  (N, C, Ho, Wo)
     cdef const floating* wp = &w[0, 0]
     cdef floating* dxp = &dx[0, 0, 0, 0]
     with nogil:
-        for q in prange(planes, schedule='static', num_threads=<int>min(n_threads, planes)):
+        for q in prange(planes, schedule='dynamic', num_threads=<int>min(n_threads, planes)):
             c = q % g.C
             if floating is float:
-                ccdp_s_grad_input(dyp + q * ys, wp + c * taps, dxp + q * xs, &p)
+                ROW.s.dp_grad_input(dyp + q * ys, wp + c * taps, dxp + q * xs, &p)
             else:
-                ccdp_d_grad_input(dyp + q * ys, wp + c * taps, dxp + q * xs, &p)
+                ROW.d.dp_grad_input(dyp + q * ys, wp + c * taps, dxp + q * xs, &p)
 
 
 def grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, C, H, W)
@@ -93,14 +87,14 @@ def grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, C, H, W)
     cdef floating* dwp = &dw[0, 0]
     cdef floating* dbp = &db[0] if db is not None else NULL
     with nogil:
-        for c in prange(g.C, schedule='static', num_threads=<int>min(n_threads, g.C)):
+        for c in prange(g.C, schedule='dynamic', num_threads=<int>min(n_threads, g.C)):
             for n in range(g.N):
                 if xs:
                     if floating is float:
-                        ccdp_s_grad_weight(xp + (n * g.C + c) * xs, dyp + (n * g.C + c) * ys,
+                        ROW.s.dp_grad_weight(xp + (n * g.C + c) * xs, dyp + (n * g.C + c) * ys,
                                            dwp + c * taps, &p)
                     else:
-                        ccdp_d_grad_weight(xp + (n * g.C + c) * xs, dyp + (n * g.C + c) * ys,
+                        ROW.d.dp_grad_weight(xp + (n * g.C + c) * xs, dyp + (n * g.C + c) * ys,
                                            dwp + c * taps, &p)
                 if dbp != NULL:
                     s = 0

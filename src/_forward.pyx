@@ -6,35 +6,41 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols
+from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport tile_rows, is_pointwise
-from _depthwise cimport ccdw_geom, depthwise_geom, dw_forward_row
-from _single_channel cimport (CCSC_OB, ccsc_geom, single_channel_geom, ccsc_s_forward_row,
-                              ccsc_d_forward_row)
+from _tiling cimport tile_rows
+from _depthwise cimport depthwise_geom, dw_forward_row
+from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
 
 import numpy as np
+
+# The kernel table's row, fetched once (src/_kernel_row.pxd).
+cdef const cck_row* ROW = active_row()
 
 
 def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 const floating[:, :, :, ::1] w,    # IN  (KH, KW, C//groups, O)
                 const floating[::1] bias,          # IN  (O,) or None
                 floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
-                tuple geom, int n_threads):
+                tuple geom, int n_threads, bint pointwise=False):
     """im2col + GEMM forward. The weight is packed once for all threads; each
     thread builds the im2col rows of one tile of output pixels in its own
     buffer, multiplies them by the packed weight and writes its output rows
-    (bias fused into the store)."""
+    (bias fused into the store). ``pointwise`` (the "gemm-pointwise" route: 1x1,
+    stride 1, unpadded, one group) reads the input rows as the im2col rows.
+    Tiles are handed out dynamically, so a thread whose core is taken by
+    another process does not hold up the call."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.O == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef bint pointwise = is_pointwise(&g)
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
-    cdef Py_ssize_t bsize = packb_size(tag, g.K, g.Og)
+    cdef Py_ssize_t bsize = packb_size(k, tag, g.K, g.Og)
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
-    cdef Py_ssize_t asize = abuf_size(tag, g.K)
+    cdef Py_ssize_t asize = abuf_size(k, tag, g.K)
     n_threads = <int>min(n_threads, n_tiles)
     dtype = np.float32 if floating is float else np.float64
     packed_array = np.empty(max(g.groups * bsize, 1), dtype=dtype)
@@ -52,21 +58,21 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Geom* gp = &g
     with nogil:
         for grp in range(g.groups):
-            pack_b(g.K, g.Og, wp + grp * g.Og, g.O, 1, Bp + grp * bsize)
+            pack_b(k, g.K, g.Og, wp + grp * g.Og, g.O, 1, Bp + grp * bsize)
         with parallel(num_threads=n_threads):
             cols = &work[threadid(), 0]
             abuf = cols + colsize
-            for t in prange(n_tiles, schedule='static'):
+            for t in prange(n_tiles, schedule='dynamic'):
                 p0 = t * T
                 cnt = min(T, P - p0)
                 if pointwise:
                     # A 1x1 stride-1 convolution: the input rows are the cols.
-                    gemm_packed(cnt, g.O, g.C, xp + p0 * g.C, g.C, 1, Bp,
+                    gemm_packed(k, cnt, g.O, g.C, xp + p0 * g.C, g.C, 1, Bp,
                                 yp + p0 * g.O, g.O, False, bp, abuf)
                 else:
                     for grp in range(g.groups):
                         fill_cols(xp, gp, p0, cnt, grp, cols, g.K)
-                        gemm_packed(cnt, g.Og, g.K, cols, g.K, 1, Bp + grp * bsize,
+                        gemm_packed(k, cnt, g.Og, g.K, cols, g.K, 1, Bp + grp * bsize,
                                     yp + p0 * g.O + grp * g.Og, g.O, False,
                                     bp + grp * g.Og if bp != NULL else NULL, abuf)
 
@@ -78,7 +84,8 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                      tuple geom, int n_threads):
     """Direct forward for groups == C == O: a GEMM per channel would be
     1-wide, so accumulate taps over the contiguous channel axis instead
-    (src/_depthwise_kernels.h). Parallel over output rows."""
+    (src/kernels/depthwise/nhwc.h). Parallel over output rows, handed out
+    dynamically."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
     if rows == 0 or g.O == 0:
@@ -91,9 +98,10 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Py_ssize_t row
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
+    cdef const cck_row* k = ROW
     with nogil:
-        for row in prange(rows, schedule='static', num_threads=n_threads):
-            dw_forward_row(xp, wp, bp, yp, &dg, row)
+        for row in prange(rows, schedule='dynamic', num_threads=n_threads):
+            dw_forward_row(k, xp, wp, bp, yp, &dg, row)
 
 
 def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
@@ -102,14 +110,18 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
                           floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
                           tuple geom, int n_threads):
     """Direct forward for one input channel, one group and stride 1
-    (src/_single_channel.h): no im2col, eight output pixels by eight output
-    channels per register block. Parallel over output rows."""
+    (src/kernels/single_channel/nhwc.h): no im2col, a vector of output pixels
+    by the row's sc_ob output channels per register block. Parallel over
+    output rows, handed out dynamically."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
     if rows == 0 or g.O == 0 or g.Wo == 0:
         return
     dtype = np.float32 if floating is float else np.float64
-    cdef Py_ssize_t Opad = (g.O + CCSC_OB - 1) // CCSC_OB * CCSC_OB
+    cdef const cck_row* k = ROW
+    cdef floating* tag = NULL
+    cdef Py_ssize_t ob = sc_out_block(k, tag)
+    cdef Py_ssize_t Opad = (g.O + ob - 1) // ob * ob
     wpad_array = np.zeros((g.KH * g.KW, Opad), dtype=dtype)
     wpad_array[:, :g.O] = np.asarray(w).reshape(g.KH * g.KW, g.O)
     bpad_array = np.zeros(Opad, dtype=dtype)
@@ -124,8 +136,5 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
     cdef floating* yp = &y[0, 0, 0, 0]
     cdef Py_ssize_t row
     with nogil:
-        for row in prange(rows, schedule='static', num_threads=<int>min(n_threads, rows)):
-            if floating is float:
-                ccsc_s_forward_row(xp, wp, bp, yp, &sg, row)
-            else:
-                ccsc_d_forward_row(xp, wp, bp, yp, &sg, row)
+        for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+            sc_forward_row(k, xp, wp, bp, yp, &sg, row)

@@ -22,7 +22,7 @@ def im2col(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef Py_ssize_t t, p0
     cdef Geom* gp = &g
     with nogil:
-        for t in prange(n_tiles, schedule='static', num_threads=threads):
+        for t in prange(n_tiles, schedule='dynamic', num_threads=threads):
             p0 = t * T
             fill_cols(xp, gp, p0, min(T, P - p0), 0, cp + p0 * g.K, g.K)
 
@@ -46,7 +46,7 @@ def col2im(const floating[:, ::1] cols,         # IN  (N*Ho*Wo, KH*KW*C)
     with nogil:
         for phase in range(2):
             nb = phase_blocks(phase, n_blocks, g.N)
-            for j in prange(nb, schedule='static',
+            for j in prange(nb, schedule='dynamic',
                             num_threads=<int>min(n_threads, max(nb, 1))):
                 ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
                 pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)

@@ -19,7 +19,7 @@ def nchw_to_nhwc(const floating[:, :, :, :] src,      # IN  (N, C, H, W), any st
     if jobs == 0 or C == 0:
         return
     with nogil:
-        for job in prange(jobs, schedule='static', num_threads=<int>min(n_threads, jobs)):
+        for job in prange(jobs, schedule='dynamic', num_threads=<int>min(n_threads, jobs)):
             n = job // pix_blocks
             p0 = (job % pix_blocks) * BLOCK
             p1 = min(p0 + BLOCK, HW)
@@ -48,7 +48,7 @@ def nhwc_to_nchw(const floating[:, :, :, ::1] src,    # IN  (N, H, W, C)
     if jobs == 0 or HW == 0:
         return
     with nogil:
-        for job in prange(jobs, schedule='static', num_threads=<int>min(n_threads, jobs)):
+        for job in prange(jobs, schedule='dynamic', num_threads=<int>min(n_threads, jobs)):
             n = job // ch_blocks
             c0 = (job % ch_blocks) * BLOCK
             c1 = min(c0 + BLOCK, C)

@@ -4,13 +4,17 @@ callers skip the layout conversions, which cost more than this GEMM-light
 layer. Tiles are (image, run of pixels); entry points validate nothing."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from _kernel_row cimport cck_row, active_row
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport part_first_tile
+from _tiling cimport part_first_tile, partial_sum_count
 
 import numpy as np
 
 cdef enum:
     PIXELS_PER_TILE = 256
+
+# The kernel table's row, fetched once (src/_kernel_row.pxd).
+cdef const cck_row* ROW = active_row()
 
 
 cdef inline Py_ssize_t n_pixel_tiles(Py_ssize_t HW) noexcept nogil:
@@ -27,8 +31,9 @@ def forward(const floating[:, :, ::1] x,      # IN  (N, C, HW)
     cdef Py_ssize_t tiles = n_pixel_tiles(HW), jobs = N * tiles
     if jobs == 0 or O == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t bsize = packb_size(tag, C, PIXELS_PER_TILE), asize = abuf_size(tag, C)
+    cdef Py_ssize_t bsize = packb_size(k, tag, C, PIXELS_PER_TILE), asize = abuf_size(k, tag, C)
     n_threads = <int>min(n_threads, jobs)
     work_array = np.empty((n_threads, bsize + asize), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] work = work_array
@@ -42,12 +47,12 @@ def forward(const floating[:, :, ::1] x,      # IN  (N, C, HW)
     with nogil, parallel(num_threads=n_threads):
         bpack = &work[threadid(), 0]
         abuf = bpack + bsize
-        for job in prange(jobs, schedule='static'):
+        for job in prange(jobs, schedule='dynamic'):
             n = job // tiles
             p0 = (job % tiles) * PIXELS_PER_TILE
             cnt = min(<Py_ssize_t>PIXELS_PER_TILE, HW - p0)
-            pack_b(C, cnt, xp + n * C * HW + p0, HW, 1, bpack)
-            gemm_packed(O, cnt, C, wp, C, 1, bpack, yp + n * O * HW + p0, HW, False, NULL, abuf)
+            pack_b(k, C, cnt, xp + n * C * HW + p0, HW, 1, bpack)
+            gemm_packed(k, O, cnt, C, wp, C, 1, bpack, yp + n * O * HW + p0, HW, False, NULL, abuf)
             if bp != NULL:
                 for o in range(O):
                     for p in range(cnt):
@@ -63,8 +68,9 @@ def grad_input(const floating[:, :, ::1] dy,   # IN  (N, O, HW)
     cdef Py_ssize_t tiles = n_pixel_tiles(HW), jobs = N * tiles
     if jobs == 0 or C == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t bsize = packb_size(tag, O, PIXELS_PER_TILE), asize = abuf_size(tag, O)
+    cdef Py_ssize_t bsize = packb_size(k, tag, O, PIXELS_PER_TILE), asize = abuf_size(k, tag, O)
     n_threads = <int>min(n_threads, jobs)
     work_array = np.empty((n_threads, bsize + asize), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] work = work_array
@@ -77,13 +83,13 @@ def grad_input(const floating[:, :, ::1] dy,   # IN  (N, O, HW)
     with nogil, parallel(num_threads=n_threads):
         bpack = &work[threadid(), 0]
         abuf = bpack + bsize
-        for job in prange(jobs, schedule='static'):
+        for job in prange(jobs, schedule='dynamic'):
             n = job // tiles
             p0 = (job % tiles) * PIXELS_PER_TILE
             cnt = min(<Py_ssize_t>PIXELS_PER_TILE, HW - p0)
-            pack_b(O, cnt, dyp + n * O * HW + p0, HW, 1, bpack)
+            pack_b(k, O, cnt, dyp + n * O * HW + p0, HW, 1, bpack)
             # a(c, o) = W[o, c]: W^T read with row stride 1, column stride C.
-            gemm_packed(C, cnt, O, wp, 1, C, bpack, dxp + n * C * HW + p0, HW, False, NULL, abuf)
+            gemm_packed(k, C, cnt, O, wp, 1, C, bpack, dxp + n * C * HW + p0, HW, False, NULL, abuf)
 
 
 def grad_weight(const floating[:, :, ::1] x,    # IN  (N, C, HW)
@@ -91,8 +97,9 @@ def grad_weight(const floating[:, :, ::1] x,    # IN  (N, C, HW)
                 floating[:, ::1] dw,            # OUT (O, C)
                 floating[::1] db,               # OUT (O,) or None
                 int n_threads):
-    """dW = sum over tiles of dy[n, :, tile] @ x[n, :, tile]^T, as per-thread
-    partial sums added in thread order (the same result on every call)."""
+    """dW = sum over tiles of dy[n, :, tile] @ x[n, :, tile]^T, as partial sums
+    over fixed runs of tiles (more runs than threads, handed out dynamically),
+    added in order (the same result on every call)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], HW = x.shape[2], O = dy.shape[1]
     cdef Py_ssize_t tiles = n_pixel_tiles(HW), jobs = N * tiles
     dtype = np.float32 if floating is float else np.float64
@@ -105,11 +112,13 @@ def grad_weight(const floating[:, :, ::1] x,    # IN  (N, C, HW)
         np.sum(np.asarray(dy), axis=(0, 2), out=np.asarray(db))
     if C == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t bsize = packb_size(tag, PIXELS_PER_TILE, C), asize = abuf_size(tag, PIXELS_PER_TILE)
+    cdef Py_ssize_t bsize = packb_size(k, tag, PIXELS_PER_TILE, C), asize = abuf_size(k, tag, PIXELS_PER_TILE)
     n_threads = <int>min(n_threads, jobs)
     work_array = np.empty((n_threads, bsize + asize), dtype=dtype)
-    parts_array = np.zeros((n_threads, O * C), dtype=dtype)
+    cdef Py_ssize_t n_parts = partial_sum_count(jobs, n_threads, O * C * sizeof(floating))
+    parts_array = np.zeros((n_parts, O * C), dtype=dtype)
     cdef floating[:, ::1] work = work_array
     cdef floating[:, ::1] parts = parts_array
     cdef const floating* xp = &x[0, 0, 0]
@@ -118,19 +127,19 @@ def grad_weight(const floating[:, :, ::1] x,    # IN  (N, C, HW)
     cdef floating* bpack
     cdef floating* abuf
     cdef floating* part
-    cdef Py_ssize_t k
+    cdef Py_ssize_t q
     # One partial sum per fixed run of jobs, not per OpenMP thread, so the
     # result does not depend on how many threads the runtime really starts.
     with nogil, parallel(num_threads=n_threads):
         bpack = &work[threadid(), 0]
         abuf = bpack + bsize
-        for k in prange(n_threads, schedule='static'):
-          part = &parts[k, 0]
-          for job in range(part_first_tile(k, jobs, n_threads), part_first_tile(k + 1, jobs, n_threads)):
+        for q in prange(n_parts, schedule='dynamic'):
+          part = &parts[q, 0]
+          for job in range(part_first_tile(q, jobs, n_parts), part_first_tile(q + 1, jobs, n_parts)):
             n = job // tiles
             p0 = (job % tiles) * PIXELS_PER_TILE
             cnt = min(<Py_ssize_t>PIXELS_PER_TILE, HW - p0)
             # b(p, c) = x[n, c, p0 + p]: x^T of the tile.
-            pack_b(cnt, C, xp + n * C * HW + p0, 1, HW, bpack)
-            gemm_packed(O, C, cnt, dyp + n * O * HW + p0, HW, 1, bpack, part, C, True, NULL, abuf)
+            pack_b(k, cnt, C, xp + n * C * HW + p0, 1, HW, bpack)
+            gemm_packed(k, O, C, cnt, dyp + n * O * HW + p0, HW, 1, bpack, part, C, True, NULL, abuf)
     np.sum(parts_array, axis=0, out=np.asarray(dw).reshape(O * C))

@@ -1,13 +1,21 @@
 from _geometry cimport Geom
 
-# How output pixels are cut into per-thread tiles, and the row blocks that
-# make col2im scatters disjoint. One place to tune tile sizes.
+# How output pixels are cut into tiles, the row blocks that make col2im
+# scatters disjoint, and how many partial sums a reduction keeps. One place
+# to tune tile sizes. (Which kernel runs is decided in cconv/_routes.py.)
 
 cdef enum:
     # Target bytes of one thread's im2col tile: well inside the 1 MiB L2 per core.
     TILE_BYTES = 256 * 1024
     MIN_ROWS = 16
     MAX_ROWS = 2048
+    # Partial sums per thread a reduction aims for: with several runs of work
+    # a thread, handed out dynamically, a thread whose core is taken by
+    # another process (e.g. OpenBLAS's spinning workers) costs a fraction of
+    # its share instead of holding up the whole call.
+    PARTS_PER_THREAD = 4
+    # Bytes the partial sums beyond one per thread may take.
+    EXTRA_PARTS_BYTES = 4 * 1024 * 1024
 
 
 cdef inline Py_ssize_t tile_rows(Py_ssize_t K, Py_ssize_t itemsize,
@@ -58,14 +66,19 @@ cdef inline Py_ssize_t phase_blocks(Py_ssize_t phase, Py_ssize_t n_blocks,
     return N * ((n_blocks - phase + 1) // 2)
 
 
-cdef inline bint is_pointwise(const Geom* g) noexcept nogil:
-    """1x1, stride 1, no padding, one group: the input rows are the cols."""
-    return (g.KH == 1 and g.KW == 1 and g.sh == 1 and g.sw == 1 and g.pt == 0
-            and g.pl == 0 and g.groups == 1 and g.Ho == g.H and g.Wo == g.W)
-
-
 cdef inline Py_ssize_t part_first_tile(Py_ssize_t part, Py_ssize_t n_tiles,
                                        Py_ssize_t n_parts) noexcept nogil:
     """First tile of partial sum ``part`` when n_tiles are cut into n_parts
     contiguous runs (the last run ends at n_tiles)."""
     return part * n_tiles // n_parts
+
+
+cdef inline Py_ssize_t partial_sum_count(Py_ssize_t n_tiles, Py_ssize_t n_threads,
+                                         Py_ssize_t part_bytes) noexcept:
+    """How many partial sums (fixed runs of tiles) a reduction over n_tiles
+    keeps: PARTS_PER_THREAD a thread, within EXTRA_PARTS_BYTES beyond one a
+    thread, at least one a thread and at most one a tile. It depends only on
+    the sizes and the requested thread count, so results are reproducible."""
+    cdef Py_ssize_t extra = EXTRA_PARTS_BYTES // max(part_bytes, 1)
+    cdef Py_ssize_t parts = min(PARTS_PER_THREAD * n_threads, n_threads + extra)
+    return max(1, min(max(parts, n_threads), n_tiles))

@@ -5,61 +5,46 @@ The weight is transformed once (U = G g G^T, in double), each of the
 alpha^2 transform positions (alpha = m + 2) written straight into the packed
 B-operand layout of cconv's GEMM, shared by all threads. Each thread then takes blocks of
 output tiles: it transforms the input patches of the block (V = B^T d B,
-src/_winograd_kernels.h), multiplies V_xi @ U_xi for every position xi and
+src/kernels/winograd/transforms.h), multiplies V_xi @ U_xi for every position xi and
 group, and transforms the products back into output pixels (A^T M A, bias
 fused, clipped at the image edge). Validation lives in cconv._winograd.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _gemm cimport packb_size, abuf_size, gemm_packed
+from _kernel_row cimport cck_row, active_row, ccwg_geom, ccwg_pack
+from _gemm cimport packb_size, abuf_size, panel_width, gemm_packed
 
 import numpy as np
 
 
-cdef extern from "_winograd_kernels.h" nogil:
-    ctypedef struct ccwg_geom:
-        Py_ssize_t N, H, W, C, O, pt, pl, Ho, Wo, tiles_h, tiles_w
-    ctypedef struct ccwg_pack:
-        Py_ssize_t Cg, O, Og, groups, bsize
-        int nr
-    void ccwg_s_weight_panel(int m, const float* w, const ccwg_pack* pk, Py_ssize_t grp,
-                             Py_ssize_t jr, float* Bp)
-    void ccwg_d_weight_panel(int m, const double* w, const ccwg_pack* pk, Py_ssize_t grp,
-                             Py_ssize_t jr, double* Bp)
-    void ccwg_s_input(int m, const float* x, const ccwg_geom* g, const float* zeros,
-                      Py_ssize_t t0, Py_ssize_t cnt, float* V, Py_ssize_t vs)
-    void ccwg_d_input(int m, const double* x, const ccwg_geom* g, const double* zeros,
-                      Py_ssize_t t0, Py_ssize_t cnt, double* V, Py_ssize_t vs)
-    void ccwg_s_output(int m, const float* M, Py_ssize_t ms, const float* bias,
-                       float* y, const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt)
-    void ccwg_d_output(int m, const double* M, Py_ssize_t ms, const double* bias,
-                       double* y, const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt)
+# The kernel table's row, fetched once (src/_kernel_row.pxd).
+cdef const cck_row* ROW = active_row()
 
 
-cdef inline void weight_panel(int m, const floating* w, const ccwg_pack* pk, Py_ssize_t grp,
-                              Py_ssize_t jr, floating* Bp) noexcept nogil:
+cdef inline void weight_panel(const cck_row* k, int m, const floating* w, const ccwg_pack* pk,
+                              Py_ssize_t grp, Py_ssize_t jr, floating* Bp) noexcept nogil:
     if floating is float:
-        ccwg_s_weight_panel(m, w, pk, grp, jr, Bp)
+        k.s.wg_weight_panel(m, w, pk, grp, jr, Bp)
     else:
-        ccwg_d_weight_panel(m, w, pk, grp, jr, Bp)
+        k.d.wg_weight_panel(m, w, pk, grp, jr, Bp)
 
 
-cdef inline void input_tiles(int m, const floating* x, const ccwg_geom* g, const floating* zeros,
-                             Py_ssize_t t0, Py_ssize_t cnt, floating* V,
+cdef inline void input_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
+                             const floating* zeros, Py_ssize_t t0, Py_ssize_t cnt, floating* V,
                              Py_ssize_t vs) noexcept nogil:
     if floating is float:
-        ccwg_s_input(m, x, g, zeros, t0, cnt, V, vs)
+        k.s.wg_input(m, x, g, zeros, t0, cnt, V, vs)
     else:
-        ccwg_d_input(m, x, g, zeros, t0, cnt, V, vs)
+        k.d.wg_input(m, x, g, zeros, t0, cnt, V, vs)
 
 
-cdef inline void output_tiles(int m, const floating* M, Py_ssize_t ms, const floating* bias,
-                              floating* y, const ccwg_geom* g, Py_ssize_t t0,
-                              Py_ssize_t cnt) noexcept nogil:
+cdef inline void output_tiles(const cck_row* k, int m, const floating* M, Py_ssize_t ms,
+                              const floating* bias, floating* y, const ccwg_geom* g,
+                              Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil:
     if floating is float:
-        ccwg_s_output(m, M, ms, bias, y, g, t0, cnt)
+        k.s.wg_output(m, M, ms, bias, y, g, t0, cnt)
     else:
-        ccwg_d_output(m, M, ms, bias, y, g, t0, cnt)
+        k.d.wg_output(m, M, ms, bias, y, g, t0, cnt)
 
 
 def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
@@ -85,18 +70,19 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
     if n_tiles == 0 or g.O == 0:
         return
+    cdef const cck_row* k = ROW
     cdef floating* tag = NULL
     cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
     cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
-    cdef Py_ssize_t bsize = packb_size(tag, Cg, Og)
-    cdef Py_ssize_t asize = abuf_size(tag, Cg)
+    cdef Py_ssize_t bsize = packb_size(k, tag, Cg, Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, Cg)
     cdef Py_ssize_t vsize = A2 * T * g.C
     cdef Py_ssize_t msize = A2 * T * g.O
     dtype = np.float32 if floating is float else np.float64
     cdef ccwg_pack pk
     pk.Cg = Cg; pk.O = g.O; pk.Og = Og; pk.groups = groups; pk.bsize = bsize
-    pk.nr = <int>packb_size(tag, 1, 1)           # the GEMM's NR: one padded row
-    cdef Py_ssize_t panels = (Og + pk.nr - 1) // pk.nr
+    cdef Py_ssize_t nr = panel_width(k, tag)      # the GEMM's NR, from the same row
+    cdef Py_ssize_t panels = (Og + nr - 1) // nr
     packed_array = np.empty(max(A2 * groups * bsize, 1), dtype=dtype)
     zeros_array = np.zeros(max(g.C, 1), dtype=dtype)
     cdef int work_threads = <int>min(n_threads, n_blocks)
@@ -110,27 +96,27 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef floating* yp = &y[0, 0, 0, 0]
     cdef floating* Bp = &packed[0]
     cdef const floating* zp = &zeros[0]
-    cdef Py_ssize_t k, xi, grp, blk, t0, cnt
+    cdef Py_ssize_t q, xi, grp, blk, t0, cnt
     cdef floating* V
     cdef floating* Mb
     cdef floating* abuf
     cdef ccwg_geom* gp = &g
     with nogil:
         if Cg > 0:
-            for k in prange(groups * panels, schedule='static', num_threads=n_threads):
-                weight_panel(m, wp, &pk, k // panels, k % panels, Bp)
+            for q in prange(groups * panels, schedule='dynamic', num_threads=n_threads):
+                weight_panel(k, m, wp, &pk, q // panels, q % panels, Bp)
         with parallel(num_threads=work_threads):
             V = &work[threadid(), 0]
             Mb = V + vsize
             abuf = Mb + msize
-            for blk in prange(n_blocks, schedule='static'):
+            for blk in prange(n_blocks, schedule='dynamic'):
                 t0 = blk * T
                 cnt = min(T, n_tiles - t0)
-                input_tiles(m, xp, gp, zp, t0, cnt, V, T * g.C)
-                for k in range(A2 * groups):
-                    xi = k // groups
-                    grp = k % groups
-                    gemm_packed(cnt, Og, Cg, V + xi * T * g.C + grp * Cg, g.C, 1,
-                                Bp + k * bsize, Mb + xi * T * g.O + grp * Og, g.O,
+                input_tiles(k, m, xp, gp, zp, t0, cnt, V, T * g.C)
+                for q in range(A2 * groups):
+                    xi = q // groups
+                    grp = q % groups
+                    gemm_packed(k, cnt, Og, Cg, V + xi * T * g.C + grp * Cg, g.C, 1,
+                                Bp + q * bsize, Mb + xi * T * g.O + grp * Og, g.O,
                                 False, NULL, abuf)
-                output_tiles(m, Mb, T * g.O, bp, yp, gp, t0, cnt)
+                output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)

@@ -1,25 +1,22 @@
 /*
- * _depthwise_kernels.h -- direct depthwise convolution rows (groups == C,
- * one output channel per input channel), NHWC, for float and double.
+ * depthwise/nhwc.h -- direct depthwise convolution rows (groups == C, one
+ * output channel per input channel), NHWC, for float and double.
  *
  * The channel axis is contiguous in NHWC, so every tap is a fused
- * multiply-add over a run of channels. Channels go in blocks of CCDW_CB kept
- * in registers across the taps of one output pixel. Each function is built
- * twice (for AVX2+FMA and for the baseline ISA) and the entry points pick at
- * run time, so the same binary runs on any x86-64.
+ * multiply-add over a run of channels. The forward keeps four vectors of
+ * CCK_VBYTES bytes in registers across the taps of one output pixel; the
+ * gradients keep CCDW_CB channels. Written once: src/kernels/isa_*.c
+ * include it once per ISA with CCK_VBYTES set to that ISA's vector width.
  */
-#ifndef CCONV_DEPTHWISE_KERNELS_H
-#define CCONV_DEPTHWISE_KERNELS_H
+#ifndef CCK_DEPTHWISE_NHWC_H
+#define CCK_DEPTHWISE_NHWC_H
 
 #include <stddef.h>
 
-#include "_cpu_features.h"
+#include "../geometry.h"
 
-#define CCDW_CB 32   /* channels per register block (4 ymm of float) */
-
-typedef struct {
-    ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
-} ccdw_geom;
+/* Channels per register block of the gradients: four vectors of float. */
+#define CCDW_CB (4 * CCK_VBYTES / 4)
 
 /* The output pixels whose taps read input pixel (n, hi, wi): runs BODY with
  * dp (grad_out) and wp (weight) pointing at channel c0. */
@@ -49,15 +46,14 @@ typedef struct {
  *   ccdw_S_grad_weight_row(x, dy, dw, db, g, row): adds output row (n, ho)'s
  *       contribution to dw (KH*KW*C) and db (C, may be NULL).
  */
-#define CCDW_DEFINE(T, S, V, ATTR)                                                       \
-ATTR                                                                            \
-static void ccdw_##S##_forward_row_##V(const T *restrict x, const T *restrict w,    \
+#define CCDW_DEFINE(T, S)                                                       \
+static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    \
         const T *restrict bias, T *restrict y, const ccdw_geom *g,            \
         ptrdiff_t row)                                                          \
 {                                                                               \
-    /* One 32-byte vector of T, loadable from any T-aligned address. */        \
-    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
-    enum { L = 32 / sizeof(T) };                                                \
+    /* One vector of T, loadable from any T-aligned address. */               \
+    typedef T vec __attribute__((vector_size(CCK_VBYTES), aligned(sizeof(T)))); \
+    enum { L = CCK_VBYTES / sizeof(T) };                                        \
     const ptrdiff_t C = g->C, W = g->W, n = row / g->Ho, ho = row % g->Ho;      \
     /* The taps inside the image: kh in [kh0, kh1), per pixel kw in [kw0, kw1). */ \
     ptrdiff_t kh0 = 0, kh1 = g->KH;                                             \
@@ -112,8 +108,7 @@ static void ccdw_##S##_forward_row_##V(const T *restrict x, const T *restrict w,
     }                                                                           \
 }                                                                               \
                                                                                 \
-ATTR                                                                            \
-static void ccdw_##S##_grad_input_row_##V(const T *restrict dy, const T *restrict w,\
+static void ccdw_##S##_grad_input_row(const T *restrict dy, const T *restrict w,\
         T *restrict dx, const ccdw_geom *g, ptrdiff_t row)                     \
 {                                                                               \
     const ptrdiff_t C = g->C, n = row / g->H, hi = row % g->H;                  \
@@ -136,8 +131,7 @@ static void ccdw_##S##_grad_input_row_##V(const T *restrict dy, const T *restric
     }                                                                           \
 }                                                                               \
                                                                                 \
-ATTR                                                                            \
-static void ccdw_##S##_grad_weight_row_##V(const T *restrict x,                     \
+static void ccdw_##S##_grad_weight_row(const T *restrict x,                     \
         const T *restrict dy, T *restrict dw, T *restrict db,                   \
         const ccdw_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
@@ -160,29 +154,7 @@ static void ccdw_##S##_grad_weight_row_##V(const T *restrict x,                 
     }                                                                           \
 }
 
-CCDW_DEFINE(float, s, base, )
-CCDW_DEFINE(double, d, base, )
-#if CCONV_X86
-CCDW_DEFINE(float, s, avx2, CCONV_AVX2)
-CCDW_DEFINE(double, d, avx2, CCONV_AVX2)
-#define CCDW_PICK(S, F) (cconv_use_avx2() ? ccdw_##S##_##F##_avx2 : ccdw_##S##_##F##_base)
-#else
-#define CCDW_PICK(S, F) ccdw_##S##_##F##_base
-#endif
-
-/* The entry points: the AVX2+FMA build where the CPU has both. */
-#define CCDW_DISPATCH(T, S)                                                     \
-static inline void ccdw_##S##_forward_row(const T *x, const T *w,               \
-        const T *bias, T *y, const ccdw_geom *g, ptrdiff_t row)                 \
-{ CCDW_PICK(S, forward_row)(x, w, bias, y, g, row); }                           \
-static inline void ccdw_##S##_grad_input_row(const T *dy, const T *w, T *dx,    \
-        const ccdw_geom *g, ptrdiff_t row)                                      \
-{ CCDW_PICK(S, grad_input_row)(dy, w, dx, g, row); }                            \
-static inline void ccdw_##S##_grad_weight_row(const T *x, const T *dy, T *dw,   \
-        T *db, const ccdw_geom *g, ptrdiff_t row)                               \
-{ CCDW_PICK(S, grad_weight_row)(x, dy, dw, db, g, row); }
-
-CCDW_DISPATCH(float, s)
-CCDW_DISPATCH(double, d)
+CCDW_DEFINE(float, s)
+CCDW_DEFINE(double, d)
 
 #endif

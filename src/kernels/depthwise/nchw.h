@@ -1,20 +1,15 @@
 /*
- * _depthwise_nchw.h -- direct depthwise convolution on NCHW planes
+ * depthwise/nchw.h -- direct depthwise convolution on NCHW planes
  * (groups == C == O): every channel is an independent 2-D image, so the
- * kernels run on one (n, c) plane at a time, vectorised along W.
- * Built for AVX2+FMA and for the baseline ISA, picked at run time, like
- * _depthwise_kernels.h.
+ * kernels run on one (n, c) plane at a time, vectorised along W by the
+ * compiler for the ISA of the file that includes it (src/kernels/isa_*.c).
  */
-#ifndef CCONV_DEPTHWISE_NCHW_H
-#define CCONV_DEPTHWISE_NCHW_H
+#ifndef CCK_DEPTHWISE_NCHW_H
+#define CCK_DEPTHWISE_NCHW_H
 
 #include <stddef.h>
 
-#include "_cpu_features.h"
-
-typedef struct {
-    ptrdiff_t H, W, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
-} ccdp_geom;
+#include "../geometry.h"
 
 /* Output columns wo with 0 <= wo*sw + off < W: [*lo, *hi). */
 static inline void ccdp_wo_range(const ccdp_geom *g, ptrdiff_t off,
@@ -33,9 +28,8 @@ static inline void ccdp_wo_range(const ccdp_geom *g, ptrdiff_t off,
  *   ccdp_S_grad_input(dy, w, dx, g): one plane; dx (H, W) is overwritten.
  *   ccdp_S_grad_weight(x, dy, dw, g): one plane; dw (KH*KW) is accumulated.
  */
-#define CCDP_DEFINE(T, S, V, ATTR)                                                       \
-ATTR                                                                            \
-static void ccdp_##S##_forward_##V(const T *restrict x, const T *restrict w, T b,   \
+#define CCDP_DEFINE(T, S)                                                       \
+static void ccdp_##S##_forward(const T *restrict x, const T *restrict w, T b,   \
                                T *restrict y, const ccdp_geom *g)               \
 {                                                                               \
     for (ptrdiff_t ho = 0; ho < g->Ho; ho++) {                                  \
@@ -62,8 +56,7 @@ static void ccdp_##S##_forward_##V(const T *restrict x, const T *restrict w, T b
     }                                                                           \
 }                                                                               \
                                                                                 \
-ATTR                                                                            \
-static void ccdp_##S##_grad_input_##V(const T *restrict dy, const T *restrict w,    \
+static void ccdp_##S##_grad_input(const T *restrict dy, const T *restrict w,    \
                                   T *restrict dx, const ccdp_geom *g)           \
 {                                                                               \
     for (ptrdiff_t i = 0; i < g->H * g->W; i++) dx[i] = 0;                      \
@@ -90,8 +83,7 @@ static void ccdp_##S##_grad_input_##V(const T *restrict dy, const T *restrict w,
     }                                                                           \
 }                                                                               \
                                                                                 \
-ATTR                                                                            \
-static void ccdp_##S##_grad_weight_##V(const T *restrict x, const T *restrict dy,   \
+static void ccdp_##S##_grad_weight(const T *restrict x, const T *restrict dy,   \
                                    T *restrict dw, const ccdp_geom *g)          \
 {                                                                               \
     for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                                  \
@@ -124,29 +116,7 @@ static void ccdp_##S##_grad_weight_##V(const T *restrict x, const T *restrict dy
     }                                                                           \
 }
 
-CCDP_DEFINE(float, s, base, )
-CCDP_DEFINE(double, d, base, )
-#if CCONV_X86
-CCDP_DEFINE(float, s, avx2, CCONV_AVX2)
-CCDP_DEFINE(double, d, avx2, CCONV_AVX2)
-#define CCDP_PICK(S, F) (cconv_use_avx2() ? ccdp_##S##_##F##_avx2 : ccdp_##S##_##F##_base)
-#else
-#define CCDP_PICK(S, F) ccdp_##S##_##F##_base
-#endif
-
-/* The entry points: the AVX2+FMA build where the CPU has both. */
-#define CCDP_DISPATCH(T, S)                                                     \
-static inline void ccdp_##S##_forward(const T *x, const T *w, T b, T *y,        \
-                                      const ccdp_geom *g)                       \
-{ CCDP_PICK(S, forward)(x, w, b, y, g); }                                       \
-static inline void ccdp_##S##_grad_input(const T *dy, const T *w, T *dx,        \
-                                         const ccdp_geom *g)                    \
-{ CCDP_PICK(S, grad_input)(dy, w, dx, g); }                                     \
-static inline void ccdp_##S##_grad_weight(const T *x, const T *dy, T *dw,       \
-                                          const ccdp_geom *g)                   \
-{ CCDP_PICK(S, grad_weight)(x, dy, dw, g); }
-
-CCDP_DISPATCH(float, s)
-CCDP_DISPATCH(double, d)
+CCDP_DEFINE(float, s)
+CCDP_DEFINE(double, d)
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * _winograd_kernels.h -- the transforms of Winograd minimal filtering
+ * winograd/transforms.h -- the transforms of Winograd minimal filtering
  * F(m x m, 3 x 3) (Lavin & Gray 2015) for NHWC float/double, m = 2 or 4.
  *
  *   y_tile = A^T [ (G g G^T)  (.)  (B^T d B) ] A         alpha = m + 2
  *
  * Three stages, each in its own function; the element-wise product over all
- * input channels is alpha^2 GEMMs done by the caller (src/_winograd.pyx)
- * through cconv's packed GEMM:
+ * input channels is alpha^2 GEMMs done by the caller (src/_winograd_kernel.pyx)
+ * through the same ISA's packed GEMM:
  *
  *   weight:  U[xi][c][o]    = (G g[c][o] G^T)[xi]        (computed in double,
  *            written straight into the GEMM's packed B layout)
@@ -18,46 +18,32 @@
  *
  * Interpolation points 0, 1, -1 (m = 2) and 0, 1, -1, 2, -2 (m = 4), plus
  * infinity. The input and output transforms work on vectors of channels
- * (the contiguous NHWC axis) with GCC vector extensions; every function is
- * built twice, for AVX2+FMA (8 floats / 4 doubles a vector) and for the
- * baseline ISA (16-byte vectors), and the entry points choose at run time.
+ * (the contiguous NHWC axis) with GCC vector extensions of CCK_VBYTES bytes;
+ * the file is written once and built per ISA (src/kernels/isa_*.c), each
+ * build writing and reading the packed layout of its own GEMM.
  * Each output element is computed by one call with a fixed operation order,
  * so results do not depend on how tiles are shared between threads.
  */
-#ifndef CCONV_WINOGRAD_KERNELS_H
-#define CCONV_WINOGRAD_KERNELS_H
+#ifndef CCK_WINOGRAD_TRANSFORMS_H
+#define CCK_WINOGRAD_TRANSFORMS_H
 
 #include <stddef.h>
 #include <string.h>
 
-#include "_cpu_features.h"
-#include "_gemm_kernel.h"
-
-typedef struct {
-    ptrdiff_t N, H, W, C, O;   /* input (N, H, W, C); output channels O */
-    ptrdiff_t pt, pl;          /* top / left padding (may be negative)   */
-    ptrdiff_t Ho, Wo;          /* output size                            */
-    ptrdiff_t tiles_h, tiles_w;/* ceil(Ho / m), ceil(Wo / m)             */
-} ccwg_geom;
-
-/* Where the weight transform writes: the alpha^2 x groups B operands of
- * cconv's GEMM (src/_gemm_kernel.h), already packed. Operand k = xi*groups
- * + group is a Cg x Og matrix at Bp + k*bsize, in ccg_pack_b's layout:
- * K blocks of kb rows (ccg_kc_for), each of NR-column micro-panels stored
- * k-major, columns Og..NP-1 zero (the caller zero-fills Bp then).          */
-typedef struct {
-    ptrdiff_t Cg, O, Og, groups, bsize;
-    int nr;                     /* NR of the GEMM for this element type */
-} ccwg_pack;
+#include "../geometry.h"
+#include "../gemm/driver.h"
 
 /* Offset of element (c, n) inside one packed Cg x Og operand. */
-static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t c, ptrdiff_t n)
+/* Offset of element (c, n) inside one packed Cg x Og operand whose panels
+ * are nr wide: the layout of cck_S_pack_b in gemm/driver.h, with the same
+ * K blocking (cck_kc_for), since both are built in the same ISA file. */
+static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t nr, ptrdiff_t c, ptrdiff_t n)
 {
-    const ptrdiff_t kb = ccg_kc_for((int)p->Cg);
+    const ptrdiff_t kb = cck_kc_for((int)p->Cg);
     const ptrdiff_t pc = c / kb * kb;
     const ptrdiff_t kc = p->Cg - pc < kb ? p->Cg - pc : kb;
-    const ptrdiff_t np = (p->Og + p->nr - 1) / p->nr * p->nr;
-    return pc * np + n / p->nr * p->nr * kc + (c - pc) * p->nr + n % p->nr;
+    const ptrdiff_t np = (p->Og + nr - 1) / nr * nr;
+    return pc * np + n / nr * nr * kc + (c - pc) * nr + n % nr;
 }
 
 /* ---- 1-D transforms on vectors (or scalars) ------------------------------ */
@@ -117,8 +103,6 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t c, ptrdiff_
         u3 = p_ + q_; u4 = p_ - q_; u5 = (g2);                                   \
     } while (0)
 
-#define CCWG_OB 16  /* lanes of the weight transform: >= the GEMM's NR */
-
 /* ---- input and output transforms, one instance per ISA ------------------ */
 
 /* Tile index t -> image n and tile row/column. */
@@ -140,37 +124,39 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t c, ptrdiff_
     } while (0)
 
 /*
- * DEFINE(T, S, ISA, VBYTES, ATTR) instantiates for element type T:
- *   ccwg_S_input_ISA(m, x, g, zeros, t0, cnt, V, vs):
+ * DEFINE(T, S, NR) instantiates for element type T, whose GEMM panels are
+ * NR wide (the weight transform works on one panel of NR output channels):
+ *   ccwg_S_weight_panel(m, w, pk, grp, jr, Bp): panel jr of group grp;
+ *   ccwg_S_input(m, x, g, zeros, t0, cnt, V, vs):
  *       V[xi*vs + t*C + c] for tiles t0 .. t0+cnt-1 (t counted from t0);
  *       zeros holds >= C zeros (stands in for out-of-image pixels).
- *   ccwg_S_output_ISA(m, M, ms, bias, y, g, t0, cnt):
+ *   ccwg_S_output(m, M, ms, bias, y, g, t0, cnt):
  *       reads M[xi*ms + t*O + o], writes y (N, Ho, Wo, O) for those tiles.
  */
-#define CCWG_DEFINE(T, S, ISA, VBYTES, ATTR)                                    \
-typedef T ccwg_##S##_##ISA##_v __attribute__((vector_size(VBYTES)));            \
+#define CCWG_DEFINE(T, S, NR)                                                   \
+typedef T ccwg_##S##_v __attribute__((vector_size(CCK_VBYTES)));                \
                                                                                 \
-static inline __attribute__((always_inline)) ATTR void                          \
-ccwg_##S##_weight_body_##ISA(const int m, const T *w, const ccwg_pack *pk,     \
+static inline __attribute__((always_inline)) void                               \
+ccwg_##S##_weight_body(const int m, const T *w, const ccwg_pack *pk,     \
                              ptrdiff_t grp, ptrdiff_t jr, T *Bp)                \
 {                                                                               \
-    const int alpha = m + 2, nr = pk->nr;                                       \
+    const int alpha = m + 2, nr = (NR);                                         \
     const ptrdiff_t Cg = pk->Cg, O = pk->O, n0 = jr * nr;                       \
     const int nb = pk->Og - n0 < nr ? (int)(pk->Og - n0) : nr;                 \
     const T *wcol = w + grp * pk->Og + n0;                                      \
     T *base = Bp + grp * pk->bsize;                                             \
     for (ptrdiff_t c = 0; c < Cg; c++) {                                        \
-        double gk[9][CCWG_OB], t[18][CCWG_OB], u[36][CCWG_OB];                  \
+        double gk[9][NR], t[18][NR], u[36][NR];                  \
         for (int k = 0; k < 9; k++) {                                           \
             const T *src = wcol + (k * Cg + c) * O;                             \
-            if (nb == CCWG_OB)                                                  \
-                for (int l = 0; l < CCWG_OB; l++) gk[k][l] = (double)src[l];    \
+            if (nb == NR)                                                  \
+                for (int l = 0; l < NR; l++) gk[k][l] = (double)src[l];    \
             else                                                                \
-                for (int l = 0; l < CCWG_OB; l++)                               \
+                for (int l = 0; l < NR; l++)                               \
                     gk[k][l] = l < nb ? (double)src[l] : 0.0;                   \
         }                                                                       \
         for (int j = 0; j < 3; j++)            /* columns: G g */               \
-            for (int l = 0; l < CCWG_OB; l++) {                                 \
+            for (int l = 0; l < NR; l++) {                                 \
                 if (m == 2)                                                     \
                     CCWG_G4(gk[j][l], gk[3 + j][l], gk[6 + j][l], t[j][l],      \
                             t[3 + j][l], t[6 + j][l], t[9 + j][l]);             \
@@ -180,35 +166,35 @@ ccwg_##S##_weight_body_##ISA(const int m, const T *w, const ccwg_pack *pk,     \
                             t[12 + j][l], t[15 + j][l]);                        \
             }                                                                   \
         for (int a = 0; a < alpha; a++)        /* rows: (G g) G^T */            \
-            for (int l = 0; l < CCWG_OB; l++) {                                 \
+            for (int l = 0; l < NR; l++) {                                 \
                 double *r = &t[3 * a][0];                                       \
                 if (m == 2)                                                     \
-                    CCWG_G4(r[l], r[CCWG_OB + l], r[2 * CCWG_OB + l],           \
+                    CCWG_G4(r[l], r[NR + l], r[2 * NR + l],           \
                             u[4 * a][l], u[4 * a + 1][l], u[4 * a + 2][l],      \
                             u[4 * a + 3][l]);                                   \
                 else                                                            \
-                    CCWG_G6(r[l], r[CCWG_OB + l], r[2 * CCWG_OB + l],           \
+                    CCWG_G6(r[l], r[NR + l], r[2 * NR + l],           \
                             u[6 * a][l], u[6 * a + 1][l], u[6 * a + 2][l],      \
                             u[6 * a + 3][l], u[6 * a + 4][l], u[6 * a + 5][l]); \
             }                                                                   \
         /* row c of panel jr in every operand: nr values, zeros past Og */     \
-        const ptrdiff_t at = ccwg_packed_at(pk, c, n0);                         \
+        const ptrdiff_t at = ccwg_packed_at(pk, NR, c, n0);                         \
         for (int k = 0; k < alpha * alpha; k++) {                               \
             T *dst = base + k * pk->groups * pk->bsize + at;                    \
-            if (nr == CCWG_OB && nb == CCWG_OB)                                 \
-                for (int l = 0; l < CCWG_OB; l++) dst[l] = (T)u[k][l];          \
+            if (nr == NR && nb == NR)                                 \
+                for (int l = 0; l < NR; l++) dst[l] = (T)u[k][l];          \
             else                                                                \
                 for (int l = 0; l < nr; l++) dst[l] = l < nb ? (T)u[k][l] : 0;  \
         }                                                                       \
     }                                                                           \
 }                                                                               \
                                                                                 \
-static inline __attribute__((always_inline)) ATTR void                          \
-ccwg_##S##_input_body_##ISA(const int m, const T *x, const ccwg_geom *g,         \
+static inline __attribute__((always_inline)) void                               \
+ccwg_##S##_input_body(const int m, const T *x, const ccwg_geom *g,         \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
 {                                                                               \
-    typedef ccwg_##S##_##ISA##_v vt;                                            \
-    enum { VL = (VBYTES) / sizeof(T) };                                         \
+    typedef ccwg_##S####_v vt;                                            \
+    enum { VL = CCK_VBYTES / sizeof(T) };                                       \
     const int alpha = m + 2;                                                    \
     const ptrdiff_t C = g->C;                                                   \
     for (ptrdiff_t t = 0; t < cnt; t++) {                                       \
@@ -264,12 +250,12 @@ ccwg_##S##_input_body_##ISA(const int m, const T *x, const ccwg_geom *g,        
     }                                                                           \
 }                                                                               \
                                                                                 \
-static inline __attribute__((always_inline)) ATTR void                          \
-ccwg_##S##_output_body_##ISA(const int m, const T *M, ptrdiff_t ms,              \
+static inline __attribute__((always_inline)) void                               \
+ccwg_##S##_output_body(const int m, const T *M, ptrdiff_t ms,              \
         const T *bias, T *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)   \
 {                                                                               \
-    typedef ccwg_##S##_##ISA##_v vt;                                            \
-    enum { VL = (VBYTES) / sizeof(T) };                                         \
+    typedef ccwg_##S####_v vt;                                            \
+    enum { VL = CCK_VBYTES / sizeof(T) };                                       \
     const int alpha = m + 2;                                                    \
     const ptrdiff_t O = g->O;                                                   \
     for (ptrdiff_t t = 0; t < cnt; t++) {                                       \
@@ -316,59 +302,26 @@ ccwg_##S##_output_body_##ISA(const int m, const T *M, ptrdiff_t ms,             
 } \
                                                                                \
 /* m is a compile-time constant inside each branch, so loops fully unroll. */ \
-static ATTR void ccwg_##S##_weight_panel_##ISA(int m, const T *w,               \
+static void ccwg_##S##_weight_panel(int m, const T *w,               \
         const ccwg_pack *pk, ptrdiff_t grp, ptrdiff_t jr, T *Bp)                \
 {                                                                               \
-    if (m == 2) ccwg_##S##_weight_body_##ISA(2, w, pk, grp, jr, Bp);            \
-    else        ccwg_##S##_weight_body_##ISA(4, w, pk, grp, jr, Bp);            \
+    if (m == 2) ccwg_##S##_weight_body(2, w, pk, grp, jr, Bp);            \
+    else        ccwg_##S##_weight_body(4, w, pk, grp, jr, Bp);            \
 }                                                                               \
-static ATTR void ccwg_##S##_input_##ISA(int m, const T *x, const ccwg_geom *g,  \
+static void ccwg_##S##_input(int m, const T *x, const ccwg_geom *g,  \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
 {                                                                               \
-    if (m == 2) ccwg_##S##_input_body_##ISA(2, x, g, zeros, t0, cnt, V, vs);    \
-    else        ccwg_##S##_input_body_##ISA(4, x, g, zeros, t0, cnt, V, vs);    \
+    if (m == 2) ccwg_##S##_input_body(2, x, g, zeros, t0, cnt, V, vs);    \
+    else        ccwg_##S##_input_body(4, x, g, zeros, t0, cnt, V, vs);    \
 }                                                                               \
-static ATTR void ccwg_##S##_output_##ISA(int m, const T *M, ptrdiff_t ms,       \
+static void ccwg_##S##_output(int m, const T *M, ptrdiff_t ms,       \
         const T *bias, T *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)   \
 {                                                                               \
-    if (m == 2) ccwg_##S##_output_body_##ISA(2, M, ms, bias, y, g, t0, cnt);    \
-    else        ccwg_##S##_output_body_##ISA(4, M, ms, bias, y, g, t0, cnt);    \
+    if (m == 2) ccwg_##S##_output_body(2, M, ms, bias, y, g, t0, cnt);    \
+    else        ccwg_##S##_output_body(4, M, ms, bias, y, g, t0, cnt);    \
 }
 
-CCWG_DEFINE(float, s, base, 16, )
-CCWG_DEFINE(double, d, base, 16, )
-#if CCONV_X86
-CCWG_DEFINE(float, s, avx2, 32, CCONV_AVX2)
-CCWG_DEFINE(double, d, avx2, 32, CCONV_AVX2)
-#define CCWG_PICK(S, f) (cconv_use_avx2() ? ccwg_##S##_##f##_avx2 : ccwg_##S##_##f##_base)
-#else
-#define CCWG_PICK(S, f) ccwg_##S##_##f##_base
-#endif
-
-/* ---- entry points -------------------------------------------------------- */
-
-/* (G g G^T)[xi] (in double) of an HWIO weight w (3, 3, Cg, O) for the
- * output channels of micro-panel jr of group grp, every input channel:
- * panel jr of every packed operand of that group (each written line once,
- * in order, so the stores stream). */
-static inline void ccwg_s_weight_panel(int m, const float *w, const ccwg_pack *pk,
-                                       ptrdiff_t grp, ptrdiff_t jr, float *Bp)
-{ CCWG_PICK(s, weight_panel)(m, w, pk, grp, jr, Bp); }
-static inline void ccwg_d_weight_panel(int m, const double *w, const ccwg_pack *pk,
-                                       ptrdiff_t grp, ptrdiff_t jr, double *Bp)
-{ CCWG_PICK(d, weight_panel)(m, w, pk, grp, jr, Bp); }
-
-static inline void ccwg_s_input(int m, const float *x, const ccwg_geom *g, const float *zeros,
-                                ptrdiff_t t0, ptrdiff_t cnt, float *V, ptrdiff_t vs)
-{ CCWG_PICK(s, input)(m, x, g, zeros, t0, cnt, V, vs); }
-static inline void ccwg_d_input(int m, const double *x, const ccwg_geom *g, const double *zeros,
-                                ptrdiff_t t0, ptrdiff_t cnt, double *V, ptrdiff_t vs)
-{ CCWG_PICK(d, input)(m, x, g, zeros, t0, cnt, V, vs); }
-static inline void ccwg_s_output(int m, const float *M, ptrdiff_t ms, const float *bias,
-                                 float *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)
-{ CCWG_PICK(s, output)(m, M, ms, bias, y, g, t0, cnt); }
-static inline void ccwg_d_output(int m, const double *M, ptrdiff_t ms, const double *bias,
-                                 double *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)
-{ CCWG_PICK(d, output)(m, M, ms, bias, y, g, t0, cnt); }
+CCWG_DEFINE(float, s, CCK_S_NR)
+CCWG_DEFINE(double, d, CCK_D_NR)
 
 #endif

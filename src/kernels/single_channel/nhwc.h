@@ -1,11 +1,12 @@
 /*
- * _single_channel.h -- direct forward convolution for one input channel
- * (C == 1, groups == 1, stride 1), NHWC, for float and double.
+ * single_channel/nhwc.h -- direct forward convolution for one input channel
+ * (C == 1, groups == 1, stride 1), NHWC, for float and double, written once
+ * and built per ISA with vectors of CCK_VBYTES bytes (src/kernels/isa_*.c).
  *
  * With C = 1 (LeNet's first layer, grayscale stems) im2col copies KW-element
  * runs per kernel row and pixel, and the GEMM's reduction is only KH*KW deep:
  * the copies cost more than the multiplications. Here the multiplications read
- * the input directly. Eight consecutive output pixels of a row form one vector
+ * the input directly. L consecutive output pixels of a row form one vector
  * (their inputs under a tap are consecutive when C = 1 and the stride is 1),
  * and eight output channels are accumulated at once, each tap's weight
  * broadcast. Pixels whose taps leave the image (padding) and the ragged end of
@@ -14,32 +15,27 @@
  * The weight and bias are passed padded to a multiple of CCSC_OB output
  * channels (zeros), so the vector loop needs no channel tail.
  */
-#ifndef CCONV_SINGLE_CHANNEL_H
-#define CCONV_SINGLE_CHANNEL_H
+#ifndef CCK_SINGLE_CHANNEL_NHWC_H
+#define CCK_SINGLE_CHANNEL_NHWC_H
 
 #include <stddef.h>
 
-#include "_cpu_features.h"
+#include "../geometry.h"
 
-#define CCSC_OB 8   /* output channels per register block */
-
-typedef struct {
-    ptrdiff_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo;
-} ccsc_geom;
+#define CCSC_OB 8   /* output channels per register block (the row's sc_ob) */
 
 /*
  * DEFINE(T, S) instantiates ccsc_S_forward_row(x, wpad, bpad, y, g, row):
  * output row (n, ho) = row of y (N, Ho, Wo, O). wpad is (KH, KW, Opad) and
  * bpad is (Opad,), both zero padded past O.
  */
-#define CCSC_DEFINE(T, S, V, ATTR)                                              \
-ATTR                                                                            \
-static void ccsc_##S##_forward_row_##V(const T *restrict x,                    \
+#define CCSC_DEFINE(T, S)                                                       \
+static void ccsc_##S##_forward_row(const T *restrict x,                    \
         const T *restrict wpad, const T *restrict bpad, T *restrict y,          \
         const ccsc_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
-    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
-    enum { L = 32 / sizeof(T) };                                                \
+    typedef T vec __attribute__((vector_size(CCK_VBYTES), aligned(sizeof(T)))); \
+    enum { L = CCK_VBYTES / sizeof(T) };                                        \
     const ptrdiff_t W = g->W, O = g->O, Opad = g->Opad, Wo = g->Wo;             \
     const ptrdiff_t n = row / g->Ho, ho = row % g->Ho;                          \
     ptrdiff_t kh0 = 0, kh1 = g->KH;                                             \
@@ -105,20 +101,19 @@ static void ccsc_##S##_forward_row_##V(const T *restrict x,                    \
  * DEFINE_GW(T, S) instantiates ccsc_S_grad_weight_row(x, dy, dwv, db, dyt, g,
  * row): adds output row (n, ho) = row's contribution to dwv and, if db is not
  * NULL, to db (O,). dwv holds KH*KW*O vectors of L partial sums (L = 32 bytes
- * of T); grad_weight[tap, o] is the sum of vector (tap, o)'s lanes, taken by
+ * of T, the row's lanes); grad_weight[tap, o] is the sum of vector (tap, o)'s lanes, taken by
  * the caller at the end. dyt is scratch for Wo * O elements: the row of dy
  * transposed to channel-major, so that under each tap the input row and every
  * channel's gradient row are contiguous runs over wo. The order of every sum
  * is fixed.
  */
-#define CCSC_DEFINE_GW(T, S, V, ATTR)                                           \
-ATTR                                                                            \
-static void ccsc_##S##_grad_weight_row_##V(const T *restrict x,                 \
+#define CCSC_DEFINE_GW(T, S)                                                    \
+static void ccsc_##S##_grad_weight_row(const T *restrict x,                 \
         const T *restrict dy, T *restrict dwv, T *restrict db, T *restrict dyt, \
         const ccsc_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
-    typedef T vec __attribute__((vector_size(32), aligned(sizeof(T))));        \
-    enum { L = 32 / sizeof(T) };                                                \
+    typedef T vec __attribute__((vector_size(CCK_VBYTES), aligned(sizeof(T)))); \
+    enum { L = CCK_VBYTES / sizeof(T) };                                        \
     const ptrdiff_t W = g->W, O = g->O, Wo = g->Wo;                             \
     const ptrdiff_t n = row / g->Ho, ho = row % g->Ho;                          \
     const T *dyrow = dy + row * Wo * O;                                         \
@@ -174,37 +169,9 @@ static void ccsc_##S##_grad_weight_row_##V(const T *restrict x,                 
     }                                                                           \
 }
 
-CCSC_DEFINE(float, s, base, )
-CCSC_DEFINE(double, d, base, )
-CCSC_DEFINE_GW(float, s, base, )
-CCSC_DEFINE_GW(double, d, base, )
-#if CCONV_X86
-CCSC_DEFINE(float, s, avx2, CCONV_AVX2)
-CCSC_DEFINE(double, d, avx2, CCONV_AVX2)
-CCSC_DEFINE_GW(float, s, avx2, CCONV_AVX2)
-CCSC_DEFINE_GW(double, d, avx2, CCONV_AVX2)
-#define CCSC_PICK(S) (cconv_use_avx2() ? ccsc_##S##_forward_row_avx2 : ccsc_##S##_forward_row_base)
-#define CCSC_PICK_GW(S) (cconv_use_avx2() ? ccsc_##S##_grad_weight_row_avx2 : ccsc_##S##_grad_weight_row_base)
-#else
-#define CCSC_PICK(S) ccsc_##S##_forward_row_base
-#define CCSC_PICK_GW(S) ccsc_##S##_grad_weight_row_base
-#endif
-
-static inline void ccsc_s_forward_row(const float *x, const float *wpad, const float *bpad,
-                                      float *y, const ccsc_geom *g, ptrdiff_t row)
-{ CCSC_PICK(s)(x, wpad, bpad, y, g, row); }
-static inline void ccsc_d_forward_row(const double *x, const double *wpad, const double *bpad,
-                                      double *y, const ccsc_geom *g, ptrdiff_t row)
-{ CCSC_PICK(d)(x, wpad, bpad, y, g, row); }
-
-/* Lanes per partial-sum vector of dwv (32 bytes of the element type). */
-#define CCSC_LANES(T) ((ptrdiff_t)(32 / sizeof(T)))
-
-static inline void ccsc_s_grad_weight_row(const float *x, const float *dy, float *dwv, float *db,
-                                          float *dyt, const ccsc_geom *g, ptrdiff_t row)
-{ CCSC_PICK_GW(s)(x, dy, dwv, db, dyt, g, row); }
-static inline void ccsc_d_grad_weight_row(const double *x, const double *dy, double *dwv, double *db,
-                                          double *dyt, const ccsc_geom *g, ptrdiff_t row)
-{ CCSC_PICK_GW(d)(x, dy, dwv, db, dyt, g, row); }
+CCSC_DEFINE(float, s)
+CCSC_DEFINE(double, d)
+CCSC_DEFINE_GW(float, s)
+CCSC_DEFINE_GW(double, d)
 
 #endif

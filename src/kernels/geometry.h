@@ -1,0 +1,41 @@
+/*
+ * geometry.h -- the sizes each kernel family reads, as plain C structs.
+ * Filled by the Cython entry points from a validated geometry; shared by
+ * every ISA's build of the kernels (src/kernels/isa_*.c).
+ */
+#ifndef CCK_GEOMETRY_H
+#define CCK_GEOMETRY_H
+
+#include <stddef.h>
+
+/* Depthwise, NHWC rows (groups == C == O). */
+typedef struct {
+    ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
+} ccdw_geom;
+
+/* Depthwise, one NCHW plane. */
+typedef struct {
+    ptrdiff_t H, W, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
+} ccdp_geom;
+
+/* One input channel, stride 1, NHWC; Opad = O rounded up to the row's sc_ob. */
+typedef struct {
+    ptrdiff_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo;
+} ccsc_geom;
+
+/* Winograd F(m x m, 3 x 3), NHWC. */
+typedef struct {
+    ptrdiff_t N, H, W, C, O;   /* input (N, H, W, C); output channels O */
+    ptrdiff_t pt, pl;          /* top / left padding (may be negative)   */
+    ptrdiff_t Ho, Wo;          /* output size                            */
+    ptrdiff_t tiles_h, tiles_w;/* ceil(Ho / m), ceil(Wo / m)             */
+} ccwg_geom;
+
+/* Where the Winograd weight transform writes: the alpha^2 x groups B
+ * operands of the row's GEMM, already packed. Operand k = xi*groups + group
+ * is a Cg x Og matrix at Bp + k*bsize, in the row's pack_b layout. */
+typedef struct {
+    ptrdiff_t Cg, O, Og, groups, bsize;
+} ccwg_pack;
+
+#endif

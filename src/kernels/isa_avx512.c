@@ -1,0 +1,22 @@
+/*
+ * isa_avx512.c -- the kernel table's AVX-512 row: the kernel bodies with
+ * 64-byte vectors and the hand-written AVX-512 micro-kernels, compiled for
+ * AVX-512 F/BW/DQ/VL (with AVX2 + FMA). Only x86 builds have it.
+ */
+#include "table.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+
+#define CCK_VBYTES 64
+#define CCK_TARGET "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"
+#include "target_begin.h"
+#include "gemm/ukr_avx512.h"
+#include "kernel_bodies.h"
+#include "target_end.h"
+#include "kernel_row.h"
+
+CCK_ROW(CCK_AVX512, "avx512", CCK_TARGET, cck_row_avx512)
+#else
+const cck_row *cck_row_avx512(void) { return 0; }
+#endif
