@@ -39,7 +39,7 @@ stamp() { echo "[$(( $(date +%s) - START ))s] $*"; }
 mkdir -p "$WORK/src" "$WORK/dist"
 if [ "${CHECK_WHEEL_WORKTREE:-0}" = 1 ]; then
     stamp "copying the working tree"
-    (cd "$ROOT" && tar --exclude=./build --exclude=./.git --exclude='*.so' --exclude='./src/*.c' -cf - .) \
+    (cd "$ROOT" && tar --exclude=./build --exclude=./.git --exclude='*.so' -cf - .) \
         | tar -xf - -C "$WORK/src"
 else
     stamp "exporting git HEAD ($(git -C "$ROOT" rev-parse --short HEAD))"
