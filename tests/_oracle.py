@@ -1,7 +1,7 @@
 """Independent oracles for the cconv tests.
 
 Nothing here imports cconv.  Everything is the direct definition of a 2-D
-convolution written as float64 Python loops over output pixels and kernel taps
+convolution (and of the transposed convolution) written as float64 Python loops over output pixels and kernel taps
 (only the short channel sums are left to elementwise NumPy, never to BLAS), so
 it is slow and only used on tiny sizes.
 
@@ -162,6 +162,71 @@ def conv2d_backward_loop(gy, x, w, *, stride=1, pads=((0, 0), (0, 0)), dilation=
             xs = x[:, hi, wi, g * Cg:(g + 1) * Cg]            # (N, Cg)
             gx[:, hi, wi, g * Cg:(g + 1) * Cg] += (gys[:, None, :] * ws[None]).sum(axis=2)
             gw[kh, kw, :, g * Og:(g + 1) * Og] += (xs[:, :, None] * gys[:, None, :]).sum(axis=0)
+    gb = gy.sum(axis=(0, 1, 2))
+    return gx, gw, gb
+
+
+def _transpose_taps(H, W, KH, KW, out_hw, stride, crop_before, dilation):
+    """Yield (h, w, kh, kw, ho, wo): input pixel (h, w) through tap (kh, kw) scatters to output (ho, wo)."""
+    sh, sw = pair(stride)
+    dh, dw = pair(dilation)
+    pt, pl = crop_before
+    Ho, Wo = out_hw
+    for h in range(H):
+        for w in range(W):
+            for kh in range(KH):
+                ho = h * sh + kh * dh - pt
+                if not 0 <= ho < Ho:
+                    continue
+                for kw in range(KW):
+                    wo = w * sw + kw * dw - pl
+                    if 0 <= wo < Wo:
+                        yield h, w, kh, kw, ho, wo
+
+
+def conv_transpose2d_loop(x, w, b=None, *, out_hw, stride=1, crop_before=(0, 0), dilation=1, groups=1):
+    """Transposed convolution by its definition (NHWC input, weight (KH, KW, C_out // groups, C_in)).
+
+    Every input pixel scatters x[n, h, w, c] * w[kh, kw, o', c] to the uncropped output position
+    (h*sh + kh*dh, w*sw + kw*dw); the output is that grid shifted up/left by ``crop_before`` =
+    (top, left) and cut to ``out_hw`` (rows past the scattered ones, from output_padding, are zero).
+    y[n, ho, wo, o] = b[o] + that sum over the taps landing on (ho, wo), c in group(o).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    N, H, W, C = x.shape
+    KH, KW, Og, Cw = w.shape
+    assert Cw == C and C % groups == 0
+    Cg = C // groups
+    y = np.zeros((N, out_hw[0], out_hw[1], Og * groups))
+    if b is not None:
+        y += np.asarray(b, dtype=np.float64)
+    for h, wi, kh, kw, ho, wo in _transpose_taps(H, W, KH, KW, out_hw, stride, crop_before, dilation):
+        for g in range(groups):
+            xs = x[:, h, wi, g * Cg:(g + 1) * Cg]              # (N, Cg)
+            ws = w[kh, kw, :, g * Cg:(g + 1) * Cg]             # (Og, Cg)
+            y[:, ho, wo, g * Og:(g + 1) * Og] += (xs[:, None, :] * ws[None]).sum(axis=2)
+    return y
+
+
+def conv_transpose2d_backward_loop(gy, x, w, *, stride=1, crop_before=(0, 0), dilation=1, groups=1):
+    """The three gradients of sum(conv_transpose2d_loop(x, w, b) * gy), each from its own definition."""
+    gy = np.asarray(gy, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    N, H, W, C = x.shape
+    KH, KW, Og, _ = w.shape
+    Cg = C // groups
+    assert gy.shape[0] == N and gy.shape[3] == Og * groups
+    gx = np.zeros_like(x)
+    gw = np.zeros_like(w)
+    for h, wi, kh, kw, ho, wo in _transpose_taps(H, W, KH, KW, gy.shape[1:3], stride, crop_before, dilation):
+        for g in range(groups):
+            gys = gy[:, ho, wo, g * Og:(g + 1) * Og]           # (N, Og)
+            ws = w[kh, kw, :, g * Cg:(g + 1) * Cg]             # (Og, Cg)
+            xs = x[:, h, wi, g * Cg:(g + 1) * Cg]              # (N, Cg)
+            gx[:, h, wi, g * Cg:(g + 1) * Cg] += (gys[:, :, None] * ws[None]).sum(axis=1)
+            gw[kh, kw, :, g * Cg:(g + 1) * Cg] += (gys[:, :, None] * xs[:, None, :]).sum(axis=0)
     gb = gy.sum(axis=(0, 1, 2))
     return gx, gw, gb
 

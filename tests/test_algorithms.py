@@ -1,5 +1,6 @@
-"""The ``algorithm`` keyword: every algorithm against PyTorch on every case it
-can serve, clear errors where it cannot, and what ``"auto"`` picks."""
+"""The ``algorithm`` keyword: every algorithm against the float64 direct definition (and PyTorch,
+when it is installed) on every case it can serve, clear errors where it cannot, and what ``"auto"``
+picks."""
 import numpy as np
 import pytest
 
@@ -28,8 +29,9 @@ def _shape_kw(problem):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_every_algorithm_matches_torch_where_it_serves(problem, algorithm, torch):
-    """Forward and all gradients, through every entry point, per algorithm."""
+def test_every_algorithm_matches_the_definition_where_it_serves(problem, algorithm, torch_or_none):
+    """Forward and all gradients, through every entry point, per algorithm: against the float64 loop
+    definition always, and against PyTorch (float64 autograd) too when torch is importable."""
     routes = _serves(problem, algorithm)
     kw = dict(problem.kw, algorithm=algorithm)
     if routes is None:
@@ -38,19 +40,25 @@ def test_every_algorithm_matches_torch_where_it_serves(problem, algorithm, torch
         with pytest.raises(ValueError, match=f"algorithm='{algorithm}' cannot compute"):
             cconv.conv2d_backward(problem.gy, problem.x, problem.w, **kw)
         return
-    ty, tgx, tgw, tgb = torch_conv2d_all(torch, problem.x, problem.w, problem.b, problem.gy,
-                                         stride=problem.case["stride"], pads=problem.pads,
-                                         dilation=problem.case["dilation"], groups=problem.case["groups"],
-                                         layout=problem.layout)
+    oracles = [("definition", problem.oracle_forward(), *problem.oracle_backward())]
+    if torch_or_none is not None:
+        oracles.append(("torch", *torch_conv2d_all(
+            torch_or_none, problem.x, problem.w, problem.b, problem.gy, stride=problem.case["stride"],
+            pads=problem.pads, dilation=problem.case["dilation"], groups=problem.case["groups"],
+            layout=problem.layout)))
     y = cconv.conv2d(problem.x, problem.w, problem.b, **kw)
     assert y.dtype == problem.dtype
-    assert_close(y, ty, problem.dtype, what=f"y ({routes['forward']}) vs torch")
     gx, gw, gb = cconv.conv2d_backward(problem.gy, problem.x, problem.w, **kw)
-    assert_close(gx, tgx, problem.dtype, what=f"grad_x ({routes['grad_input']}) vs torch")
-    assert_close(gw, tgw, problem.dtype, what=f"grad_weight ({routes['grad_weight']}) vs torch")
-    assert_close(gb, tgb, problem.dtype, what="grad_bias vs torch")
-    assert_close(cconv.conv2d_grad_input(problem.gy, problem.w, problem.x.shape, **kw), tgx, problem.dtype,
-                 what="conv2d_grad_input vs torch")
+    gx_alone = cconv.conv2d_grad_input(problem.gy, problem.w, problem.x.shape, **kw)
+    gw_alone = cconv.conv2d_grad_weight(problem.gy, problem.x, problem.w.shape, **kw)
+    assert gx.dtype == gw.dtype == gb.dtype == gx_alone.dtype == gw_alone.dtype == problem.dtype
+    for name, ey, egx, egw, egb in oracles:
+        assert_close(y, ey, problem.dtype, what=f"y ({routes['forward']}) vs {name}")
+        assert_close(gx, egx, problem.dtype, what=f"grad_x ({routes['grad_input']}) vs {name}")
+        assert_close(gw, egw, problem.dtype, what=f"grad_weight ({routes['grad_weight']}) vs {name}")
+        assert_close(gb, egb, problem.dtype, what=f"grad_bias vs {name}")
+        assert_close(gx_alone, egx, problem.dtype, what=f"conv2d_grad_input vs {name}")
+        assert_close(gw_alone, egw, problem.dtype, what=f"conv2d_grad_weight vs {name}")
 
 
 def _routes_or_empty(case, algorithm):
@@ -61,7 +69,7 @@ def _routes_or_empty(case, algorithm):
 
 
 def test_the_case_table_reaches_every_route():
-    """Every route is exercised by the cross-check above on some case."""
+    """Every route is exercised by the per-algorithm check above on some case."""
     from conftest import CASES
     seen = set()
     for case in CASES:

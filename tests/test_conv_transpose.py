@@ -1,7 +1,11 @@
-"""conv_transpose2d and conv_transpose2d_backward against PyTorch, finite
+"""conv_transpose2d and conv_transpose2d_backward against the float64 direct
+definition (tests/_oracle.py) and, when torch is importable, PyTorch; finite
 differences and the adjoint identity with conv2d; dtype rules, bad input,
 immutability.
 
+The sizes and crops of every case are resolved here from the PyTorch and
+TensorFlow/Keras definitions (``resolve``), never from cconv; the loop oracle
+scatters every input pixel through every tap and cuts the result to them.
 The PyTorch oracle works in float64 on NCHW with the weight
 (C_in, C_out//groups, KH, KW). Symmetric padding with a PyTorch-legal
 output_padding goes straight to ``F.conv_transpose2d``; any other padding is
@@ -16,10 +20,15 @@ import numpy as np
 import pytest
 
 import cconv
-from _oracle import pair, same_pads_1d
+from _oracle import (act_from_nhwc, act_to_nhwc, conv_transpose2d_backward_loop, conv_transpose2d_loop, pair,
+                     same_pads_1d, weight_from_hwio, weight_to_hwio)
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+try:
+    import torch
+    F = torch.nn.functional
+except ImportError:    # the definition is the oracle; PyTorch, when installed, is a second one
+    torch = F = None
+needs_torch = pytest.mark.skipif(torch is None, reason="could not import 'torch': checks the PyTorch oracle itself")
 
 # Sizes: x (N, H, W, C_in) in NHWC terms; weight holds C_out // groups per group.
 CASES = [
@@ -70,11 +79,13 @@ TWO_THREAD_CASES = ("gemm_tiles",)   # the rest run on one thread: tiny sizes, a
 def _one_thread_each():
     """One torch and one cconv thread by default: two thread pools spinning against each other on tiny
     problems cost far more than the work (num_threads=2 is exercised explicitly)."""
-    saved = torch.get_num_threads(), cconv.get_num_threads()
-    torch.set_num_threads(1)
+    saved = (torch.get_num_threads() if torch else None), cconv.get_num_threads()
+    if torch:
+        torch.set_num_threads(1)
     cconv.set_num_threads(1)
     yield
-    torch.set_num_threads(saved[0])
+    if torch:
+        torch.set_num_threads(saved[0])
     cconv.set_num_threads(saved[1])
 
 TOL = {np.float32: 3e-6, np.float64: 1e-13}   # max |error| relative to max |reference| (and at least 1)
@@ -105,6 +116,18 @@ def resolve(case):
         pads = padding
     out = tuple(full[i] + op[i] - sum(pads[i]) for i in range(2))
     return pads, op, out
+
+
+def loop_transpose_all(x, w, b, gy, case, layout):
+    """(y, grad_x, grad_w, grad_b) in float64 and ``layout`` from the direct definition."""
+    pads, _, out_hw = resolve(case)
+    geo = dict(stride=case["stride"], crop_before=(pads[0][0], pads[1][0]), dilation=case["dilation"],
+               groups=case["groups"])
+    x64 = act_to_nhwc(np.asarray(x, np.float64), layout)
+    w64 = weight_to_hwio(np.asarray(w, np.float64), layout)    # the same axis moves: (KH, KW, C_out//g, C_in)
+    y = conv_transpose2d_loop(x64, w64, b, out_hw=out_hw, **geo)
+    gx, gw, gb = conv_transpose2d_backward_loop(act_to_nhwc(np.asarray(gy, np.float64), layout), x64, w64, **geo)
+    return act_from_nhwc(y, layout), act_from_nhwc(gx, layout), weight_from_hwio(gw, layout), gb
 
 
 def torch_transpose_all(x, w, b, gy, case, layout):
@@ -169,47 +192,67 @@ def rel_err(a, ref):
 
 
 # ---------------------------------------------------------------------------
-# PyTorch cross-checks
+# against the definition, and PyTorch when it is installed
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_forward_and_gradients_match_torch(case, layout, dtype):
+def test_forward_and_gradients_match_definition_and_torch(case, layout, dtype):
     # every other case (and the other half in the other layout) runs without bias
     bias = (CASES.index(case) + (layout == "NCHW")) % 2 == 0
     x, w, b, gy, kw = make(case, layout, dtype, bias=bias)
-    y_ref, gx_ref, gw_ref, gb_ref = torch_transpose_all(x, w, b, gy, case, layout)
-    assert cconv.conv_transpose2d_output_shape(x.shape, w.shape, **kw) == y_ref.shape
+    oracles = [("definition", *loop_transpose_all(x, w, b, gy, case, layout))]
+    if torch is not None:
+        oracles.append(("torch", *torch_transpose_all(x, w, b, gy, case, layout)))
+    out_shape = cconv.conv_transpose2d_output_shape(x.shape, w.shape, **kw)
     kw["num_threads"] = 2 if case["id"] in TWO_THREAD_CASES else None
     y = cconv.conv_transpose2d(x, w, b, **kw)
-    assert y.shape == y_ref.shape and y.dtype == dtype and y.flags.c_contiguous
-    assert rel_err(y, y_ref) <= TOL[dtype]
     gx, gw, gb = cconv.conv_transpose2d_backward(gy, x, w, **kw)
+    assert y.dtype == dtype and y.flags.c_contiguous
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (case["Cout"],)
     assert gx.dtype == gw.dtype == gb.dtype == dtype
-    assert rel_err(gx, gx_ref) <= TOL[dtype]
-    assert rel_err(gw, gw_ref) <= TOL[dtype]
-    gb_ref = np.asarray(gy, np.float64).sum(axis=(0, 1, 2) if layout == "NHWC" else (0, 2, 3)) \
-        if gb_ref is None else gb_ref
-    assert rel_err(gb, gb_ref) <= TOL[dtype]
+    for name, y_ref, gx_ref, gw_ref, gb_ref in oracles:
+        assert out_shape == y.shape == y_ref.shape, name
+        assert rel_err(y, y_ref) <= TOL[dtype], f"y vs {name}"
+        assert rel_err(gx, gx_ref) <= TOL[dtype], f"grad_x vs {name}"
+        assert rel_err(gw, gw_ref) <= TOL[dtype], f"grad_weight vs {name}"
+        gb_ref = np.asarray(gy, np.float64).sum(axis=(0, 1, 2) if layout == "NHWC" else (0, 2, 3)) \
+            if gb_ref is None else gb_ref
+        assert rel_err(gb, gb_ref) <= TOL[dtype], f"grad_bias vs {name}"
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if not isinstance(c["padding"], str)][:6],
+NUMERIC_PAD_CASES = [c for c in CASES if not isinstance(c["padding"], str)][:6]
+
+
+@pytest.mark.parametrize("case", NUMERIC_PAD_CASES, ids=lambda c: c["id"])
+def test_oracle_sizes_follow_pytorch_formula(case):
+    # The sizes ``resolve`` gives (and the definition's output) follow PyTorch's formula with per-side padding.
+    x, w, b, _, _ = make(case, "NHWC", np.float64)
+    pads, op, out_hw = resolve(case)
+    s, d = pair(case["stride"]), pair(case["dilation"])
+    assert out_hw == tuple((n - 1) * s[i] - sum(pads[i]) + d[i] * (case["K"][i] - 1) + op[i] + 1
+                           for i, n in enumerate((case["H"], case["W"])))
+    y = conv_transpose2d_loop(x, w, b, out_hw=out_hw, stride=s, crop_before=(pads[0][0], pads[1][0]), dilation=d,
+                              groups=case["groups"])
+    assert y.shape == (case["N"], *out_hw, case["Cout"])
+
+
+@needs_torch
+@pytest.mark.parametrize("case", [c for c in NUMERIC_PAD_CASES if c["padding"] != ((0, 2), (1, 0))],
                          ids=lambda c: c["id"])
 def test_crop_oracle_agrees_with_direct_torch_call(case):
-    # The per-side crop form of the oracle is the same function as PyTorch's own padding argument.
+    # The per-side crop form of the torch oracle is the same function as PyTorch's own padding argument,
+    # and so is the loop definition's crop.
     x, w, b, _, _ = make(case, "NCHW", np.float64)
     pads, op, out_hw = resolve(case)
     s, d = pair(case["stride"]), pair(case["dilation"])
+    assert pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]
     args = (torch.tensor(x), torch.tensor(w), torch.tensor(b))
     direct = F.conv_transpose2d(*args, stride=s, padding=(pads[0][0], pads[1][0]), output_padding=op,
-                                groups=case["groups"], dilation=d) if pads[0][0] == pads[0][1] and \
-        pads[1][0] == pads[1][1] else None
+                                groups=case["groups"], dilation=d).numpy()
     cropped = _torch_forward(*args, pads, op, out_hw, s, d, case["groups"], force_crop=True)
-    if direct is not None:
-        np.testing.assert_allclose(cropped.numpy(), direct.numpy(), rtol=0, atol=1e-13)
-    # and the sizes follow PyTorch's formula with per-side padding
-    assert cropped.shape[2:] == tuple(
-        (n - 1) * s[i] - sum(pads[i]) + d[i] * (case["K"][i] - 1) + op[i] + 1
-        for i, n in enumerate((case["H"], case["W"])))
+    np.testing.assert_allclose(cropped.numpy(), direct, rtol=0, atol=1e-13)
+    loop = conv_transpose2d_loop(act_to_nhwc(x, "NCHW"), weight_to_hwio(w, "NCHW"), b, out_hw=out_hw, stride=s,
+                                 crop_before=(pads[0][0], pads[1][0]), dilation=d, groups=case["groups"])
+    np.testing.assert_allclose(act_from_nhwc(loop, "NCHW"), direct, rtol=0, atol=1e-12)
 
 
 def test_string_padding_output_sizes_follow_keras():
@@ -392,32 +435,47 @@ def test_bad_arrays():
 # ---------------------------------------------------------------------------
 # the ConvTranspose2D layer
 # ---------------------------------------------------------------------------
-def test_layer_matches_torch_module(layout):
+def test_layer_matches_definition_and_torch_module(layout):
     layer = cconv.ConvTranspose2D(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2, layout=layout,
                                   dtype=np.float64, rng=np.random.default_rng(0))
     assert layer.weight.shape == ((3, 2, 3, 4) if layout == "NHWC" else (4, 3, 3, 2))
     assert layer.bias.shape == (6,) and not layer.bias.any()
     layer.bias[:] = np.arange(6.0)
-    module = torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2,
-                                      dtype=torch.float64)
-    with torch.no_grad():
-        module.weight.copy_(torch.tensor(layer.weight if layout == "NCHW" else layer.weight.transpose(3, 2, 0, 1)))
-        module.bias.copy_(torch.tensor(layer.bias))
     rng = np.random.default_rng(1)
     x_nchw = rng.standard_normal((2, 4, 3, 5))
     to_layout = (lambda a: a.transpose(0, 2, 3, 1)) if layout == "NHWC" else (lambda a: a)
-    xt = torch.tensor(x_nchw, requires_grad=True)
-    yt = module(xt)
+    # PyTorch's size: out = (n - 1) * stride - 2 * padding + (k - 1) + output_padding + 1
+    out_hw = ((3 - 1) * 2 - 2 + 2 + 1 + 1, (5 - 1) * 2 - 2 + 1 + 1 + 1)
+    gy_nchw = rng.standard_normal((2, 6) + out_hw)
     y = layer(to_layout(x_nchw))
-    np.testing.assert_allclose(y, to_layout(yt.detach().numpy()), rtol=1e-12, atol=1e-12)
-    gy = rng.standard_normal(yt.shape)
-    yt.backward(torch.tensor(gy))
-    gx = layer.backward(to_layout(gy))
-    np.testing.assert_allclose(gx, to_layout(xt.grad.numpy()), rtol=1e-12, atol=1e-12)
-    gw_ref = module.weight.grad.numpy()
-    np.testing.assert_allclose(layer.grad_weight, gw_ref if layout == "NCHW" else gw_ref.transpose(2, 3, 1, 0),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(layer.grad_bias, module.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
+    gx = layer.backward(to_layout(gy_nchw))
+    geo = dict(stride=2, crop_before=(1, 1), dilation=1, groups=2)
+    w_hwio = weight_to_hwio(layer.weight, layout)
+    y_def = conv_transpose2d_loop(act_to_nhwc(x_nchw, "NCHW"), w_hwio, layer.bias, out_hw=out_hw, **geo)
+    gx_def, gw_def, gb_def = conv_transpose2d_backward_loop(act_to_nhwc(gy_nchw, "NCHW"),
+                                                            act_to_nhwc(x_nchw, "NCHW"), w_hwio, **geo)
+    oracles = [("definition", act_from_nhwc(y_def, layout), act_from_nhwc(gx_def, layout),
+                weight_from_hwio(gw_def, layout), gb_def)]
+    if torch is not None:
+        module = torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2,
+                                          dtype=torch.float64)
+        with torch.no_grad():
+            module.weight.copy_(torch.tensor(layer.weight if layout == "NCHW"
+                                             else layer.weight.transpose(3, 2, 0, 1)))
+            module.bias.copy_(torch.tensor(layer.bias))
+        xt = torch.tensor(x_nchw, requires_grad=True)
+        yt = module(xt)
+        yt.backward(torch.tensor(gy_nchw))
+        gw_t = module.weight.grad.numpy()
+        oracles.append(("torch", to_layout(yt.detach().numpy()), to_layout(xt.grad.numpy()),
+                        gw_t if layout == "NCHW" else gw_t.transpose(2, 3, 1, 0), module.bias.grad.numpy()))
+    for name, y_ref, gx_ref, gw_ref, gb_ref in oracles:
+        assert y.shape == y_ref.shape, name
+        np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12, err_msg=f"y vs {name}")
+        np.testing.assert_allclose(gx, gx_ref, rtol=1e-12, atol=1e-12, err_msg=f"grad_x vs {name}")
+        np.testing.assert_allclose(layer.grad_weight, gw_ref, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"grad_weight vs {name}")
+        np.testing.assert_allclose(layer.grad_bias, gb_ref, rtol=1e-12, atol=1e-12, err_msg=f"grad_bias vs {name}")
     assert "ConvTranspose2D(4, 6" in repr(layer) and "output_padding=1" in repr(layer)
 
 
