@@ -1,4 +1,4 @@
-"""Benchmark cconv against its pure-NumPy reference and PyTorch.
+"""Benchmark cconv against its pure-NumPy reference, PyTorch and ONNX Runtime.
 
 Run it as ``python -m cconv.bench``. For every layer of a built-in suite (or of
 the layers given with ``--shape``) it times the forward pass and the backward
@@ -8,10 +8,13 @@ pass (grad_x + grad_weight + grad_bias) of
 * ``cconv.reference`` (pure NumPy, the baseline users profile against),
 * PyTorch, when ``import torch`` works (``torch.nn.functional.conv2d`` on
   channels_last tensors, and ``torch.ops.aten.convolution_backward``),
+* ONNX Runtime, forward pass only, when ``onnxruntime`` and ``onnx`` import
+  (a one-node ``Conv`` model, NCHW, on ``CPUExecutionProvider``; ORT has no
+  convolution backward, so its bwd cells stay empty),
 
 all in one process, with the same thread count, and prints a table of median
-milliseconds, GFLOP/s, the speedup of cconv over the reference and the ratio of
-cconv's time to PyTorch's, followed by geometric means.
+milliseconds, GFLOP/s, the speedup of cconv over the reference and the ratios
+of cconv's time to PyTorch's and to ORT's, followed by geometric means.
 
 Usage
 -----
@@ -22,7 +25,7 @@ Usage
     python -m cconv.bench --threads 1 --dtype float64
     python -m cconv.bench --layers resnet,stem # only layers whose name contains one of these
     python -m cconv.bench --shape N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1
-    python -m cconv.bench --json results.json --no-torch
+    python -m cconv.bench --json results.json --no-torch --no-onnx
     python -m cconv.bench --plot bench.png     # GFLOP/s bar chart (needs matplotlib)
     python -m cconv.bench --scaling            # cconv alone: 1 vs N threads, and run-to-run spread
 
@@ -51,19 +54,34 @@ Inputs come from ``numpy.random.default_rng(0)`` (standard normal, in the
 requested dtype), freshly seeded for each layer. Each implementation is called
 once to warm up; that first result is also the correctness check: cconv's
 output (and each of its three gradients) must agree with the reference (or with
-PyTorch under ``--no-reference``) to ``max|a - b| <= tol * max|b|``, with
+PyTorch under ``--no-reference``, or with ORT's forward without both) to ``max|a - b| <= tol * max|b|``, with
 ``tol`` 1e-3 for float32 and 1e-9 for float64; a disagreement is flagged in the
 table, it does not stop the run. Then the implementations are timed
 interleaved in three rounds (in each round a block of consecutive calls of
-cconv, then of the reference, then of torch) with ``time.perf_counter`` and
-the garbage collector off. After the reference the runner pauses 0.12 s, as
-OpenBLAS (under the reference's matmul) keeps a worker spinning for ~0.1 s
-after a call, which would steal a core from the next implementation. The
+cconv, then of the reference, then of torch, then of ORT) with
+``time.perf_counter`` and the garbage collector off. After the reference the
+runner pauses 0.12 s, as OpenBLAS (under the reference's matmul) keeps a
+worker spinning for ~0.1 s after a call, which would steal a core from the
+next implementation (after ORT, whose worker spins ~50 ms, 0.1 s). The
 number of repeats adapts to the warm-up
 time: at least a few, more for fast layers until a time budget per function is
 spent, and fewer for the slow reference; ``--repeat N`` fixes it for all.
 The median is reported. BLAS (used by the reference's matmul) is limited to
 the same thread count through threadpoolctl when it is installed.
+
+ONNX Runtime runs a one-node ``Conv`` model (opset ``ORT_OPSET``) built in
+memory with ``onnx.helper``: input ``x`` NCHW, the weight (OIHW) and bias as
+initializers, as in an exported model (so ORT may pre-pack the weight when the
+session is created, which cconv and torch cannot), pads ``[top, left,
+bottom, right]``, strides, dilations and group from the layer. The session
+has ``intra_op_num_threads`` = the benchmark's thread count,
+``inter_op_num_threads=1``, sequential execution and ``CPUExecutionProvider``.
+The input is converted from NHWC to NCHW once per layer, outside the timed
+call; the output is converted back only for the check, which compares ORT's
+output with the oracle as well (the ``check`` column flags ``ort MISMATCH``).
+One tiny session is built and run at start-up: if that fails (a broken
+install, or float64, which ORT's CPU Conv does not implement) ORT is skipped
+and the header says why.
 
 The ``route`` column is the kernel ``algorithm="auto"`` chose for the pass
 (``cconv.select_algorithm``); for bwd it is grad_input's route, then
@@ -90,12 +108,14 @@ JSON schema (``--json FILE``)
       "metadata": {
         "cconv_version": str, "numpy_version": str,
         "torch_version": str | null,          # null: not installed or --no-torch
+        "onnxruntime_version": str | null,    # null: not timed (not installed, unusable, --no-onnx)
+        "onnx_version": str | null,           # the onnx package that built the model, null likewise
         "python_version": str, "platform": str, "cpu_model": str,
         "cpu_count": int,                     # logical CPUs available to the process
         "threads": int, "blas_threads_limited": bool,
         "dtype": "float32" | "float64", "layout": "NHWC" | "NCHW",
         "openmp_enabled": bool, "quick": bool, "repeat": int | null,
-        "implementations": [str, ...],        # e.g. ["cconv", "reference", "torch"]
+        "implementations": [str, ...],        # e.g. ["cconv", "reference", "torch", "ort"]
         "timestamp": str,                     # ISO 8601, UTC
         "gemm_gflops": float | null           # numpy matmul 2048^3, this dtype and thread count
       },
@@ -109,21 +129,25 @@ JSON schema (``--json FILE``)
           "pass": "fwd" | "bwd",
           "route": str,                       # cconv's kernel(s), as in the table
           "flops": int,
-          "ms": {impl: float | null},         # median; null: skipped or failed
+          "ms": {impl: float | null},         # median; null: skipped, failed, or ort's bwd
           "samples_ms": {impl: [float, ...]}, # every timed repeat
           "gflops": {impl: float | null},
           "speedup_vs_reference": float | null,   # reference ms / cconv ms
           "cconv_over_torch": float | null,       # cconv ms / torch ms
+          "cconv_over_ort": float | null,         # cconv ms / ort ms (fwd only)
           "fraction_of_gemm": float | null,       # cconv GFLOP/s / metadata.gemm_gflops
-          "check": {"ok": bool | null, "max_rel_err": float | null,
-                    "against": "reference" | "torch" | null,
-                    "worst": str | null},     # "y", "grad_x", "grad_weight" or "grad_bias"
+          "check": {"ok": bool | null, "max_rel_err": float | null,   # cconv's
+                    "against": "reference" | "torch" | "ort" | null,
+                    "worst": str | null,      # "y", "grad_x", "grad_weight" or "grad_bias"
+                    "ort": {"ok": bool, "max_rel_err": float | null} | null},
+                                              # ort's y vs the oracle; null: not run or the oracle
           "errors": {impl: str}               # exceptions raised, if any
         }, ...
       ],
       "summary": {
         "geomean_speedup_vs_reference": {"fwd": float | null, "bwd": float | null},
-        "geomean_cconv_over_torch": {"fwd": float | null, "bwd": float | null}
+        "geomean_cconv_over_torch": {"fwd": float | null, "bwd": float | null},
+        "geomean_cconv_over_ort": {"fwd": float | null, "bwd": null}
       },
       "scaling": [                            # only with --scaling
         {"name": str, "pass": "fwd" | "bwd", "threads": int, "ms_1": float, "ms_n": float,
@@ -435,15 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cconv.bench",
         description="Time cconv's conv2d forward and backward against cconv.reference "
-                    "(pure NumPy) and PyTorch, and print ms, GFLOP/s and speedups.",
+                    "(pure NumPy), PyTorch and ONNX Runtime (forward), and print ms, GFLOP/s "
+                    "and speedups.",
     )
     parser.add_argument("--threads", type=_positive_int, default=None,
-                        help="threads for cconv and torch (default: cconv.get_num_threads())")
+                        help="threads for cconv, torch and ORT (default: cconv.get_num_threads())")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="data type (default: float32)")
     parser.add_argument("--layout", choices=("NHWC", "NCHW"), default="NHWC",
                         help="layout for cconv and the reference (default: NHWC); "
-                             "torch always uses channels_last")
+                             "torch always uses channels_last, ORT NCHW")
     parser.add_argument("--quick", action="store_true",
                         help="smaller batches and fewer repeats (well under a minute)")
     parser.add_argument("--json", metavar="FILE", help="also write all results to FILE as JSON")
@@ -462,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="time cconv alone at 1 thread and at --threads, 20 repeats each")
     parser.add_argument("--no-reference", action="store_true", help="do not time cconv.reference")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
+    parser.add_argument("--no-onnx", action="store_true",
+                        help="do not time ONNX Runtime (timed, forward only, when onnxruntime "
+                             "and onnx are importable)")
     return parser
 
 
@@ -506,6 +534,44 @@ def import_torch(enabled: bool) -> Any:
     except Exception:  # ImportError, or a broken install raising OSError and the like
         return None
     return torch
+
+
+@dataclass(frozen=True)
+class OrtModules:
+    """The ``onnxruntime`` and ``onnx`` modules, which the ORT baseline needs together."""
+
+    ort: Any
+    onnx: Any
+
+    @property
+    def version(self) -> str:
+        return str(self.ort.__version__)
+
+
+def import_onnxruntime(enabled: bool) -> OrtModules | None:
+    """Return onnxruntime and onnx, or None if disabled or either is not importable."""
+    if not enabled:
+        return None
+    try:
+        import onnx
+        import onnxruntime
+    except Exception:  # ImportError, or a broken install raising OSError and the like
+        return None
+    return OrtModules(ort=onnxruntime, onnx=onnx)
+
+
+def ort_problem(mods: OrtModules, dtype: str) -> str | None:
+    """Why ORT cannot run a convolution of ``dtype`` here (None if it can): one
+    tiny session is built and run, so that a broken install or an unsupported
+    dtype (ORT's CPU Conv has no float64) is reported once, not per layer."""
+    try:
+        layer = LayerSpec("probe", N=1, H=4, W=4, C=2, O=2, kernel=3, padding=1)
+        impl = ort_impl(mods, layer, make_inputs(layer, dtype), "NHWC", threads=1)
+        impl.forward()
+    except Exception as exc:
+        message = " ".join(str(exc).split())
+        return f"{type(exc).__name__}: {message[:160]}"
+    return None
 
 
 def cpu_model() -> str:
@@ -571,12 +637,15 @@ def thread_count(threads: int, torch: Any) -> Iterator[None]:
             torch.set_num_threads(old_torch)
 
 
-def metadata(args: argparse.Namespace, threads: int, torch: Any, impl_names: list[str], blas_limited: bool) -> dict[str, Any]:
+def metadata(args: argparse.Namespace, threads: int, torch: Any, impl_names: list[str], blas_limited: bool,
+             ort: OrtModules | None = None) -> dict[str, Any]:
     """Describe the machine and the run (the JSON ``metadata`` object)."""
     return {
         "cconv_version": cconv_version(),
         "numpy_version": np.__version__,
         "torch_version": torch.__version__ if torch is not None else None,
+        "onnxruntime_version": ort.version if ort is not None else None,
+        "onnx_version": str(ort.onnx.__version__) if ort is not None else None,
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
@@ -629,15 +698,17 @@ def layer_route(layer: LayerSpec, pass_: str, layout: str) -> str:
     return r["grad_input"] if r["grad_input"] == r["grad_weight"] else f"{r['grad_input']}+{r['grad_weight']}"
 
 
-def format_header(meta: dict[str, Any], torch_wanted: bool) -> str:
-    """The lines printed above the table."""
+def format_header(meta: dict[str, Any], torch_wanted: bool, ort_text: str | None = None) -> str:
+    """The lines printed above the table; ``ort_text`` says why ORT is not
+    timed when it is not (default: ``"skipped (--no-onnx)"``)."""
     torch_text = meta["torch_version"] or ("not installed" if torch_wanted else "skipped (--no-torch)")
+    ort_text = meta["onnxruntime_version"] or ort_text or "skipped (--no-onnx)"
     blas = (f"held to {meta['threads']}" if meta["blas_threads_limited"]
             else "not limited (threadpoolctl missing)")
     return "\n".join([
         "cconv benchmark",
         f"  cconv {meta['cconv_version']} | numpy {meta['numpy_version']} | torch {torch_text} "
-        f"| Python {meta['python_version']}",
+        f"| onnxruntime {ort_text} | Python {meta['python_version']}",
         f"  threads {meta['threads']} | dtype {meta['dtype']} | layout {meta['layout']} "
         f"| OpenMP {'enabled' if meta['openmp_enabled'] else 'DISABLED (serial build)'} "
         f"| reference BLAS threads {blas}",
@@ -646,7 +717,8 @@ def format_header(meta: dict[str, Any], torch_wanted: bool) -> str:
         f"{_fmt_gflops(meta['gemm_gflops'])} GFLOP/s; % gemm = cconv GFLOP/s / that",
         "  times: median ms of repeats interleaved in rounds, after one warm-up; "
         "bwd = grad_x + grad_weight + grad_bias",
-        "  cconv/torch < 1 means cconv is faster; check = cconv vs reference (else torch), max rel err",
+        "  cconv/torch, cconv/ort < 1 mean cconv is faster (ort: forward only); "
+        "check = cconv (and ort) vs reference (else torch, else ort), max rel err",
     ])
 
 
@@ -703,9 +775,10 @@ class Impl:
     Attributes
     ----------
     name : str
-        ``"cconv"``, ``"reference"`` or ``"torch"``.
+        ``"cconv"``, ``"reference"``, ``"torch"`` or ``"ort"``.
     forward, backward : callable
-        Zero-argument functions running one pass.
+        Zero-argument functions running one pass; ``backward`` is None for an
+        implementation without one (ORT), which then sits the pass out.
     to_numpy : callable
         Turns a pass's result into NumPy arrays in the benchmark's layout:
         ``y`` for the forward pass, ``(grad_x, grad_weight, grad_bias)`` for the
@@ -718,13 +791,20 @@ class Impl:
 
     name: str
     forward: Callable[[], object]
-    backward: Callable[[], object]
+    backward: Callable[[], object] | None
     to_numpy: Callable[[object], object] = lambda result: result
     settle_s: float = 0.0
 
+    def has_pass(self, pass_: str) -> bool:
+        """Whether this implementation runs ``pass_``."""
+        return pass_ == "fwd" or self.backward is not None
+
     def pass_fn(self, pass_: str) -> Callable[[], object]:
         """The zero-argument function of ``pass_`` (``"fwd"`` or ``"bwd"``)."""
-        return self.forward if pass_ == "fwd" else self.backward
+        fn = self.forward if pass_ == "fwd" else self.backward
+        if fn is None:
+            raise ValueError(f"{self.name} has no {pass_} pass")
+        return fn
 
 
 def module_impl(name: str, module: Any, layer: LayerSpec, inputs: Inputs, layout: str,
@@ -781,6 +861,60 @@ def torch_impl(torch: Any, layer: LayerSpec, inputs: Inputs, layout: str) -> Imp
     return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
 
 
+#: Opset of the ORT baseline's one-node model (Conv is unchanged since opset 11).
+ORT_OPSET = 17
+
+#: Pause after ORT before another implementation runs: ORT's intra-op worker
+#: spins after a run before it sleeps (measured ~50 ms of CPU time on 2 cores).
+SETTLE_ORT_S = 0.1
+
+
+def ort_impl(mods: OrtModules, layer: LayerSpec, inputs: Inputs, layout: str, threads: int) -> Impl:
+    """Bind an ONNX Runtime session of a one-node ``Conv`` model (forward only).
+
+    The model is built in memory with ``onnx.helper``: input ``x`` NCHW, the
+    weight (OIHW) and bias as initializers, as in an exported model, so ORT
+    may pre-pack the weight when the session is created. The session runs on
+    ``CPUExecutionProvider``, sequentially, with ``threads`` intra-op threads
+    and one inter-op thread. ``inputs`` must be in NHWC/HWIO order; ``x`` is
+    converted to NCHW here, once, outside the timed call; ``layout`` is the
+    order that ``to_numpy`` converts the result to.
+    """
+    ort, onnx = mods.ort, mods.onnx
+    helper = onnx.helper
+    x = np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2))
+    w = np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1))
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    ho, wo = layer.out_hw
+    (ph, pw), (sh, sw), (dh, dw) = layer.padding, layer.stride, layer.dilation
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=list(layer.kernel),
+                            strides=[sh, sw], pads=[ph, pw, ph, pw], dilations=[dh, dw], group=layer.groups)
+    graph = helper.make_graph(
+        [node], "cconv_bench_conv",
+        [helper.make_tensor_value_info("x", elem, list(x.shape))],
+        [helper.make_tensor_value_info("y", elem, [layer.N, layer.O, ho, wo])],
+        initializer=[onnx.numpy_helper.from_array(w, "w"), onnx.numpy_helper.from_array(inputs.bias, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ORT_OPSET)],
+                              producer_name="cconv.bench")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    feeds = {"x": x}
+
+    def forward() -> Any:
+        return session.run(["y"], feeds)[0]
+
+    def to_numpy(result: Any) -> Any:
+        return result.transpose(0, 2, 3, 1) if layout == "NHWC" else result
+
+    return Impl(name="ort", forward=forward, backward=None, to_numpy=to_numpy,
+                settle_s=SETTLE_ORT_S if threads > 1 else 0.0)
+
+
 #: Pause after the reference before another implementation runs, when BLAS has
 #: more than one thread: OpenBLAS (under the reference's matmul) keeps its
 #: workers spinning for ~0.1 s after a call, which measured up to 2x slower
@@ -790,10 +924,10 @@ SETTLE_BLAS_S = 0.12
 
 
 def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: Any, torch: Any,
-               threads: int) -> list[Impl]:
+               threads: int, ort: OrtModules | None = None) -> list[Impl]:
     """The implementations to time for one layer, cconv first.
 
-    ``reference`` and ``torch`` are the modules, or None to skip them.
+    ``reference``, ``torch`` and ``ort`` are the modules, or None to skip them.
     """
     native = to_layout(inputs, layout)
     impls = [module_impl("cconv", cconv, layer, native, layout)]
@@ -802,7 +936,20 @@ def make_impls(layer: LayerSpec, inputs: Inputs, layout: str, reference: Any, to
         impls.append(module_impl("reference", reference, layer, native, layout, settle))
     if torch is not None:
         impls.append(torch_impl(torch, layer, inputs, layout))
+    if ort is not None:
+        try:
+            impls.append(ort_impl(ort, layer, inputs, layout, threads))
+        except Exception as exc:  # the session could not be built: report it as ort's error
+            impls.append(failing_impl("ort", f"session creation: {type(exc).__name__}: {exc}"))
     return impls
+
+
+def failing_impl(name: str, message: str) -> Impl:
+    """A forward-only implementation that raises ``RuntimeError(message)``."""
+    def forward() -> object:
+        raise RuntimeError(message)
+
+    return Impl(name=name, forward=forward, backward=None)
 
 
 # --------------------------------------------------------------------------- timing
@@ -844,6 +991,8 @@ def warm_up(runner: Runner, impls: list[Impl], pass_: str) -> tuple[dict[str, An
     """
     seconds, results, errors = {}, {}, {}
     for impl in impls:
+        if not impl.has_pass(pass_):
+            continue
         try:
             seconds[impl.name], result = runner.time(impl, pass_)
             results[impl.name] = impl.to_numpy(result)
@@ -919,17 +1068,27 @@ def relative_error(actual: Any, expected: Any) -> float:
     return float(np.max(np.abs(actual - expected))) / scale
 
 
+ORACLES = ("reference", "torch", "ort")
+
+
 def check_against_oracle(results: dict[str, Any], pass_: str, dtype: str) -> dict[str, Any]:
-    """Compare cconv's warm-up result with the reference's (else torch's).
+    """Compare cconv's warm-up result, and ORT's, with the oracle's: the
+    reference's, else torch's, else ORT's.
 
     Returns
     -------
     dict
-        The JSON ``check`` object: ok, max_rel_err, against, worst.
+        The JSON ``check`` object: ok, max_rel_err, against, worst (cconv's),
+        and ort: ``{"ok", "max_rel_err"}`` of ORT's output, or None when ORT
+        did not run this pass or is the oracle.
     """
-    oracle = next((name for name in ("reference", "torch") if name in results), None)
+    oracle = next((name for name in ORACLES if name in results), None)
+    ort_check = None
+    if "ort" in results and oracle not in (None, "ort") and pass_ == "fwd":
+        err = relative_error(results["ort"], results[oracle])
+        ort_check = {"ok": err <= TOLERANCE[dtype], "max_rel_err": err}
     if "cconv" not in results or oracle is None:
-        return {"ok": None, "max_rel_err": None, "against": None, "worst": None}
+        return {"ok": None, "max_rel_err": None, "against": None, "worst": None, "ort": ort_check}
     if pass_ == "fwd":
         pairs = [("y", results["cconv"], results[oracle])]
     else:
@@ -937,7 +1096,7 @@ def check_against_oracle(results: dict[str, Any], pass_: str, dtype: str) -> dic
     errors = {name: relative_error(actual, expected) for name, actual, expected in pairs}
     worst = max(errors, key=lambda name: errors[name])
     return {"ok": errors[worst] <= TOLERANCE[dtype], "max_rel_err": errors[worst],
-            "against": oracle, "worst": worst}
+            "against": oracle, "worst": worst, "ort": ort_check}
 
 
 # --------------------------------------------------------------------------- one layer
@@ -967,6 +1126,7 @@ def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: di
         "gflops": gflops,
         "speedup_vs_reference": _ratio(ms.get("reference"), ms["cconv"]),
         "cconv_over_torch": _ratio(ms["cconv"], ms.get("torch")),
+        "cconv_over_ort": _ratio(ms["cconv"], ms.get("ort")),
         "fraction_of_gemm": _ratio(gflops["cconv"], gemm_gflops),
         "check": check,
         "errors": errors,
@@ -1007,11 +1167,13 @@ def geomean(values: Iterable[float | None]) -> float | None:
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON ``summary``: geometric means per pass."""
-    summary: dict[str, Any] = {"geomean_speedup_vs_reference": {}, "geomean_cconv_over_torch": {}}
+    summary: dict[str, Any] = {"geomean_speedup_vs_reference": {}, "geomean_cconv_over_torch": {},
+                               "geomean_cconv_over_ort": {}}
     for pass_ in PASSES:
         rows = [r for r in records if r["pass"] == pass_]
         summary["geomean_speedup_vs_reference"][pass_] = geomean(r["speedup_vs_reference"] for r in rows)
         summary["geomean_cconv_over_torch"][pass_] = geomean(r["cconv_over_torch"] for r in rows)
+        summary["geomean_cconv_over_ort"][pass_] = geomean(r["cconv_over_ort"] for r in rows)
     return summary
 
 
@@ -1049,6 +1211,9 @@ def _fmt_check(record: dict[str, Any]) -> str:
     """The check column: ``ok (err)``, ``unchecked``, or ``!!`` and the problems."""
     check = record["check"]
     problems = [f"{name} ERROR" for name in record["errors"]]
+    ort = check.get("ort")
+    if ort is not None and ort["ok"] is False:
+        problems.insert(0, f"ort MISMATCH y rel={ort['max_rel_err']:.1e} vs {check['against']}")
     if check["ok"] is False:
         problems.insert(0, f"MISMATCH {check['worst']} rel={check['max_rel_err']:.1e} vs {check['against']}")
     if problems:
@@ -1076,11 +1241,11 @@ def render_table(headers: list[str], rows: list[list[str] | None], right_align: 
 
 def format_results(records: list[dict[str, Any]], summary: dict[str, Any], impl_names: list[str]) -> str:
     """The results table, with geometric-mean rows at the bottom."""
-    label = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
+    label = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch", "ort": "ort"}
     headers = (["layer", "pass", "route"]
                + [f"{label[n]} ms" for n in impl_names]
                + [f"{label[n]} GF/s" for n in impl_names]
-               + ["% gemm", "vs ref", "cconv/torch", "check"])
+               + ["% gemm", "vs ref", "cconv/torch", "cconv/ort", "check"])
     rows: list[list[str] | None] = []
     for r in records:
         share = r.get("fraction_of_gemm")
@@ -1089,13 +1254,14 @@ def format_results(records: list[dict[str, Any]], summary: dict[str, Any], impl_
                     + [_fmt_gflops(r["gflops"][n]) for n in impl_names]
                     + ["-" if share is None else f"{100 * share:.0f}%",
                        _fmt_speedup(r["speedup_vs_reference"]), _fmt_ratio(r["cconv_over_torch"]),
-                       _fmt_check(r)])
+                       _fmt_ratio(r["cconv_over_ort"]), _fmt_check(r)])
     rows.append(None)
     blanks = [""] * (2 * len(impl_names) + 1)
     for pass_ in PASSES:
         rows.append(["geomean", pass_, ""] + blanks
                     + [_fmt_speedup(summary["geomean_speedup_vs_reference"][pass_]),
-                       _fmt_ratio(summary["geomean_cconv_over_torch"][pass_]), ""])
+                       _fmt_ratio(summary["geomean_cconv_over_torch"][pass_]),
+                       _fmt_ratio(summary["geomean_cconv_over_ort"][pass_]), ""])
     right = set(range(3, len(headers) - 1))
     return render_table(headers, rows, right)
 
@@ -1116,6 +1282,10 @@ def format_warnings(records: list[dict[str, Any]]) -> str:
         if r["check"]["ok"] is False:
             lines.append(f"WARNING: {r['name']} {r['pass']}: cconv differs from {r['check']['against']} "
                          f"in {r['check']['worst']} (max rel err {r['check']['max_rel_err']:.2e})")
+        ort = r["check"].get("ort")
+        if ort is not None and ort["ok"] is False:
+            lines.append(f"WARNING: {r['name']} {r['pass']}: ort differs from {r['check']['against']} "
+                         f"in y (max rel err {ort['max_rel_err']:.2e})")
         for name, message in r["errors"].items():
             lines.append(f"WARNING: {r['name']} {r['pass']}: {name} raised {message}")
     return "\n".join(lines)
@@ -1139,23 +1309,25 @@ def _json_default(value: object) -> Any:
 def _finite_or_none(records: list[dict[str, Any]]) -> None:
     """Replace an infinite max_rel_err (shape mismatch) by None, for strict JSON."""
     for r in records:
-        err = r["check"]["max_rel_err"]
-        if err is not None and not math.isfinite(err):
-            r["check"]["max_rel_err"] = None
+        for check in (r["check"], r["check"].get("ort")):
+            err = None if check is None else check["max_rel_err"]
+            if err is not None and not math.isfinite(err):
+                check["max_rel_err"] = None
 
 
 # --------------------------------------------------------------------------- main
 
 
 def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any, torch: Any,
-              threads: int, gemm_gflops: float | None = None) -> list[dict[str, Any]]:
+              threads: int, gemm_gflops: float | None = None,
+              ort: OrtModules | None = None) -> list[dict[str, Any]]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
     for index, layer in enumerate(layers, 1):
         progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
         inputs = make_inputs(layer, args.dtype)
-        impls = make_impls(layer, inputs, args.layout, reference, torch, threads)
+        impls = make_impls(layer, inputs, args.layout, reference, torch, threads, ort)
         records += run_layer(layer, impls, args.dtype, policy, args.repeat, args.layout, gemm_gflops)
     return records
 
@@ -1226,18 +1398,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = args.threads or cconv.get_num_threads()
     reference = None if args.no_reference else importlib.import_module("cconv.reference")
     torch = import_torch(not args.no_torch)
-    impl_names = ["cconv"] + (["reference"] if reference else []) + (["torch"] if torch else [])
+    ort, ort_text = None, None
+    if not (args.no_onnx or args.scaling):
+        ort = import_onnxruntime(True)
+        if ort is None:
+            ort_text = "not installed (needs onnxruntime and onnx)"
+        else:
+            problem = ort_problem(ort, args.dtype)
+            if problem:
+                ort_text = f"{ort.version} not usable here, skipped ({problem})"
+                ort = None
+    elif args.scaling:
+        ort_text = "not used by --scaling"
+    impl_names = (["cconv"] + (["reference"] if reference else []) + (["torch"] if torch else [])
+                  + (["ort"] if ort else []))
     blas_limit, blas_limited = limit_blas_threads(threads)
-    meta = metadata(args, threads, torch, impl_names, blas_limited)
+    meta = metadata(args, threads, torch, impl_names, blas_limited, ort)
     with thread_count(threads, torch), blas_limit:
         if not args.scaling:
             progress("timing the machine's GEMM (numpy matmul)")
             meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
-        print(format_header(meta, torch_wanted=not args.no_torch), flush=True)
+        print(format_header(meta, torch_wanted=not args.no_torch, ort_text=ort_text), flush=True)
         print(format_legend(layers), flush=True)
         if args.scaling:
             return run_scaling(layers, args, threads, meta)
-        records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"])
+        records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"], ort)
     summary = summarize(records)
     print()
     print(format_results(records, summary, impl_names))

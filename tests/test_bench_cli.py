@@ -10,16 +10,36 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-META_KEYS = {"cconv_version", "numpy_version", "torch_version", "python_version", "platform", "cpu_model",
+META_KEYS = {"cconv_version", "numpy_version", "torch_version", "onnxruntime_version", "onnx_version",
+             "python_version", "platform", "cpu_model",
              "cpu_count", "threads", "blas_threads_limited", "dtype", "layout", "openmp_enabled", "quick",
              "repeat", "implementations", "timestamp", "gemm_gflops"}
 RECORD_KEYS = {"name", "params", "pass", "route", "flops", "ms", "samples_ms", "gflops", "speedup_vs_reference",
-               "cconv_over_torch", "fraction_of_gemm", "check", "errors"}
+               "cconv_over_torch", "cconv_over_ort", "fraction_of_gemm", "check", "errors"}
+CHECK_KEYS = {"ok", "max_rel_err", "against", "worst", "ort"}
+SUMMARY_KEYS = {"geomean_speedup_vs_reference", "geomean_cconv_over_torch", "geomean_cconv_over_ort"}
+TINY = "N=1,H=8,C=4,O=4,k=3,pad=1"
+# Asymmetric kernel, stride, padding and dilation, and groups: every Conv attribute ORT is given.
+ODD = "N=2,H=9,W=11,C=4,O=6,k=3x2,stride=2x1,pad=1x0,dilation=1x2,groups=2,name=odd"
+DEPTHWISE = "N=1,H=8,C=8,O=8,k=3,pad=1,groups=8,name=dw"
+
+
+def _has_ort():
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+needs_ort = pytest.mark.skipif(not _has_ort(), reason="needs onnxruntime and onnx")
 PARAM_KEYS = {"N", "H", "W", "C", "O", "KH", "KW", "stride", "padding", "dilation", "groups", "Ho", "Wo"}
 
 
-def _bench(*args):
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def _bench(*args, pythonpath=()):
+    path = os.pathsep.join([*pythonpath, ROOT, os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path)
     proc = subprocess.run([sys.executable, "-m", "cconv.bench", *args], capture_output=True, text=True,
                           timeout=300, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -30,7 +50,7 @@ def _bench(*args):
 def run(tmp_path_factory):
     pytest.importorskip("matplotlib")
     d = tmp_path_factory.mktemp("bench")
-    out = _bench("--quick", "--layers", "lenet-conv2,depthwise", "--repeat", "1", "--no-torch",
+    out = _bench("--quick", "--layers", "lenet-conv2,depthwise", "--repeat", "1", "--no-torch", "--no-onnx",
                  "--json", str(d / "r.json"), "--plot", str(d / "r.png"))
     return out, d
 
@@ -46,6 +66,7 @@ def test_json_follows_the_documented_schema(run):
     for r in doc["results"]:
         assert set(r) == RECORD_KEYS
         assert set(r["params"]) == PARAM_KEYS
+        assert set(r["check"]) == CHECK_KEYS and r["check"]["ort"] is None
         assert r["pass"] in ("fwd", "bwd")
         assert r["check"]["ok"] is True, r["check"]
         assert r["ms"]["cconv"] > 0 and r["gflops"]["cconv"] > 0
@@ -53,7 +74,8 @@ def test_json_follows_the_documented_schema(run):
     routes = {(r["name"], r["pass"]): r["route"] for r in doc["results"]}
     assert routes[("depthwise-3x3", "fwd")] == "direct-depthwise"
     assert routes[("lenet-conv2", "fwd")] == "gemm"
-    assert set(doc["summary"]) == {"geomean_speedup_vs_reference", "geomean_cconv_over_torch"}
+    assert set(doc["summary"]) == SUMMARY_KEYS
+    assert doc["metadata"]["onnxruntime_version"] is None
 
 
 def test_table_shows_routes_and_gemm_share(run):
@@ -77,3 +99,77 @@ def test_plot_is_a_png_and_a_saved_run_can_be_drawn(run, tmp_path):
 def test_scaling_mode_prints_speedup_and_spread():
     out = _bench("--quick", "--layers", "pointwise", "--scaling", "--threads", "2")
     assert "speedup" in out and "max/min of 20" in out and "gemm-pointwise" in out
+
+
+def _table(out, last_header):
+    """The rows (lists of cells split on whitespace) of the table whose header ends with ``last_header``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("layer") and line.endswith(last_header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip() or line.startswith("WARNING"):
+            break
+        if not line.startswith("---"):
+            rows.append(line.split())
+    return lines[start], rows
+
+
+@needs_ort
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_ort_baseline_times_the_forward_pass_and_is_checked(tmp_path, layout):
+    import onnxruntime
+
+    path = tmp_path / "ort.json"
+    out = _bench("--shape", ODD, "--shape", DEPTHWISE, "--repeat", "2", "--no-torch", "--layout", layout,
+                 "--json", str(path))
+    header, rows = _table(out, "check")
+    assert "ort ms" in header and "ort GF/s" in header and "cconv/ort" in header
+    assert "onnxruntime " + onnxruntime.__version__ in out
+    doc = json.loads(path.read_text())
+    assert doc["metadata"]["implementations"] == ["cconv", "reference", "ort"]
+    assert doc["metadata"]["onnxruntime_version"] == onnxruntime.__version__
+    assert doc["metadata"]["onnx_version"]
+    for r in doc["results"]:
+        assert set(r) == RECORD_KEYS and set(r["check"]) == CHECK_KEYS
+        assert r["check"]["ok"] is True and r["check"]["against"] == "reference", r["check"]
+        assert r["errors"] == {}
+        if r["pass"] == "fwd":
+            assert r["ms"]["ort"] > 0 and r["gflops"]["ort"] > 0 and r["cconv_over_ort"] > 0
+            assert r["check"]["ort"]["ok"] is True, r["check"]
+        else:  # ORT has no backward pass
+            assert r["ms"]["ort"] is None and r["samples_ms"]["ort"] == [] and r["cconv_over_ort"] is None
+            assert r["check"]["ort"] is None
+    assert doc["summary"]["geomean_cconv_over_ort"]["fwd"] > 0
+    assert doc["summary"]["geomean_cconv_over_ort"]["bwd"] is None
+    geomean_fwd = next(row for row in rows if row[:2] == ["geomean", "fwd"])
+    assert float(geomean_fwd[-1]) > 0
+
+
+@needs_ort
+def test_ort_is_the_oracle_without_reference_and_torch(tmp_path):
+    path = tmp_path / "ort.json"
+    _bench("--shape", ODD, "--repeat", "1", "--no-torch", "--no-reference", "--json", str(path))
+    fwd, bwd = json.loads(path.read_text())["results"]
+    assert fwd["check"]["against"] == "ort" and fwd["check"]["ok"] is True and fwd["check"]["ort"] is None
+    assert bwd["check"]["ok"] is None
+
+
+@needs_ort
+def test_ort_without_a_float64_conv_is_skipped_with_the_reason(tmp_path):
+    path = tmp_path / "f64.json"
+    out = _bench("--shape", TINY, "--repeat", "1", "--no-torch", "--dtype", "float64", "--json", str(path))
+    assert "not usable here, skipped" in out
+    assert json.loads(path.read_text())["metadata"]["implementations"] == ["cconv", "reference"]
+
+
+def test_a_broken_onnxruntime_does_not_stop_the_bench(tmp_path):
+    broken = tmp_path / "site"
+    for name in ("onnxruntime", "onnx"):
+        (broken / name).mkdir(parents=True)
+        (broken / name / "__init__.py").write_text("raise OSError('libonnxruntime.so: cannot open')\n")
+    out = _bench("--shape", TINY, "--repeat", "1", "--no-torch", pythonpath=[str(broken)])
+    assert "onnxruntime not installed" in out
+    header, rows = _table(out, "check")
+    assert "ort ms" not in header and "cconv/ort" in header
+    assert all(row[-1].startswith("(") or row[0] == "geomean" for row in rows), rows  # "ok (err)"
+
