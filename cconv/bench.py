@@ -28,6 +28,7 @@ Usage
     python -m cconv.bench --json results.json --no-torch --no-onnx
     python -m cconv.bench --plot bench.png     # GFLOP/s bar chart (needs matplotlib)
     python -m cconv.bench --scaling            # cconv alone: 1 vs N threads, and run-to-run spread
+    python -m cconv.bench --after-matmul       # cconv alone: right after a numpy matmul vs back to back
 
 ``--shape`` takes comma-separated ``key=value`` pairs (keys are
 case-insensitive) and may be repeated; when it is given only those layers run:
@@ -96,6 +97,15 @@ each, interleaved in rounds, for the layers selected) and prints the speedup,
 and the slowest over the fastest of the 20 runs at ``--threads``: a stall from
 two thread pools spinning against each other would show there.
 
+``--after-matmul`` times cconv alone, per layer and pass: 15 calls issued each
+right after a numpy ``a @ b`` on 1024x1024 float32 matrices, against 15 calls
+issued back to back (interleaved in blocks of 5; a back-to-back block starts
+after a 0.12 s pause and one untimed call), and prints both medians and their
+ratio. numpy's BLAS keeps its own thread count in this mode (nothing is
+limited; the header shows the count threadpoolctl reads). OpenBLAS's workers
+spin for a while after a call; a statically scheduled OpenMP loop that needs
+the core they hold waits for it, which this ratio measures (target: <= 1.5).
+
 FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``; the backward
 pass counts twice that (grad_x and grad_weight; grad_bias is negligible).
 
@@ -152,6 +162,12 @@ JSON schema (``--json FILE``)
       "scaling": [                            # only with --scaling
         {"name": str, "pass": "fwd" | "bwd", "threads": int, "ms_1": float, "ms_n": float,
          "speedup": float, "max_over_min": float}, ...
+      ],
+      "after_matmul": [                       # only with --after-matmul (results and summary are
+        {"name": str, "pass": "fwd" | "bwd",  # empty; metadata.after_matmul has repeats,
+         "threads": int,                      # matmul_size, matmul_dtype, matmul_ms, blas_threads)
+         "ms_back_to_back": float, "ms_after_matmul": float, "ratio": float,
+         "samples_back_to_back_ms": [float, ...], "samples_after_matmul_ms": [float, ...]}, ...
       ]
     }
 """
@@ -485,6 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="timed repeats per function (default: adaptive)")
     parser.add_argument("--scaling", action="store_true",
                         help="time cconv alone at 1 thread and at --threads, 20 repeats each")
+    parser.add_argument("--after-matmul", action="store_true",
+                        help="time cconv alone, called right after a numpy matmul (1024x1024 float32, "
+                             "numpy's BLAS threads left as they are) against called back to back, "
+                             f"median of {AFTER_MATMUL_REPEATS} each, and print the ratio: OpenBLAS "
+                             "workers spinning after the matmul can hold a core cconv's threads wait for")
     parser.add_argument("--no-reference", action="store_true", help="do not time cconv.reference")
     parser.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     parser.add_argument("--no-onnx", action="store_true",
@@ -698,13 +719,14 @@ def layer_route(layer: LayerSpec, pass_: str, layout: str) -> str:
     return r["grad_input"] if r["grad_input"] == r["grad_weight"] else f"{r['grad_input']}+{r['grad_weight']}"
 
 
-def format_header(meta: dict[str, Any], torch_wanted: bool, ort_text: str | None = None) -> str:
+def format_header(meta: dict[str, Any], torch_wanted: bool, ort_text: str | None = None,
+                  blas_text: str | None = None) -> str:
     """The lines printed above the table; ``ort_text`` says why ORT is not
     timed when it is not (default: ``"skipped (--no-onnx)"``)."""
     torch_text = meta["torch_version"] or ("not installed" if torch_wanted else "skipped (--no-torch)")
     ort_text = meta["onnxruntime_version"] or ort_text or "skipped (--no-onnx)"
-    blas = (f"held to {meta['threads']}" if meta["blas_threads_limited"]
-            else "not limited (threadpoolctl missing)")
+    blas = blas_text or (f"held to {meta['threads']}" if meta["blas_threads_limited"]
+                         else "not limited (threadpoolctl missing)")
     return "\n".join([
         "cconv benchmark",
         f"  cconv {meta['cconv_version']} | numpy {meta['numpy_version']} | torch {torch_text} "
@@ -1372,6 +1394,105 @@ def run_scaling(layers: list[LayerSpec], args: argparse.Namespace, threads: int,
     return 0
 
 
+AFTER_MATMUL_REPEATS = 15
+AFTER_MATMUL_SIZE = 1024
+AFTER_MATMUL_BLOCK = 5
+
+
+def blas_thread_counts() -> list[int] | None:
+    """numpy's BLAS thread counts as threadpoolctl reads them (nothing is
+    changed), or None without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [int(info["num_threads"]) for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+def time_after_matmul(fn: Callable[[], object], matmul: Callable[[], object],
+                      repeats: int = AFTER_MATMUL_REPEATS) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``fn`` called back to back, and of ``fn`` called right
+    after ``matmul``, ``repeats`` of each, interleaved in blocks of
+    AFTER_MATMUL_BLOCK.
+
+    A back-to-back block starts after SETTLE_BLAS_S of sleep (OpenBLAS's
+    workers from the previous matmul stop spinning) and one untimed call of
+    ``fn`` (its own thread pool wakes up); in an after-matmul block each timed
+    call of ``fn`` follows a call of ``matmul`` at once.
+    """
+    back: list[float] = []
+    after: list[float] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while len(back) < repeats or len(after) < repeats:
+            block = min(AFTER_MATMUL_BLOCK, repeats - len(back))
+            if block > 0:
+                time.sleep(SETTLE_BLAS_S)
+                fn()
+                back += [_timed(fn) * 1e3 for _ in range(block)]
+            for _ in range(min(AFTER_MATMUL_BLOCK, repeats - len(after))):
+                matmul()
+                after.append(_timed(fn) * 1e3)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    time.sleep(SETTLE_BLAS_S)
+    return back, after
+
+
+def run_after_matmul(layers: list[LayerSpec], args: argparse.Namespace, threads: int,
+                     meta: dict[str, Any]) -> int:
+    """``--after-matmul``: cconv right after a numpy matmul against cconv back
+    to back, per layer and pass; print the medians and their ratio; return 0."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((AFTER_MATMUL_SIZE, AFTER_MATMUL_SIZE), dtype=np.float32)
+    b = rng.standard_normal((AFTER_MATMUL_SIZE, AFTER_MATMUL_SIZE), dtype=np.float32)
+    out = np.empty_like(a)
+
+    def matmul() -> object:
+        return np.matmul(a, b, out=out)
+
+    matmul()
+    matmul_ms = statistics.median(_timed(matmul) * 1e3 for _ in range(5))
+    time.sleep(SETTLE_BLAS_S)
+    blas = blas_thread_counts()
+    blas_text = "/".join(map(str, blas)) if blas else "unknown (threadpoolctl missing)"
+    print(f"  after-matmul: numpy matmul {AFTER_MATMUL_SIZE}x{AFTER_MATMUL_SIZE} float32 a @ b "
+          f"({matmul_ms:.2f} ms, BLAS threads "
+          f"{blas_text}, numpy's own setting), then at once one cconv call; against cconv called back "
+          f"to back; median of {AFTER_MATMUL_REPEATS} each", flush=True)
+    rows: list[list[str] | None] = []
+    out_records = []
+    for index, layer in enumerate(layers, 1):
+        progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
+        native = to_layout(make_inputs(layer, args.dtype), args.layout)
+        impl = module_impl("cconv", cconv, layer, native, args.layout)
+        for pass_ in PASSES:
+            fn = impl.pass_fn(pass_)
+            fn()
+            back, after = time_after_matmul(fn, matmul)
+            ms_back, ms_after = statistics.median(back), statistics.median(after)
+            ratio = ms_after / ms_back
+            out_records.append({"name": layer.name, "pass": pass_, "threads": threads,
+                                "ms_back_to_back": ms_back, "ms_after_matmul": ms_after, "ratio": ratio,
+                                "samples_back_to_back_ms": back, "samples_after_matmul_ms": after})
+            rows.append([layer.name, pass_, layer_route(layer, pass_, args.layout), _fmt_ms(ms_back),
+                         _fmt_ms(ms_after), f"{ratio:.2f}"])
+    print()
+    print(render_table(["layer", "pass", "route", "back-to-back ms", "after matmul ms", "ratio"],
+                       rows, {3, 4, 5}))
+    if args.json:
+        meta["after_matmul"] = {"repeats": AFTER_MATMUL_REPEATS, "matmul_size": AFTER_MATMUL_SIZE,
+                                "matmul_dtype": "float32", "matmul_ms": matmul_ms, "blas_threads": blas}
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"schema": "cconv-bench/1", "metadata": meta, "results": [], "summary": {},
+                       "after_matmul": out_records}, f, indent=2, default=_json_default)
+            f.write("\n")
+        progress(f"wrote {args.json}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark CLI.
 
@@ -1388,6 +1509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     layers = select_layers(args, parser)
+    if args.after_matmul and (args.scaling or args.plot):
+        parser.error("--after-matmul does not combine with --scaling or --plot")
     if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
         parser.error(f"--json {args.json!r}: directory does not exist")
     if args.plot:
@@ -1398,8 +1521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = args.threads or cconv.get_num_threads()
     reference = None if args.no_reference else importlib.import_module("cconv.reference")
     torch = import_torch(not args.no_torch)
+    alone = args.scaling or args.after_matmul  # modes timing cconv alone
     ort, ort_text = None, None
-    if not (args.no_onnx or args.scaling):
+    if not (args.no_onnx or alone):
         ort = import_onnxruntime(True)
         if ort is None:
             ort_text = "not installed (needs onnxruntime and onnx)"
@@ -1408,20 +1532,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem:
                 ort_text = f"{ort.version} not usable here, skipped ({problem})"
                 ort = None
-    elif args.scaling:
-        ort_text = "not used by --scaling"
+    elif alone:
+        ort_text = f"not used by {'--scaling' if args.scaling else '--after-matmul'}"
     impl_names = (["cconv"] + (["reference"] if reference else []) + (["torch"] if torch else [])
                   + (["ort"] if ort else []))
-    blas_limit, blas_limited = limit_blas_threads(threads)
+    blas_limit: contextlib.AbstractContextManager[Any]
+    if args.after_matmul:  # numpy's BLAS keeps its own thread count: that is what is measured
+        blas_limit, blas_limited = contextlib.nullcontext(), False
+    else:
+        blas_limit, blas_limited = limit_blas_threads(threads)
     meta = metadata(args, threads, torch, impl_names, blas_limited, ort)
     with thread_count(threads, torch), blas_limit:
-        if not args.scaling:
+        if not alone:
             progress("timing the machine's GEMM (numpy matmul)")
             meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
-        print(format_header(meta, torch_wanted=not args.no_torch, ort_text=ort_text), flush=True)
+        print(format_header(meta, torch_wanted=not args.no_torch, ort_text=ort_text,
+                            blas_text="left as numpy has them (--after-matmul)" if args.after_matmul else None),
+              flush=True)
         print(format_legend(layers), flush=True)
         if args.scaling:
             return run_scaling(layers, args, threads, meta)
+        if args.after_matmul:
+            return run_after_matmul(layers, args, threads, meta)
         records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"], ort)
     summary = summarize(records)
     print()

@@ -173,3 +173,20 @@ def test_a_broken_onnxruntime_does_not_stop_the_bench(tmp_path):
     assert "ort ms" not in header and "cconv/ort" in header
     assert all(row[-1].startswith("(") or row[0] == "geomean" for row in rows), rows  # "ok (err)"
 
+
+def test_after_matmul_mode_prints_both_medians_and_their_ratio(tmp_path):
+    path = tmp_path / "am.json"
+    out = _bench("--after-matmul", "--shape", TINY, "--threads", "2", "--json", str(path))
+    assert "numpy's own setting" in out and "left as numpy has them" in out
+    header, rows = _table(out, "ratio")
+    assert header.split() == ["layer", "pass", "route", "back-to-back", "ms", "after", "matmul", "ms", "ratio"]
+    assert [row[1] for row in rows] == ["fwd", "bwd"]
+    for row in rows:
+        back, after, ratio = (float(cell) for cell in row[-3:])
+        assert back > 0 and after > 0 and ratio > 0
+    doc = json.loads(path.read_text())
+    assert doc["metadata"]["blas_threads_limited"] is False
+    assert doc["metadata"]["after_matmul"]["repeats"] == 15
+    for r in doc["after_matmul"]:
+        assert len(r["samples_back_to_back_ms"]) == len(r["samples_after_matmul_ms"]) == 15
+        assert abs(r["ratio"] - r["ms_after_matmul"] / r["ms_back_to_back"]) < 1e-9 and r["ratio"] > 0
