@@ -127,7 +127,10 @@ JSON schema (``--json FILE``)
         "openmp_enabled": bool, "quick": bool, "repeat": int | null,
         "implementations": [str, ...],        # e.g. ["cconv", "reference", "torch", "ort"]
         "timestamp": str,                     # ISO 8601, UTC
-        "gemm_gflops": float | null           # numpy matmul 2048^3, this dtype and thread count
+        "gemm_gflops": float | null,          # numpy matmul 2048^3, this dtype and thread count
+        "isa": str,                           # cconv's ISA level in use (cconv.show_config)
+        "isa_available": [str, ...],          # the levels this CPU runs
+        "peak_gflops": float | null           # the cores' peak at that ISA: register-only FMA loop
       },
       "results": [                            # one record per layer and pass
         {
@@ -146,6 +149,7 @@ JSON schema (``--json FILE``)
           "cconv_over_torch": float | null,       # cconv ms / torch ms
           "cconv_over_ort": float | null,         # cconv ms / ort ms (fwd only)
           "fraction_of_gemm": float | null,       # cconv GFLOP/s / metadata.gemm_gflops
+          "fraction_of_peak": float | null,       # cconv GFLOP/s / metadata.peak_gflops
           "check": {"ok": bool | null, "max_rel_err": float | null,   # cconv's
                     "against": "reference" | "torch" | "ort" | null,
                     "worst": str | null,      # "y", "grad_x", "grad_weight" or "grad_bias"
@@ -191,6 +195,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, c
 import numpy as np
 
 import cconv
+from cconv import _kernels
 
 PASSES = ("fwd", "bwd")
 TOLERANCE = {"float32": 1e-3, "float64": 1e-9}
@@ -681,10 +686,19 @@ def metadata(args: argparse.Namespace, threads: int, torch: Any, impl_names: lis
         "implementations": list(impl_names),
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "gemm_gflops": None,
+        "isa": _kernels.isa(),
+        "isa_available": list(_kernels.available_levels()),
+        "peak_gflops": None,
     }
 
 
 GEMM_SIZE = 2048
+
+
+def measure_peak_gflops(dtype: str, threads: int) -> float:
+    """The cores' peak at cconv's ISA level: best of 3 runs of a register-only
+    multiply-add loop on ``threads`` threads (cconv._kernels.peak_gflops)."""
+    return max(_kernels.peak_gflops(dtype, threads, 0.1) for _ in range(3))
 
 
 def measure_gemm_gflops(dtype: str, repeats: int = 5) -> float:
@@ -737,6 +751,9 @@ def format_header(meta: dict[str, Any], torch_wanted: bool, ort_text: str | None
         f"  CPU: {meta['cpu_model']} ({meta['cpu_count']} logical CPUs available)",
         f"  machine GEMM (numpy matmul {GEMM_SIZE}^3, {meta['dtype']}, {meta['threads']} threads): "
         f"{_fmt_gflops(meta['gemm_gflops'])} GFLOP/s; % gemm = cconv GFLOP/s / that",
+        f"  cconv ISA {meta['isa']} (available: {', '.join(meta['isa_available'])}); peak at that ISA "
+        f"(register-only FMA loop, {meta['threads']} threads): {_fmt_gflops(meta['peak_gflops'])} GFLOP/s; "
+        "% peak = cconv GFLOP/s / that",
         "  times: median ms of repeats interleaved in rounds, after one warm-up; "
         "bwd = grad_x + grad_weight + grad_bias",
         "  cconv/torch, cconv/ort < 1 mean cconv is faster (ort: forward only); "
@@ -1132,7 +1149,8 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: dict[str, Any], errors: dict[str, Any],
-                impl_names: list[str], route: str = "", gemm_gflops: float | None = None) -> dict[str, Any]:
+                impl_names: list[str], route: str = "", gemm_gflops: float | None = None,
+                peak_gflops: float | None = None) -> dict[str, Any]:
     """Build the JSON record of one layer and pass from its timings."""
     ms = {name: (statistics.median(samples[name]) if samples.get(name) else None) for name in impl_names}
     flops = layer.flops(pass_)
@@ -1150,6 +1168,7 @@ def make_record(layer: LayerSpec, pass_: str, samples: dict[str, Any], check: di
         "cconv_over_torch": _ratio(ms["cconv"], ms.get("torch")),
         "cconv_over_ort": _ratio(ms["cconv"], ms.get("ort")),
         "fraction_of_gemm": _ratio(gflops["cconv"], gemm_gflops),
+        "fraction_of_peak": _ratio(gflops["cconv"], peak_gflops),
         "check": check,
         "errors": errors,
     }
@@ -1162,7 +1181,7 @@ def progress(message: str) -> None:
 
 def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPolicy,
               fixed_repeats: int | None, layout: str = "NHWC",
-              gemm_gflops: float | None = None) -> list[dict[str, Any]]:
+              gemm_gflops: float | None = None, peak_gflops: float | None = None) -> list[dict[str, Any]]:
     """Warm up, check and time both passes of one layer; return two records."""
     records = []
     impl_names = [impl.name for impl in impls]
@@ -1174,7 +1193,7 @@ def run_layer(layer: LayerSpec, impls: list[Impl], dtype: str, policy: TimingPol
         repeats = plan_repeats(warmup_s, policy, fixed_repeats)
         samples = measure_interleaved(runner, impls, pass_, repeats, policy.rounds)
         records.append(make_record(layer, pass_, samples, check, errors, impl_names,
-                                   layer_route(layer, pass_, layout), gemm_gflops))
+                                   layer_route(layer, pass_, layout), gemm_gflops, peak_gflops))
     return records
 
 
@@ -1267,18 +1286,19 @@ def format_results(records: list[dict[str, Any]], summary: dict[str, Any], impl_
     headers = (["layer", "pass", "route"]
                + [f"{label[n]} ms" for n in impl_names]
                + [f"{label[n]} GF/s" for n in impl_names]
-               + ["% gemm", "vs ref", "cconv/torch", "cconv/ort", "check"])
+               + ["% gemm", "% peak", "vs ref", "cconv/torch", "cconv/ort", "check"])
     rows: list[list[str] | None] = []
     for r in records:
-        share = r.get("fraction_of_gemm")
+        share, peak = r.get("fraction_of_gemm"), r.get("fraction_of_peak")
         rows.append([r["name"], r["pass"], r.get("route", "")]
                     + [_fmt_ms(r["ms"][n]) for n in impl_names]
                     + [_fmt_gflops(r["gflops"][n]) for n in impl_names]
                     + ["-" if share is None else f"{100 * share:.0f}%",
+                       "-" if peak is None else f"{100 * peak:.0f}%",
                        _fmt_speedup(r["speedup_vs_reference"]), _fmt_ratio(r["cconv_over_torch"]),
                        _fmt_ratio(r["cconv_over_ort"]), _fmt_check(r)])
     rows.append(None)
-    blanks = [""] * (2 * len(impl_names) + 1)
+    blanks = [""] * (2 * len(impl_names) + 2)
     for pass_ in PASSES:
         rows.append(["geomean", pass_, ""] + blanks
                     + [_fmt_speedup(summary["geomean_speedup_vs_reference"][pass_]),
@@ -1342,7 +1362,7 @@ def _finite_or_none(records: list[dict[str, Any]]) -> None:
 
 def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any, torch: Any,
               threads: int, gemm_gflops: float | None = None,
-              ort: OrtModules | None = None) -> list[dict[str, Any]]:
+              ort: OrtModules | None = None, peak_gflops: float | None = None) -> list[dict[str, Any]]:
     """Benchmark every layer, showing progress on stderr; return all records."""
     policy = QUICK_POLICY if args.quick else FULL_POLICY
     records = []
@@ -1350,7 +1370,8 @@ def run_suite(layers: list[LayerSpec], args: argparse.Namespace, reference: Any,
         progress(f"[{index}/{len(layers)}] {layer.name}  ({layer.spec()})")
         inputs = make_inputs(layer, args.dtype)
         impls = make_impls(layer, inputs, args.layout, reference, torch, threads, ort)
-        records += run_layer(layer, impls, args.dtype, policy, args.repeat, args.layout, gemm_gflops)
+        records += run_layer(layer, impls, args.dtype, policy, args.repeat, args.layout, gemm_gflops,
+                             peak_gflops)
     return records
 
 
@@ -1546,6 +1567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not alone:
             progress("timing the machine's GEMM (numpy matmul)")
             meta["gemm_gflops"] = measure_gemm_gflops(args.dtype)
+            progress("timing the cores' peak (register-only FMA loop)")
+            meta["peak_gflops"] = measure_peak_gflops(args.dtype, threads)
         print(format_header(meta, torch_wanted=not args.no_torch, ort_text=ort_text,
                             blas_text="left as numpy has them (--after-matmul)" if args.after_matmul else None),
               flush=True)
@@ -1554,7 +1577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scaling(layers, args, threads, meta)
         if args.after_matmul:
             return run_after_matmul(layers, args, threads, meta)
-        records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"], ort)
+        records = run_suite(layers, args, reference, torch, threads, meta["gemm_gflops"], ort,
+                            meta["peak_gflops"])
     summary = summarize(records)
     print()
     print(format_results(records, summary, impl_names))

@@ -312,14 +312,6 @@ def torch_or_none():
     torch.set_num_threads(saved)
 
 
-@pytest.fixture(scope="session")
-def torch(torch_or_none):
-    """PyTorch, for the few tests that check PyTorch itself (skipped without it)."""
-    if torch_or_none is None:
-        pytest.skip("could not import 'torch'")
-    return torch_or_none
-
-
 @pytest.fixture
 def restore_threads():
     """Save cconv's thread count and restore it after the test."""

@@ -8,14 +8,17 @@ import sys
 
 import pytest
 
+import cconv
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 META_KEYS = {"cconv_version", "numpy_version", "torch_version", "onnxruntime_version", "onnx_version",
              "python_version", "platform", "cpu_model",
              "cpu_count", "threads", "blas_threads_limited", "dtype", "layout", "openmp_enabled", "quick",
-             "repeat", "implementations", "timestamp", "gemm_gflops"}
+             "repeat", "implementations", "timestamp", "gemm_gflops", "isa", "isa_available", "peak_gflops"}
 RECORD_KEYS = {"name", "params", "pass", "route", "flops", "ms", "samples_ms", "gflops", "speedup_vs_reference",
-               "cconv_over_torch", "cconv_over_ort", "fraction_of_gemm", "check", "errors"}
+               "cconv_over_torch", "cconv_over_ort", "fraction_of_gemm", "fraction_of_peak", "check",
+               "errors"}
 CHECK_KEYS = {"ok", "max_rel_err", "against", "worst", "ort"}
 SUMMARY_KEYS = {"geomean_speedup_vs_reference", "geomean_cconv_over_torch", "geomean_cconv_over_ort"}
 TINY = "N=1,H=8,C=4,O=4,k=3,pad=1"
@@ -62,6 +65,9 @@ def test_json_follows_the_documented_schema(run):
     assert set(doc["metadata"]) == META_KEYS
     assert doc["metadata"]["implementations"] == ["cconv", "reference"]
     assert doc["metadata"]["gemm_gflops"] > 0
+    assert doc["metadata"]["peak_gflops"] > 0
+    assert doc["metadata"]["isa"] == cconv.show_config("dicts")["isa"]
+    assert doc["metadata"]["isa_available"] == cconv.show_config("dicts")["isa_available"]
     assert len(doc["results"]) == 4
     for r in doc["results"]:
         assert set(r) == RECORD_KEYS
@@ -71,6 +77,7 @@ def test_json_follows_the_documented_schema(run):
         assert r["check"]["ok"] is True, r["check"]
         assert r["ms"]["cconv"] > 0 and r["gflops"]["cconv"] > 0
         assert 0 < r["fraction_of_gemm"]
+        assert 0 < r["fraction_of_peak"] < 1.5   # a pass cannot beat the cores' FMA rate (Winograd aside)
     routes = {(r["name"], r["pass"]): r["route"] for r in doc["results"]}
     assert routes[("depthwise-3x3", "fwd")] == "direct-depthwise"
     assert routes[("lenet-conv2", "fwd")] == "gemm"
@@ -80,8 +87,9 @@ def test_json_follows_the_documented_schema(run):
 
 def test_table_shows_routes_and_gemm_share(run):
     out, _ = run
-    assert "route" in out and "% gemm" in out and "direct-depthwise" in out
+    assert "route" in out and "% gemm" in out and "% peak" in out and "direct-depthwise" in out
     assert "machine GEMM (numpy matmul 2048^3" in out
+    assert f"cconv ISA {cconv.show_config('dicts')['isa']}" in out
 
 
 def test_plot_is_a_png_and_a_saved_run_can_be_drawn(run, tmp_path):
