@@ -146,7 +146,7 @@ def test_select_algorithm_reports_the_isa():
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_peak_rate_is_positive_and_wider_is_not_slower(level):
+def test_peak_rate_is_positive(level):
     assert _kernels.peak_gflops("float32", 1, 0.02, level) > 0
     assert _kernels.peak_gflops("float64", 1, 0.02, level) > 0
 
