@@ -5,8 +5,11 @@ NHWC input with HWIO weights is the native layout; NCHW/OIHW (PyTorch's) is
 converted at the boundary. ``cconv.reference`` holds the same functions in
 pure NumPy, the baseline to compare against.
 """
+from ._openmp_env import while_loading_openmp
+
 try:
-    from . import _threads  # noqa: F401  (the first compiled module)
+    with while_loading_openmp():  # OMP_WAIT_POLICY=passive for cconv's runtime, see there
+        from . import _threads  # noqa: F401  (the first compiled module: loads OpenMP)
 except ImportError as exc:  # pragma: no cover - depends on how cconv was installed
     raise ImportError(
         "cconv's compiled kernels are missing. This usually means Python found the cconv "

@@ -7,7 +7,7 @@ import platform
 import sys
 from typing import Any
 
-from . import _kernels, _threads
+from . import _kernels, _openmp_env, _threads
 
 
 def config() -> dict[str, Any]:
@@ -23,6 +23,7 @@ def config() -> dict[str, Any]:
             "openmp": bool(_threads.openmp_enabled()),
             "openmp_version": build["openmp_version"],
         },
+        "openmp_wait_policy": dict(_openmp_env.policy),
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
         "machine": {"architecture": platform.machine(), "system": platform.system()},
         "threads": {"default": get_num_threads()},
@@ -66,7 +67,8 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     -------
     dict or None
         With ``mode="dicts"``: ``{"cconv": {"version"}, "build": {"compiler",
-        "openmp", "openmp_version"}, "python", "machine", "threads":
+        "openmp", "openmp_version"}, "openmp_wait_policy": {"value",
+        "set_by"}, "python", "machine", "threads":
         {"default"}, "cpu_features": {name: bool}, "isa": level in use,
         "isa_available": [levels this CPU runs], "isa_override", "kernels":
         the GEMM micro-tile and vector sizes of the level in use}``.
