@@ -4,7 +4,17 @@ compiled from typed Cython with OpenMP.
 NHWC input with HWIO weights is the native layout; NCHW/OIHW (PyTorch's) is
 converted at the boundary. ``cconv.reference`` holds the same functions in
 pure NumPy, the baseline to compare against.
+
+The submodules ``cconv.reference``, ``cconv.dask`` and ``cconv.bench`` load on
+first attribute access (SPEC 1), so ``import cconv`` stays fast and never
+imports Dask; ``cconv.reference.conv2d(...)`` works after a bare
+``import cconv``. The other modules are private (``cconv._conv`` and so on).
 """
+import importlib as _importlib
+from types import ModuleType as _ModuleType
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import List as _List
+
 from ._openmp_env import while_loading_openmp
 
 try:
@@ -20,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - depends on how cconv was instal
 
 from ._config import show_config
 from ._threading import get_num_threads, openmp_enabled, set_num_threads
-from .conv import (
+from ._conv import (
     conv2d,
     conv2d_backward,
     conv2d_grad_input,
@@ -28,9 +38,9 @@ from .conv import (
     output_shape,
     select_algorithm,
 )
-from .layer import Conv2D, ConvTranspose2D
-from .patches import col2im, im2col
-from .transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
+from ._layer import Conv2D, ConvTranspose2D
+from ._patches import col2im, im2col
+from ._transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
 
 __version__ = "0.1.0"
 
@@ -53,3 +63,31 @@ __all__ = [
     "openmp_enabled",
     "show_config",
 ]
+
+# Public submodules loaded on first attribute access (SPEC 1, as SciPy does).
+# Not in __all__: ``from cconv import *`` must not import Dask.
+_SUBMODULES = ["bench", "dask", "reference"]
+
+if _TYPE_CHECKING:  # mypy sees them as ordinary submodules, with their types
+    from . import bench as bench
+    from . import dask as dask
+    from . import reference as reference
+
+
+def _lazy_getattr(name: str) -> _ModuleType:
+    """Import a public submodule on first access; anything else is an AttributeError."""
+    if name in _SUBMODULES:
+        # The import binds the submodule as an attribute of cconv, so later
+        # lookups no longer reach __getattr__.
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> _List[str]:
+    return sorted(__all__ + _SUBMODULES + ["__version__"])
+
+
+# Hidden from mypy so that a misspelt ``cconv.name`` stays a type error
+# rather than being typed as the return of a module-level __getattr__.
+if not _TYPE_CHECKING:
+    __getattr__ = _lazy_getattr

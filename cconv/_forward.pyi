@@ -1,7 +1,7 @@
 """Type stub for the compiled ``cconv._forward`` (src/_forward.pyx).
 
 Forward kernels: NHWC input, HWIO weight, NHWC output. They validate nothing
-(``cconv.conv`` checks every argument first). Each array argument is a Cython
+(``cconv._conv`` checks every argument first). Each array argument is a Cython
 typed memoryview over the fused type ``floating`` (float32 or float64, the same
 for every argument of one call); the C type is recorded after each parameter.
 ``geom`` is ``ConvGeometry.kernel_tuple()``: (N, H, W, C, O, KH, KW, groups,

@@ -1,7 +1,7 @@
 """Type stub for the compiled ``cconv._im2col`` (src/_im2col.pyx).
 
 The im2col and col2im kernels (NHWC, groups=1 columns). They validate nothing
-(``cconv.patches`` checks every argument first). Each array argument is a
+(``cconv._patches`` checks every argument first). Each array argument is a
 Cython typed memoryview over the fused type ``floating`` (float32 or float64,
 the same for every argument of one call); the C type is recorded after each
 parameter. ``geom`` is ``ConvGeometry.kernel_tuple()``: (N, H, W, C, O, KH,

@@ -1,5 +1,5 @@
 """Winograd F(m x m, 3 x 3) convolution for 3x3, stride-1, dilation-1 layers
-(private; cconv.conv dispatches here).
+(private; cconv._conv dispatches here).
 
 Inputs reach these functions already validated: C-contiguous NHWC / HWIO
 arrays of one dtype, float32 or float64. ``padding4`` is

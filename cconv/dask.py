@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 import numpy as np
 from numpy.typing import NDArray
 
-from . import conv as _conv
+from . import _conv
 from ._params import ExplicitPadding, array_iv, compute_dtype, layout_iv, num_threads_iv
 from ._types import ArrayLike, IntPair, Padding
 

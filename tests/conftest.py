@@ -27,14 +27,14 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _oracle as orc  # noqa: E402
-import cconv.conv  # noqa: E402
+import cconv._conv  # noqa: E402
 
 # cconv runs calls of less than ~5 MFLOP per thread on fewer threads. The
 # tests' shapes are small on purpose, so lift that floor here: every test call
 # then runs its kernels on the threads it asks for, and the parallel paths
 # (partial sums, col2im row blocks) stay under test.
 # tests/test_threads.py::test_small_calls_use_fewer_threads checks the floor itself.
-cconv.conv.MIN_FLOPS_PER_THREAD = 0
+cconv._conv.MIN_FLOPS_PER_THREAD = 0
 
 # ---------------------------------------------------------------------------
 # hypothesis profiles ("ci" by default; `--hypothesis-profile=long` for a long

@@ -215,7 +215,7 @@ def test_all_blas_libraries_restored_after_cconv_calls():
 def test_small_calls_use_fewer_threads(monkeypatch):
     """Below MIN_FLOPS_PER_THREAD of work per thread a call goes less parallel
     (waking a thread costs more than such a call); large calls keep them all."""
-    import cconv.conv as cc
+    import cconv._conv as cc
     from cconv._params import conv_geometry
 
     monkeypatch.setattr(cc, "MIN_FLOPS_PER_THREAD", 5_000_000)

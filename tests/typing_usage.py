@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-import cconv
-import cconv.reference
+import cconv  # cconv.reference is reached as an attribute (loaded on first access)
 
 
 def forward_and_backward() -> tuple[NDArray[np.floating], float]:

@@ -8,8 +8,8 @@ from numpy.typing import DTypeLike
 
 from ._params import groups_iv, layout_iv, pair_iv
 from ._types import ArrayLike, FloatArray, IntPair, Padding
-from .conv import conv2d, conv2d_backward
-from .transpose import conv_transpose2d, conv_transpose2d_backward
+from ._conv import conv2d, conv2d_backward
+from ._transpose import conv_transpose2d, conv_transpose2d_backward
 
 
 class _TrainableLayer:

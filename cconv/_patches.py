@@ -12,7 +12,7 @@ from . import _im2col
 from ._params import ConvGeometry, array_iv, compute_dtype, conv_geometry, layout_iv
 from ._threading import resolve_num_threads
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
-from .conv import from_nhwc, to_nhwc
+from ._conv import from_nhwc, to_nhwc
 
 __all__ = ["im2col", "col2im"]
 

@@ -38,7 +38,7 @@ from ._params import (
     pair_iv,
 )
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
-from .conv import conv2d, conv2d_grad_input, conv2d_grad_weight
+from ._conv import conv2d, conv2d_grad_input, conv2d_grad_weight
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 
