@@ -75,3 +75,16 @@ def test_edge_maps_equal_shifted_slice_sums_on_a_photograph_crop():
     for key, kernel in (("gx", edges.SOBEL_X), ("gy", edges.SOBEL_Y), ("laplacian", edges.LAPLACIAN)):
         np.testing.assert_allclose(maps[key], correlate(kernel.astype(np.float64)), atol=1e-5, err_msg=key)
     assert maps["magnitude"].max() > 0.5  # a real photograph has edges
+
+
+def test_the_test_extra_covers_examples_bench_and_dask():
+    """The README's one install (``.[test]``) must bring what the examples and plots need."""
+    tomllib = pytest.importorskip("tomllib")
+    path = os.path.join(ROOT, "pyproject.toml")
+    if not os.path.exists(path):
+        pytest.skip("no pyproject.toml (tests run outside the source tree)")
+    with open(path, "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    test = set(extras["test"])
+    for name in ("examples", "bench", "dask"):
+        assert set(extras[name]) <= test, (name, sorted(set(extras[name]) - test))
