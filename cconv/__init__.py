@@ -15,10 +15,10 @@ from types import ModuleType as _ModuleType
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import List as _List
 
-from ._openmp_env import while_loading_openmp
+from ._openmp_env import while_loading_openmp as _while_loading_openmp
 
 try:
-    with while_loading_openmp():  # OMP_WAIT_POLICY=passive for cconv's runtime, see there
+    with _while_loading_openmp():  # OMP_WAIT_POLICY=passive for cconv's runtime, see there
         from . import _threads  # noqa: F401  (the first compiled module: loads OpenMP)
 except ImportError as exc:  # pragma: no cover - depends on how cconv was installed
     raise ImportError(
