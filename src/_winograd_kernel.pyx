@@ -103,7 +103,10 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef ccwg_geom* gp = &g
     with nogil:
         if Cg > 0:
-            for q in prange(groups * panels, schedule='dynamic', num_threads=n_threads):
+            # As many threads as panels: a thread with nothing to do would still
+            # have to be scheduled to pass the region's barrier.
+            for q in prange(groups * panels, schedule='dynamic',
+                            num_threads=<int>min(n_threads, groups * panels)):
                 weight_panel(k, m, wp, &pk, q // panels, q % panels, Bp)
         with parallel(num_threads=work_threads):
             V = &work[threadid(), 0]
