@@ -18,7 +18,7 @@ cdef extern from "kernels/table.h" nogil:
         Py_ssize_t Cg, O, Og, groups, bsize
 
     ctypedef struct cck_s_kernels:
-        int mr, nr, kc, mc, lanes, sc_ob
+        int mr, nr, kc, mc, lanes, sc_ob, sc_lanes
         size_t (*packb_size)(int K, int N) noexcept nogil
         size_t (*abuf_size)(int K) noexcept nogil
         int (*kc_for)(int K) noexcept nogil
@@ -47,7 +47,7 @@ cdef extern from "kernels/table.h" nogil:
                           const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil
 
     ctypedef struct cck_d_kernels:
-        int mr, nr, kc, mc, lanes, sc_ob
+        int mr, nr, kc, mc, lanes, sc_ob, sc_lanes
         size_t (*packb_size)(int K, int N) noexcept nogil
         size_t (*abuf_size)(int K) noexcept nogil
         int (*kc_for)(int K) noexcept nogil

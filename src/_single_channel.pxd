@@ -22,11 +22,12 @@ cdef inline int sc_out_block(const cck_row* k, floating* tag) noexcept nogil:
 
 
 cdef inline int vector_lanes(const cck_row* k, floating* tag) noexcept nogil:
-    """Elements per vector: the partial sums grad_weight keeps per weight."""
+    """Pixels per vector of the single-channel kernels: the partial sums
+    grad_weight keeps per weight."""
     if floating is float:
-        return k.s.lanes
+        return k.s.sc_lanes
     else:
-        return k.d.lanes
+        return k.d.sc_lanes
 
 
 cdef inline void sc_forward_row(const cck_row* k, const floating* x, const floating* wpad,

@@ -33,6 +33,7 @@ typedef struct {                                                                
     int kc, mc;            /* K-block depth bound; rows of A per block                  */  \
     int lanes;             /* elements of T per vector register                         */  \
     int sc_ob;             /* single-channel output channels per register block         */  \
+    int sc_lanes;          /* single-channel pixels per vector (grad_weight partial sums) */\
     size_t (*packb_size)(int K, int N);                                                     \
     size_t (*abuf_size)(int K);                                                             \
     int (*kc_for)(int K);                                                                   \
@@ -50,7 +51,7 @@ typedef struct {                                                                
     void (*dp_forward)(const T *x, const T *w, T b, T *y, const ccdp_geom *g);              \
     void (*dp_grad_input)(const T *dy, const T *w, T *dx, const ccdp_geom *g);              \
     void (*dp_grad_weight)(const T *x, const T *dy, T *dw, const ccdp_geom *g);             \
-    /* One input channel, stride 1 (grad_weight partial sums: lanes per weight). */         \
+    /* One input channel, stride 1 (grad_weight partial sums: sc_lanes per weight). */      \
     void (*sc_forward_row)(const T *x, const T *wpad, const T *bpad, T *y,                  \
                            const ccsc_geom *g, ptrdiff_t row);                              \
     void (*sc_grad_weight_row)(const T *x, const T *dy, T *dwv, T *db, T *dyt,              \
