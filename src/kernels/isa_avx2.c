@@ -13,6 +13,18 @@
 #include "target_begin.h"
 #include "gemm/ukr_avx2.h"
 #include "kernel_bodies.h"
+
+/* The single-channel kernels, lent to the AVX-512 row (table.h). */
+#define CCK_DEFINE_SHARED(T, S)                                                 \
+void cck_avx2_##S##_sc_forward_row(const T *x, const T *wpad, const T *bpad,    \
+                                   T *y, const ccsc_geom *g, ptrdiff_t row)     \
+{ ccsc_##S##_forward_row(x, wpad, bpad, y, g, row); }                           \
+void cck_avx2_##S##_sc_grad_weight_row(const T *x, const T *dy, T *dwv, T *db,  \
+                                       T *dyt, const ccsc_geom *g, ptrdiff_t row) \
+{ ccsc_##S##_grad_weight_row(x, dy, dwv, db, dyt, g, row); }
+CCK_DEFINE_SHARED(float, s)
+CCK_DEFINE_SHARED(double, d)
+
 #include "target_end.h"
 #include "kernel_row.h"
 

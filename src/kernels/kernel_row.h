@@ -6,6 +6,13 @@
  */
 #include "table.h"
 
+/* A row may take a kernel family from another ISA's file where that one is
+ * faster (the file defines these before including this one). */
+#ifndef CCK_SC_FORWARD
+#define CCK_SC_FORWARD(S) ccsc_##S##_forward_row
+#define CCK_SC_GRAD_WEIGHT(S) ccsc_##S##_grad_weight_row
+#endif
+
 #define CCK_ROW_KERNELS(S, MR, NR)                                              \
     {                                                                           \
         (MR), (NR), CCK_KC, cck_##S##_mc, CCK_VBYTES / (int)sizeof(S##_elem),   \
@@ -15,7 +22,7 @@
         ccdw_##S##_forward_row, ccdw_##S##_grad_input_row,                      \
         ccdw_##S##_grad_weight_row,                                             \
         ccdp_##S##_forward, ccdp_##S##_grad_input, ccdp_##S##_grad_weight,      \
-        ccsc_##S##_forward_row, ccsc_##S##_grad_weight_row,                     \
+        CCK_SC_FORWARD(S), CCK_SC_GRAD_WEIGHT(S),                               \
         ccwg_##S##_weight_panel, ccwg_##S##_input, ccwg_##S##_output,           \
     }
 

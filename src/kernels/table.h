@@ -85,6 +85,16 @@ typedef struct {
  * only the baseline). The caller checks the CPU first (cpu.h). */
 const cck_row *cck_row_for(int level);
 
+/* The AVX2 file's single-channel kernels, which the AVX-512 row uses too
+ * (isa_avx512.c says why). */
+#define CCK_DECLARE_SHARED(T, S)                                                \
+void cck_avx2_##S##_sc_forward_row(const T *x, const T *wpad, const T *bpad,    \
+                                   T *y, const ccsc_geom *g, ptrdiff_t row);    \
+void cck_avx2_##S##_sc_grad_weight_row(const T *x, const T *dy, T *dwv, T *db,  \
+                                       T *dyt, const ccsc_geom *g, ptrdiff_t row);
+CCK_DECLARE_SHARED(float, s)
+CCK_DECLARE_SHARED(double, d)
+
 /* One builder per translation unit (src/kernels/isa_*.c). */
 const cck_row *cck_row_baseline(void);
 const cck_row *cck_row_avx2(void);

@@ -36,7 +36,7 @@
  * bpad is (Opad,), both zero padded past O.
  */
 #define CCSC_DEFINE(T, S)                                                       \
-static void ccsc_##S##_forward_row(const T *restrict x,                    \
+__attribute__((unused)) static void ccsc_##S##_forward_row(const T *restrict x,                    \
         const T *restrict wpad, const T *restrict bpad, T *restrict y,          \
         const ccsc_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
@@ -114,7 +114,7 @@ static void ccsc_##S##_forward_row(const T *restrict x,                    \
  * is fixed.
  */
 #define CCSC_DEFINE_GW(T, S)                                                    \
-static void ccsc_##S##_grad_weight_row(const T *restrict x,                 \
+__attribute__((unused)) static void ccsc_##S##_grad_weight_row(const T *restrict x,                 \
         const T *restrict dy, T *restrict dwv, T *restrict db, T *restrict dyt, \
         const ccsc_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
