@@ -171,9 +171,19 @@ def plot_benchmark(document: dict[str, Any], path: str) -> str:
 
 
 def load_document(json_path: str) -> dict[str, Any]:
-    """Read a ``--json`` results file."""
-    with open(json_path, encoding="utf-8") as f:
-        return cast("dict[str, Any]", json.load(f))
+    """Read a ``--json`` results file; ValueError if it is not one (e.g. a PNG)."""
+    not_bench = (f"{json_path} is not a results file written by 'python -m cconv.bench --json' "
+                 "(expected a JSON document with schema 'cconv-bench/1')")
+    with open(json_path, "rb") as f:
+        raw = f.read()
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{not_bench}; it does not parse as JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema") != "cconv-bench/1":
+        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        raise ValueError(f"{not_bench}; found schema {found!r}")
+    return cast("dict[str, Any]", document)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         document = load_document(args.results)
         plot_benchmark(document, args.out)
-    except (OSError, ValueError, TypeError) as exc:
+    except ValueError as exc:
+        parser.error(str(exc))
+    except (OSError, TypeError) as exc:
         parser.error(f"{args.results}: {exc}")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

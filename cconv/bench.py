@@ -497,8 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='also draw GFLOP/s per layer to FILE.png (needs pip install "cconv[bench]")')
     parser.add_argument("--shape", metavar="SPEC", type=parse_shape_spec, action="append",
                         help="profile your own layer instead of the suite, e.g. "
-                             "N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1,dilation=1,groups=1 "
-                             "(k may be 3x5); repeatable")
+                             "N=8,H=56,W=56,C=64,O=64,k=3,pad=1 (keys N H W C O k stride pad "
+                             "dilation groups; k may be 3x5); repeatable")
     parser.add_argument("--layers", metavar="NAME_SUBSTRING",
                         help="only layers whose name contains this (comma-separated "
                              "alternatives, case-insensitive)")

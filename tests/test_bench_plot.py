@@ -111,3 +111,16 @@ def test_cli_draws_a_saved_document_and_rejects_a_foreign_json(tmp_path, capsys)
         _bench_plot.main([str(foreign), str(tmp_path / "no.png")])
     assert exc.value.code == 2
     assert "cconv-bench/1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [PNG_MAGIC + b"\x00\x00\x00\rIHDR", b"not json {", b"[1, 2]"])
+def test_cli_says_a_file_is_not_a_bench_json(tmp_path, capsys, content):
+    # e.g. the PNG passed where the results file belongs
+    wrong = tmp_path / "wrong.png"
+    wrong.write_bytes(content)
+    with pytest.raises(SystemExit) as exc:
+        _bench_plot.main([str(wrong), str(tmp_path / "out.png")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a results file written by 'python -m cconv.bench --json'" in err
+    assert "codec can't decode" not in err.splitlines()[-1].split(";")[0]

@@ -38,7 +38,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     args = ap.parse_args()
-    import torch
+    try:
+        import torch
+    except ImportError:
+        sys.exit("tools/bench_grad_input.py compares with PyTorch, which is not installed: "
+                 "install PyTorch's CPU build, pinned (pip install torch==2.13.0), or use "
+                 "python -m cconv.bench, which runs without it")
 
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
