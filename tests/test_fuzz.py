@@ -80,12 +80,22 @@ class Case:
 # ---------------------------------------------------------------------------
 # the functions under test: (module, case) -> result
 # ---------------------------------------------------------------------------
+def _layer_dims(c, layout):
+    """(KH, KW, Cg, O) of the case's weight shape for a layer's constructor. A layer is built
+    from the four numbers of a 4-d weight shape; any other rank (the w_ndim fault) is refused
+    here for both sides, as _layer_rejects_itself expects (reading the first four entries of a
+    5-d shape built a valid layer on one side of the comparison only)."""
+    if len(c.w_shape) != 4:
+        raise ValueError(f"a layer's weight shape has 4 dimensions; got {len(c.w_shape)}")
+    return (c.w_shape[2], c.w_shape[3], c.w_shape[1], c.w_shape[0]) if str(layout).upper() == "NCHW" \
+        else tuple(c.w_shape)
+
+
 def _layer(m, c):
     """Conv2D forward + backward; the reference side uses reference.conv2d/conv2d_backward
     with the layer's own initial weight."""
     layout = c.kw.get("layout", "NHWC")
-    KH, KW, Cg, O = c.w_shape if str(layout).upper() != "NCHW" else (c.w_shape[2], c.w_shape[3], c.w_shape[1],
-                                                                       c.w_shape[0])
+    KH, KW, Cg, O = _layer_dims(c, layout)
     groups = c.kw.get("groups", 1)
     C = Cg * groups if isinstance(groups, int) and not isinstance(groups, bool) else Cg
     layer = cconv.Conv2D(C, O, (KH, KW), stride=c.kw["stride"], padding=c.kw["padding"],
@@ -257,8 +267,7 @@ def _transpose_target(which):
 def _transpose_layer(m, c):
     """ConvTranspose2D forward + backward against the direct-definition oracle with the layer's weight."""
     layout = c.kw.get("layout", "NHWC")
-    nchw = str(layout).upper() == "NCHW"
-    KH, KW, Cg, O = (c.w_shape[2], c.w_shape[3], c.w_shape[1], c.w_shape[0]) if nchw else c.w_shape
+    KH, KW, Cg, O = _layer_dims(c, layout)
     groups = c.kw.get("groups", 1)
     C = Cg * groups if isinstance(groups, int) and not isinstance(groups, bool) else Cg
     op = c.extra["output_padding"]
