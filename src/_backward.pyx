@@ -1,5 +1,5 @@
 """Backward convolution kernels (NHWC, HWIO): the weight/bias gradient and the
-input gradient. Entry points validate nothing: cconv.conv checks first."""
+input gradient. Entry points validate nothing: cconv._conv checks first."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple

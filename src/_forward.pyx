@@ -1,6 +1,6 @@
 """Forward convolution kernels (NHWC input, HWIO weight, NHWC output).
 
-Entry points validate nothing: cconv.conv checks every argument first.
+Entry points validate nothing: cconv._conv checks every argument first.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
