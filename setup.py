@@ -2,6 +2,7 @@
 
 Set CCONV_CYTHON_DEBUG=1 to build with bounds and initialisation checks on.
 """
+import glob
 import os
 import shutil
 import sys
@@ -21,6 +22,8 @@ KERNEL_TABLE_SOURCES = ["src/kernels/cpu.c", "src/kernels/isa_baseline.c", "src/
                         "src/kernels/isa_avx512.c"]
 # Cython's generated C goes here, not into src/.
 CYTHON_BUILD_DIR = os.path.join("build", "cython")
+# The kernel table's headers: an edit to one rebuilds cconv._kernels.
+KERNEL_TABLE_HEADERS = sorted(glob.glob("src/kernels/**/*.h", recursive=True))
 DEBUG = os.environ.get("CCONV_CYTHON_DEBUG", "") not in ("", "0")
 
 
@@ -92,7 +95,8 @@ def extensions():
     }
     exts = [
         Extension(f"cconv.{name}", [f"src/{name}.pyx"] + (KERNEL_TABLE_SOURCES if name == "_kernels" else []),
-                  include_dirs=["src"], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
+                  include_dirs=["src"], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                  depends=KERNEL_TABLE_HEADERS if name == "_kernels" else [])
         for name in KERNELS
     ]
     return cythonize(exts, include_path=["src"], compiler_directives=directives, build_dir=CYTHON_BUILD_DIR,

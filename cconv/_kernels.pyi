@@ -29,11 +29,12 @@ def build_info() -> dict[str, Any]:
 
 def gemm(
     level: str | None,
-    A: NDArray[np.float32],  # const float[:, ::1], (M, K)
+    A: NDArray[np.float32],  # const float[:, ::1], (M, K), or (K, M) with a_transposed
     B: NDArray[np.float32],  # const float[:, ::1], (K, N)
     C: NDArray[np.float32],  # float[:, ::1], IN/OUT (>= M, >= N): C[:M, :N] is written
     beta: bool,  # bint
     bias: NDArray[np.float32] | None,  # const float[::1], (N,) or None
+    a_transposed: bool = False,  # bint: A holds A^T, read with a row stride of 1
 ) -> None:
     """C[:M, :N] = A @ B (+ C if beta) (+ bias) by one row's packed GEMM, single-threaded."""
 

@@ -126,15 +126,22 @@ def build_info():
 
 
 def gemm(level, const float[:, ::1] A, const float[:, ::1] B, float[:, ::1] C, bint beta,
-         const float[::1] bias):
+         const float[::1] bias, bint a_transposed=False):
     """C[:M, :N] = A @ B (+ C if beta) (+ bias) by one row's packed GEMM,
     single-threaded; C may be larger than (M, N) (its row length is the
-    GEMM's ldc), and the rest of it must stay untouched. For testing every
-    ISA's micro-kernel in one process; float32 only."""
+    GEMM's ldc), and the rest of it must stay untouched. With
+    ``a_transposed``, ``A`` holds A^T (K, M), read in place with a row
+    stride of 1, as the weight gradients pass it. For testing every ISA's
+    micro-kernel in one process; float32 only."""
     cdef const cck_row* r = _row(level)
-    cdef int M = A.shape[0], K = A.shape[1], N = B.shape[1]
+    cdef int M = A.shape[1] if a_transposed else A.shape[0]
+    cdef int K = A.shape[0] if a_transposed else A.shape[1]
+    cdef int N = B.shape[1]
+    cdef Py_ssize_t rsa = 1 if a_transposed else K
+    cdef Py_ssize_t csa = M if a_transposed else 1
     if B.shape[0] != K or C.shape[0] < M or C.shape[1] < N:
-        raise ValueError(f"shapes do not match: A ({A.shape[0]}, {A.shape[1]}), B ({B.shape[0]}, {B.shape[1]}), C ({C.shape[0]}, {C.shape[1]})")
+        raise ValueError(f"shapes do not match: A ({A.shape[0]}, {A.shape[1]}){' transposed' if a_transposed else ''}, "
+                         f"B ({B.shape[0]}, {B.shape[1]}), C ({C.shape[0]}, {C.shape[1]})")
     if bias is not None and bias.shape[0] != N:
         raise ValueError(f"bias must have {N} elements; got {bias.shape[0]}")
     packed = np.zeros(max(r.s.packb_size(K, N), 1), np.float32)
@@ -149,7 +156,7 @@ def gemm(level, const float[:, ::1] A, const float[:, ::1] B, float[:, ::1] C, b
     with nogil:
         if K:
             r.s.pack_b(K, N, bp, N, 1, &Bp[0])
-        r.s.gemm(M, N, K, ap, K, 1, &Bp[0], &C[0, 0], C.shape[1], beta, biasp, &ab[0])
+        r.s.gemm(M, N, K, ap, rsa, csa, &Bp[0], &C[0, 0], C.shape[1], beta, biasp, &ab[0])
 
 
 def peak_gflops(dtype="float32", int n_threads=1, double seconds=0.2, level=None):

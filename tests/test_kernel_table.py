@@ -158,7 +158,7 @@ def _gemm_cases(level):
     info = _kernels.row_info(level)["float32"]
     mr, nr, kc = info["mr"], info["nr"], info["kc"]
     ms = sorted({1, mr - 1, mr, mr + 1, 2 * mr + 3, info["mc"] + 1})
-    ns = sorted({1, nr - 1, nr, nr + 1, 2 * nr + 5})
+    ns = sorted({1, nr - 1, nr, nr + 1, 2 * nr + 5, 257})   # 257: A^T packed again
     ks = [0, 1, 7, 64, kc + 5]            # kc + 5: two K blocks
     for m in ms:
         for n in ns:
@@ -166,8 +166,11 @@ def _gemm_cases(level):
                 yield m, n, k
 
 
+@pytest.mark.parametrize("a_transposed", [False, True], ids=["A", "A^T"])
 @pytest.mark.parametrize("level", LEVELS)
-def test_gemm_of_every_level_matches_float64_over_edge_sizes(level):
+def test_gemm_of_every_level_matches_float64_over_edge_sizes(level, a_transposed):
+    """Row-major A (read in place), and A^T (read in place for narrow B,
+    packed for wide: the ns cross that line) as the weight gradients pass it."""
     rng = np.random.default_rng(7)
     for i, (m, n, k) in enumerate(_gemm_cases(level)):
         a = rng.standard_normal((m, k)).astype(np.float32)
@@ -176,14 +179,16 @@ def test_gemm_of_every_level_matches_float64_over_edge_sizes(level):
         bias = rng.standard_normal(n).astype(np.float32) if i % 3 else None
         c0 = rng.standard_normal((m, n)).astype(np.float32)
         c = c0.copy()
-        _kernels.gemm(level, a, b, c, beta, bias)
+        _kernels.gemm(level, np.ascontiguousarray(a.T) if a_transposed else a, b, c, beta, bias,
+                      a_transposed=a_transposed)
         want = a.astype(np.float64) @ b.astype(np.float64)
         if beta:
             want += c0
         if bias is not None:
             want += bias
         scale = max(1.0, np.sqrt(k))
-        np.testing.assert_allclose(c, want, rtol=0, atol=2e-5 * scale * 4, err_msg=f"{level} m={m} n={n} k={k}")
+        np.testing.assert_allclose(c, want, rtol=0, atol=2e-5 * scale * 4,
+                                   err_msg=f"{level} m={m} n={n} k={k} a_transposed={a_transposed}")
 
 
 @pytest.mark.parametrize("level", LEVELS)

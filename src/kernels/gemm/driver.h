@@ -12,11 +12,13 @@
  *
  *   void cck_S_ukr_packed(kc, a, rsa, csa, b, c, ldc, m, n, beta, bias)
  *   void cck_S_ukr_rows  (same)
+ *   void cck_S_ukr_cols  (same)
  *
  * Contract of a micro-kernel: acc[i][j] = sum_{k<kc} a(i,k) * b[k*NR + j]
  * over an MR x NR tile, a(i,k) = a[i*rsa + k*csa] (ukr_packed: A packed in
  * MR-row micro-panels, rsa = 1, csa = MR; ukr_rows: row-major A in place,
- * csa = 1, only with m == MR); then the m x n corner of C (row stride ldc)
+ * csa = 1, only with m == MR; ukr_cols: A^T in place, rsa = 1, only with
+ * m == MR); then the m x n corner of C (row stride ldc)
  * becomes acc + bias[j] (if bias) + C (if beta). Nothing outside that corner
  * is read or written; no pointer needs alignment.
  *
@@ -29,8 +31,14 @@
  *     NP = roundup(N, NR). Strides (rsb, csb) let one routine pack W, W^T or dY.
  *   - A row-major (csa == 1) is read in place through MR row pointers
  *     (measured ~6% faster than packing on these shapes, where packing A is
- *     not amortised); otherwise A is packed per MC x kc block into MR-row
- *     micro-panels. The ragged last micro-panel is always packed, zero padded.
+ *     not amortised). A transposed (rsa == 1: the weight gradients'
+ *     cols^T and Winograd V^T) is read in place too, MR consecutive values
+ *     per k, when B has at most CCK_COLS_MAX_N columns (packing is then
+ *     reused by few B panels; on a Sapphire Rapids class Xeon reading in
+ *     place was as fast or faster up to N = 256 and saved the packing
+ *     entirely at N <= NR). Otherwise A is packed per MC x kc block into
+ *     MR-row micro-panels. The ragged last micro-panel is always packed,
+ *     zero padded.
  *   - beta/bias are applied with the first K block; later blocks accumulate.
  *
  * Everything is static and re-entrant: each OpenMP thread may call gemm at
@@ -52,6 +60,9 @@
 #endif
 #ifndef CCK_MC
 #define CCK_MC 144
+#endif
+#ifndef CCK_COLS_MAX_N
+#define CCK_COLS_MAX_N 256
 #endif
 
 static inline int cck_min(int a, int b) { return a < b ? a : b; }
@@ -129,6 +140,7 @@ static void cck_##S##_gemm(int M, int N, int K, const T *A, ptrdiff_t rsa,      
 {                                                                               \
     const int NP = (N + (NR) - 1) / (NR) * (NR), MC = cck_##S##_mc;             \
     const int direct = csa == 1;                                                \
+    const int cols = !direct && rsa == 1 && N <= CCK_COLS_MAX_N;                \
     if (K <= 0) {                          /* degenerate: C = beta*C + bias */ \
         for (int i = 0; i < M; i++)                                             \
             for (int j = 0; j < N; j++)                                         \
@@ -146,7 +158,7 @@ static void cck_##S##_gemm(int M, int N, int K, const T *A, ptrdiff_t rsa,      
             const int mc = cck_min(MC, M - ic);                                 \
             const int mfull = mc / (MR) * (MR);                                 \
             const T *Ablk = A + ic * rsa + pc * csa;                            \
-            if (!direct)                                                        \
+            if (!direct && !cols)                                               \
                 cck_##S##_pack_a(mc, kc, Ablk, rsa, csa, abuf);                 \
             else if (mfull < mc)           /* only the ragged panel */         \
                 cck_##S##_pack_a(mc - mfull, kc, Ablk + mfull * rsa, rsa,       \
@@ -161,6 +173,9 @@ static void cck_##S##_gemm(int M, int N, int K, const T *A, ptrdiff_t rsa,      
                     if (direct && mr == (MR))                                   \
                         cck_##S##_ukr_rows(kc, Ablk + ir * rsa, rsa, 1, bp, cp, \
                                            ldc, mr, nr, bt, bj);                \
+                    else if (cols && mr == (MR))                                \
+                        cck_##S##_ukr_cols(kc, Ablk + ir, 1, csa, bp, cp, ldc,  \
+                                           mr, nr, bt, bj);                     \
                     else                                                        \
                         cck_##S##_ukr_packed(kc, abuf + (size_t)ir * kc, 1,     \
                                              (MR), bp, cp, ldc, mr, nr, bt, bj);\

@@ -3,9 +3,10 @@
  * written once over the vector type V of VL lanes and its intrinsics (the
  * contract is in driver.h): 12 accumulators; per k 2 B loads, 6 broadcasts
  * and 12 FMAs. The body is force-inlined into two instances with constant
- * strides: ukr_packed (packed A: rsa = 1, csa = MR) and ukr_rows (row-major
- * A read in place through 6 row pointers: rsa = lda, csa = 1). Edge tiles go
- * through a temporary (store_tile.h).
+ * strides: ukr_packed (packed A: rsa = 1, csa = MR), ukr_rows (row-major
+ * A read in place through 6 row pointers: rsa = lda, csa = 1) and ukr_cols
+ * (A^T read in place: rsa = 1, csa = lda). Edge tiles go through a temporary
+ * (store_tile.h).
  */
 #ifndef CCK_GEMM_UKR_6X2V_H
 #define CCK_GEMM_UKR_6X2V_H
@@ -85,6 +86,13 @@ static void cck_##S##_ukr_rows(int kc, const T *a, ptrdiff_t rsa,    \
 {                                                                              \
     (void)csa;                                                                 \
     cck_##S##_ukr_body(kc, a, rsa, 1, b, c, ldc, m, n, beta, bias);            \
+}                                                                              \
+static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,              \
+        ptrdiff_t csa, const T *b, T *c, ptrdiff_t ldc, int m, int n,          \
+        int beta, const T *bias)                                               \
+{                                                                              \
+    (void)rsa;                                                                 \
+    cck_##S##_ukr_body(kc, a, 1, csa, b, c, ldc, m, n, beta, bias);            \
 }
 
 #endif

@@ -8,6 +8,7 @@
  *   _packed : a(i,k) = a[k*MR + i]   (MR-row micro-panel, rows >= m zero;
  *                                     rsa / csa ignored)
  *   _rows   : a(i,k) = a[i*rsa + k]  (row-major A read in place, m == MR)
+ *   _cols   : a(i,k) = a[i + k*csa]  (A^T read in place, m == MR)
  *   c[i*ldc + j] = acc[i][j] + (bias ? bias[j] : 0) + (beta ? c[i*ldc+j] : 0)
  *              for i < m, j < n only.
  * b is a packed B micro-panel (NR contiguous values per k, columns >= n are
@@ -242,6 +243,13 @@ static void cck_##S##_ukr_rows(int kc, const T *a, ptrdiff_t rsa,             \
 {                                                                              \
     (void)csa;                                                                 \
     cck_##S##_zbody(kc, a, rsa, 1, b, c, ldc, m, n, beta, bias);               \
+}                                                                              \
+static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,             \
+        ptrdiff_t csa, const T *restrict b, T *c, ptrdiff_t ldc, int m,        \
+        int n, int beta, const T *bias)                                        \
+{                                                                              \
+    (void)rsa;                                                                 \
+    cck_##S##_zbody(kc, a, 1, csa, b, c, ldc, m, n, beta, bias);               \
 }
 
 CCK_Z_DEFINE(s, float)

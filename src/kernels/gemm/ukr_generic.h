@@ -47,6 +47,10 @@ static void cck_##S##_ukr_packed(int kc, const T *a, ptrdiff_t rsa,             
 static void cck_##S##_ukr_rows(int kc, const T *a, ptrdiff_t rsa,               \
         ptrdiff_t csa, const T *restrict b, T *c, ptrdiff_t ldc,                \
         int m, int n, int beta, const T *bias)                                  \
+{ cck_##S##_ukr_generic(kc, a, rsa, csa, b, c, ldc, m, n, beta, bias); }        \
+static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,               \
+        ptrdiff_t csa, const T *restrict b, T *c, ptrdiff_t ldc,                \
+        int m, int n, int beta, const T *bias)                                  \
 { cck_##S##_ukr_generic(kc, a, rsa, csa, b, c, ldc, m, n, beta, bias); }
 
 CCK_DEFINE_UKR_GENERIC(float, s, CCK_S_MR, CCK_S_NR)
