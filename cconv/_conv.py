@@ -19,7 +19,7 @@ from ._params import (
 )
 from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes
 from ._threading import resolve_num_threads
-from ._winograd import winograd_conv2d, winograd_grad_input
+from ._winograd import winograd_conv2d, winograd_grad_input, winograd_grad_weight
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
@@ -53,8 +53,7 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
     algorithm : {"auto", "gemm", "winograd", "direct"}, default "auto"
         The kernel. "gemm": im2col tiles times cconv's packed GEMM (any
         shape). "winograd": Winograd F(2x2,3x3) or F(4x4,3x3), for 3x3
-        kernels with stride 1 and dilation 1 (forward and grad_input;
-        grad_weight then uses the default). "direct": the direct depthwise
+        kernels with stride 1 and dilation 1 (every pass). "direct": the direct depthwise
         kernels (groups == C == O). "auto" picks by measured speed
         (``cconv.select_algorithm`` tells what it picks). "direct" also
         serves the forward pass of one-input-channel stride-1 layers, whose
@@ -293,6 +292,9 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
 
 def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
                       with_bias: bool, route: str) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    if route.startswith("winograd"):
+        return winograd_grad_weight(dyh, xh, (geom.KH, geom.KW, geom.Cg, geom.O), geom.padding4, n_threads,
+                                    tile=_tile(route), with_bias=with_bias)
     dw = np.empty((geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
     if route == "direct-single-channel":

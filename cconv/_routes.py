@@ -2,14 +2,15 @@
 
 ``algorithm`` is the user's request: ``"auto"`` (measured heuristics below),
 ``"gemm"`` (im2col tiles times cconv's packed GEMM; serves every shape),
-``"winograd"`` (3x3, stride 1, dilation 1: forward and grad_input) or
+``"winograd"`` (3x3, stride 1, dilation 1: every pass) or
 ``"direct"`` (the direct kernels: depthwise, groups == C == O, all passes;
 one input channel with stride 1, forward). A request that
 cannot serve the shape raises ValueError saying why.
 
 A route is a short name the benchmark prints:
 
-- ``"winograd-f2"`` / ``"winograd-f4"``: Winograd F(2x2,3x3) / F(4x4,3x3);
+- ``"winograd-f2"`` / ``"winograd-f4"``: Winograd F(2x2,3x3) / F(4x4,3x3)
+  (for grad_weight, its transpose: the output gradient's tiles);
 - ``"direct-depthwise"``: the depthwise kernels (NHWC rows, or NCHW planes);
 - ``"direct-single-channel"``: one input channel, stride 1 (LeNet's first
   layer, grayscale stems): eight pixels by eight output channels per register
@@ -100,17 +101,17 @@ def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
 
 
 def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
-    """The route of grad_weight (and grad_bias). There is no Winograd weight
-    gradient, so ``"winograd"`` takes the default route for it; ``"direct"``
-    still needs a depthwise layer (or one input channel, then the default)."""
+    """The route of grad_weight (and grad_bias). A 3x3 stride-1 weight
+    gradient is the transpose of the same Winograd F(m x m, 3 x 3), with the
+    tiles on the output gradient, so the forward's rules apply with the
+    output image as the tiled one; ``"direct"`` needs a depthwise layer (or
+    one input channel, then the default)."""
     algorithm = _for_gradients(geom, algorithm)
     if algorithm == "direct" and not is_depthwise(geom):
         raise _cannot(algorithm, _not_depthwise(geom))
-    if is_depthwise(geom) and algorithm != "gemm":
-        return "direct-depthwise"
     if is_single_channel(geom) and algorithm == "auto":
         return "direct-single-channel"
-    return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
+    return _route(geom, algorithm, min(geom.Ho, geom.Wo))
 
 
 def _for_gradients(geom: ConvGeometry, algorithm: str) -> str:

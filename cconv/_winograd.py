@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from . import _winograd_kernel
 
-__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_supported", "TILES"]
+__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_grad_weight", "winograd_supported", "TILES"]
 
 #: Output tile sizes m that F(m x m, 3 x 3) is built for.
 TILES = (2, 4)
@@ -35,6 +35,20 @@ def tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
     per_tile = (m + 2) ** 2 * max(C + O, 1) * itemsize
     t = _BLOCK_BYTES // per_tile // 6 * 6
     return int(min(max(t, _MIN_TILES), _MAX_TILES))
+
+
+# The weight gradient's blocks are transformed and multiplied by all threads
+# together: a block's V and E (alpha^2 x T x (C + O)) are shared, and T is the
+# depth of its GEMMs, so blocks are larger than the forward's. Results do not
+# depend on it.
+_GW_BLOCK_BYTES = 4 * 1024 * 1024
+_GW_MIN_TILES = 16
+
+def grad_weight_tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
+    """Tiles per block of the weight gradient: about _GW_BLOCK_BYTES of V and E
+    in all, at least _GW_MIN_TILES (the GEMMs' depth)."""
+    per_tile = (m + 2) ** 2 * max(C + O, 1) * itemsize
+    return int(max(_GW_BLOCK_BYTES // per_tile, _GW_MIN_TILES))
 
 
 def winograd_supported(geometry: Any) -> tuple[bool, str]:
@@ -144,3 +158,48 @@ def winograd_grad_input(grad_out: NDArray[Any], w_hwio: NDArray[Any], input_shap
     gx = _forward(grad_out, w_rot, None, (2 - pt, 2 - pb, 2 - pl, 2 - pr), num_threads, m)
     assert gx.shape == (N, H, W, C), (gx.shape, (N, H, W, C))
     return gx
+
+
+def winograd_grad_weight(grad_out: NDArray[Any], x_nhwc: NDArray[Any], weight_shape: Sequence[int],
+                         padding4: Sequence[int], num_threads: int, tile: int = 4, *, with_bias: bool = True,
+                         block_tiles: int | None = None) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    """Weight (and bias) gradient of a 3x3, stride-1 convolution by the
+    transpose of Winograd F(tile x tile, 3 x 3).
+
+    dW = G^T [sum over output tiles (B^T d B) * (A e A^T)] G, with d the input
+    patch of a tile and e the tile of ``grad_out`` (src/kernels/winograd/
+    transforms.h); the sum runs as alpha^2 GEMMs per group in the working
+    dtype, the last transform (compiled, no BLAS) in float64.
+
+    Parameters
+    ----------
+    grad_out : ndarray (N, Ho, Wo, O), C-contiguous float32 or float64
+    x_nhwc : ndarray (N, H, W, C), same dtype
+    weight_shape : (3, 3, C // groups, O)
+    padding4 : (top, bottom, left, right) zero padding of the forward convolution
+    num_threads : int, OpenMP threads
+    tile : 2 or 4, the output tile size m
+    with_bias : also return the bias gradient (the sum of ``grad_out``)
+    block_tiles : tiles per block (tuning only; default from the sizes)
+
+    Returns
+    -------
+    (grad_weight of ``weight_shape``, grad_bias (O,) or None), in the dtype of ``grad_out``.
+    """
+    m = _check_tile(tile)
+    KH, KW, Cg, O = (int(s) for s in weight_shape)
+    pt, _pb, pl, _pr = (int(p) for p in padding4)
+    dtype = grad_out.dtype
+    alpha = m + 2
+    M = np.zeros((alpha * alpha, Cg, O), dtype=dtype)
+    db = np.zeros(O, dtype=dtype) if with_bias else None
+    if grad_out.size and x_nhwc.size and Cg:
+        if block_tiles is None:
+            block_tiles = grad_weight_tiles_per_block(m, x_nhwc.shape[3], O, dtype.itemsize)
+        _winograd_kernel.winograd_grad_weight(x_nhwc, grad_out, M, db, m, pt, pl, int(block_tiles),
+                                              int(num_threads))
+    elif db is not None and grad_out.size:     # no input channels: only the bias has a gradient
+        np.sum(grad_out.reshape(-1, O), axis=0, out=db)
+    dw = np.empty((KH, KW, Cg, O), dtype=dtype)
+    _winograd_kernel.winograd_weight_from_products(M, dw, m, int(num_threads))
+    return dw, db

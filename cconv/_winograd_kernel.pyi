@@ -1,6 +1,7 @@
 """Type stub for the compiled ``cconv._winograd_kernel`` (src/_winograd_kernel.pyx).
 
-Winograd F(m x m, 3 x 3) forward convolution, NHWC input, HWIO weight. It
+Winograd F(m x m, 3 x 3) forward convolution and weight gradient, NHWC input,
+HWIO weight. It
 validates nothing. Each array argument is a Cython typed memoryview over the
 fused type ``floating`` (float32 or float64, the same for every argument of one
 call); the C type is recorded after each parameter.
@@ -24,3 +25,24 @@ def winograd_forward(
     n_threads: int,  # int
 ) -> None:
     """y = conv(x, w) + bias by F(m x m, 3 x 3); writes ``y``."""
+
+def winograd_grad_weight(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)
+    dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Ho, Wo, O)
+    M: NDArray[_F],  # floating[:, :, ::1], IN/OUT (alpha^2, C//groups, O), zeroed
+    db: NDArray[_F] | None,  # floating[::1], OUT (O,) zeroed, or None
+    m: int,  # int
+    pt: int,  # Py_ssize_t, top padding
+    pl: int,  # Py_ssize_t, left padding
+    tiles_per_block: int,  # Py_ssize_t
+    n_threads: int,  # int
+) -> None:
+    """M[xi] += sum over output tiles of V[xi]^T E[xi]; ``db`` += the sum of ``dy``."""
+
+def winograd_weight_from_products(
+    M: NDArray[_F],  # const floating[:, :, ::1], (alpha^2, C//groups, O)
+    dw: NDArray[_F],  # floating[:, :, :, ::1], OUT (3, 3, C//groups, O)
+    m: int,  # int
+    n_threads: int,  # int
+) -> None:
+    """dw = G^T M G per (c, o), computed in float64."""

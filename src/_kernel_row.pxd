@@ -45,6 +45,8 @@ cdef extern from "kernels/table.h" nogil:
                          Py_ssize_t t0, Py_ssize_t cnt, float* V, Py_ssize_t vs) noexcept nogil
         void (*wg_output)(int m, const float* M, Py_ssize_t ms, const float* bias, float* y,
                           const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil
+        void (*wg_grad_output)(int m, const float* dy, const ccwg_geom* g, const float* zeros,
+                               Py_ssize_t t0, Py_ssize_t cnt, float* E, Py_ssize_t es) noexcept nogil
 
     ctypedef struct cck_d_kernels:
         int mr, nr, kc, mc, lanes, sc_ob, sc_lanes
@@ -74,6 +76,8 @@ cdef extern from "kernels/table.h" nogil:
                          Py_ssize_t t0, Py_ssize_t cnt, double* V, Py_ssize_t vs) noexcept nogil
         void (*wg_output)(int m, const double* M, Py_ssize_t ms, const double* bias, double* y,
                           const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil
+        void (*wg_grad_output)(int m, const double* dy, const ccwg_geom* g, const double* zeros,
+                               Py_ssize_t t0, Py_ssize_t cnt, double* E, Py_ssize_t es) noexcept nogil
 
     ctypedef struct cck_row:
         int level

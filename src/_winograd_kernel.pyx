@@ -8,11 +8,15 @@ output tiles: it transforms the input patches of the block (V = B^T d B,
 src/kernels/winograd/transforms.h), multiplies V_xi @ U_xi for every position xi and
 group, and transforms the products back into output pixels (A^T M A, bias
 fused, clipped at the image edge). Validation lives in cconv._winograd.
+
+The weight gradient (``winograd_grad_weight``) runs the same input transform
+and the transpose of the output transform on the output gradient, and
+accumulates their products per transform position (see transforms.h).
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _kernel_row cimport cck_row, active_row, ccwg_geom, ccwg_pack
-from _gemm cimport packb_size, abuf_size, panel_width, gemm_packed
+from _gemm cimport packb_size, abuf_size, panel_width, pack_b, gemm_packed
 
 import numpy as np
 
@@ -45,6 +49,15 @@ cdef inline void output_tiles(const cck_row* k, int m, const floating* M, Py_ssi
         k.s.wg_output(m, M, ms, bias, y, g, t0, cnt)
     else:
         k.d.wg_output(m, M, ms, bias, y, g, t0, cnt)
+
+
+cdef inline void grad_output_tiles(const cck_row* k, int m, const floating* dy, const ccwg_geom* g,
+                                   const floating* zeros, Py_ssize_t t0, Py_ssize_t cnt, floating* E,
+                                   Py_ssize_t es) noexcept nogil:
+    if floating is float:
+        k.s.wg_grad_output(m, dy, g, zeros, t0, cnt, E, es)
+    else:
+        k.d.wg_grad_output(m, dy, g, zeros, t0, cnt, E, es)
 
 
 def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
@@ -123,3 +136,156 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                                 Bp + q * bsize, Mb + xi * T * g.O + grp * Og, g.O,
                                 False, NULL, abuf)
                 output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
+
+
+# Tiles one task of the transform phase takes (handed out dynamically).
+cdef enum:
+    TRANSFORM_CHUNK = 4
+
+
+def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
+                         const floating[:, :, :, ::1] dy,   # IN  (N, Ho, Wo, O)
+                         floating[:, :, ::1] M,             # IN/OUT (alpha^2, C//groups, O), zeroed
+                         floating[::1] db,                  # OUT (O,) zeroed, or None
+                         int m, Py_ssize_t pt, Py_ssize_t pl,
+                         Py_ssize_t tiles_per_block, int n_threads):
+    """M[xi] += sum over output tiles t of V[xi][t]^T E[xi][t] (per group),
+    the weight gradient before its final transform G^T M G (done by the
+    caller); ``db`` (if given) gets the bias gradient.
+
+    Blocks of ``tiles_per_block`` tiles are done one after the other, by all
+    threads together: first their transforms (V from x, E from dy, in small
+    chunks handed out dynamically), then one GEMM task per transform position
+    and group, each of which owns its slice of M. Every element of M is so
+    summed in the same order whatever the thread count, with no partial sums.
+    """
+    cdef ccwg_geom g
+    g.N = x.shape[0]; g.H = x.shape[1]; g.W = x.shape[2]; g.C = x.shape[3]
+    g.O = dy.shape[3]; g.Ho = dy.shape[1]; g.Wo = dy.shape[2]
+    g.pt = pt; g.pl = pl
+    g.tiles_h = (g.Ho + m - 1) // m
+    g.tiles_w = (g.Wo + m - 1) // m
+    cdef Py_ssize_t Cg = M.shape[1]
+    cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
+    cdef Py_ssize_t Og = g.O // groups
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t A2 = alpha * alpha
+    cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
+    if n_tiles == 0 or g.O == 0 or Cg == 0:
+        return
+    cdef const cck_row* k = ROW
+    cdef floating* tag = NULL
+    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
+    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
+    cdef Py_ssize_t vsize = A2 * T * g.C
+    cdef Py_ssize_t esize = A2 * T * g.O
+    cdef Py_ssize_t bsize = packb_size(k, tag, T, Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, T)
+    dtype = np.float32 if floating is float else np.float64
+    shared_array = np.empty(vsize + esize, dtype=dtype)
+    zeros_array = np.zeros(max(g.C, g.O, 1), dtype=dtype)
+    work_array = np.empty((n_threads, bsize + asize), dtype=dtype)
+    cdef floating[::1] shared = shared_array
+    cdef floating[::1] zeros = zeros_array
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef const floating* dyp = &dy[0, 0, 0, 0]
+    cdef floating* Mp = &M[0, 0, 0]
+    cdef floating* dbp = &db[0] if db is not None else NULL
+    cdef const floating* zp = &zeros[0]
+    cdef floating* V = &shared[0]
+    cdef floating* E = V + vsize
+    cdef Py_ssize_t sum_xi = alpha + 1          # E there is the tile's pixel sum
+    cdef Py_ssize_t blk, t0, cnt, j, c0, cc, q, xi, grp, t, o
+    cdef floating* bpack
+    cdef floating* abuf
+    cdef const floating* erow
+    cdef ccwg_geom* gp = &g
+    with nogil, parallel(num_threads=n_threads):
+        bpack = &work[threadid(), 0]
+        abuf = bpack + bsize
+        for blk in range(n_blocks):
+            t0 = blk * T
+            cnt = min(T, n_tiles - t0)
+            for j in prange((cnt + TRANSFORM_CHUNK - 1) // TRANSFORM_CHUNK, schedule='dynamic'):
+                c0 = j * TRANSFORM_CHUNK
+                cc = min(<Py_ssize_t>TRANSFORM_CHUNK, cnt - c0)
+                input_tiles(k, m, xp, gp, zp, t0 + c0, cc, V + c0 * g.C, T * g.C)
+                grad_output_tiles(k, m, dyp, gp, zp, t0 + c0, cc, E + c0 * g.O, T * g.O)
+            for q in prange(A2 * groups, schedule='dynamic'):
+                xi = q // groups
+                grp = q % groups
+                # M_xi,g[Cg, Og] += V_xi,g^T[Cg, cnt] @ E_xi,g[cnt, Og]
+                pack_b(k, cnt, Og, E + xi * T * g.O + grp * Og, g.O, 1, bpack)
+                gemm_packed(k, Cg, Og, cnt, V + xi * T * g.C + grp * Cg, 1, g.C, bpack,
+                            Mp + xi * Cg * g.O + grp * Og, g.O, True, NULL, abuf)
+                if dbp != NULL and xi == sum_xi:
+                    for t in range(cnt):
+                        erow = E + xi * T * g.O + t * g.O + grp * Og
+                        for o in range(Og):
+                            dbp[grp * Og + o] += erow[o]
+
+
+# G^T of F(2x2, 3x3) and F(4x4, 3x3), rows of 6 (F(2x2) uses the first 4).
+cdef double G_T2[3][6]
+cdef double G_T4[3][6]
+G_T2[:] = [[1.0, 0.5, 0.5, 0.0, 0.0, 0.0],
+           [0.0, 0.5, -0.5, 0.0, 0.0, 0.0],
+           [0.0, 0.5, 0.5, 1.0, 0.0, 0.0]]
+G_T4[:] = [[1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0.0],
+           [0.0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0.0],
+           [0.0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0]]
+
+cdef enum:
+    # Elements of M's (c, o) plane one task of the last transform takes.
+    FINAL_CHUNK = 256
+
+
+def winograd_weight_from_products(const floating[:, :, ::1] M,     # IN  (alpha^2, Cg, O)
+                                  floating[:, :, :, ::1] dw,       # OUT (3, 3, Cg, O)
+                                  int m, int n_threads):
+    """dw = G^T M G per (c, o), in double: rows first (3 x alpha), then
+    columns, on chunks of the (c, o) plane that stay in cache."""
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t plane = M.shape[1] * M.shape[2]
+    if plane == 0:
+        return
+    cdef const floating* Mp = &M[0, 0, 0]
+    cdef floating* dwp = &dw[0, 0, 0, 0]
+    cdef const double* gt = &G_T2[0][0] if m == 2 else &G_T4[0][0]
+    cdef Py_ssize_t n_chunks = (plane + FINAL_CHUNK - 1) // FINAL_CHUNK
+    cdef int threads = <int>max(1, min(n_threads, n_chunks))
+    work_array = np.empty((threads, (3 * 6 + 1) * FINAL_CHUNK), dtype=np.float64)
+    cdef double[:, ::1] work = work_array
+    cdef Py_ssize_t ch, j0, n, a, b, kh, kw, j
+    cdef double coef
+    cdef double* rows       # (3, alpha, FINAL_CHUNK): G^T applied along the first axis
+    cdef double* acc        # (FINAL_CHUNK,)
+    with nogil, parallel(num_threads=threads):
+        rows = &work[threadid(), 0]
+        acc = rows + 3 * 6 * FINAL_CHUNK
+        for ch in prange(n_chunks, schedule='dynamic'):
+            j0 = ch * FINAL_CHUNK
+            n = min(<Py_ssize_t>FINAL_CHUNK, plane - j0)
+            for kh in range(3):
+                for b in range(alpha):
+                    for j in range(n):
+                        acc[j] = 0
+                    for a in range(alpha):
+                        coef = gt[kh * 6 + a]
+                        if coef != 0:
+                            for j in range(n):
+                                acc[j] += coef * Mp[(a * alpha + b) * plane + j0 + j]
+                    for j in range(n):
+                        rows[(kh * 6 + b) * FINAL_CHUNK + j] = acc[j]
+            for kh in range(3):
+                for kw in range(3):
+                    for j in range(n):
+                        acc[j] = 0
+                    for b in range(alpha):
+                        coef = gt[kw * 6 + b]
+                        if coef != 0:
+                            for j in range(n):
+                                acc[j] += coef * rows[(kh * 6 + b) * FINAL_CHUNK + j]
+                    for j in range(n):
+                        dwp[(kh * 3 + kw) * plane + j0 + j] = <floating>acc[j]

@@ -1,6 +1,6 @@
 """Winograd F(2x2,3x3) and F(4x4,3x3) kernels (cconv._winograd) against the
-float64 direct definition of convolution, with the accuracy contract of
-issue 4: float32 within 1e-4 and float64 within 1e-10 of the float64 direct
+float64 direct definition of convolution (forward, grad_input and
+grad_weight), with the accuracy contract of issue 4: float32 within 1e-4 and float64 within 1e-10 of the float64 direct
 result, relative to its largest magnitude."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 import _oracle as orc
 from cconv._params import conv_geometry
-from cconv._winograd import TILES, winograd_conv2d, winograd_grad_input, winograd_supported
+from cconv._winograd import TILES, winograd_conv2d, winograd_grad_input, winograd_grad_weight, winograd_supported
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -58,6 +58,26 @@ def grad_input_f64(gy, w, input_shape, pads4):
                     gy[..., g * Og:(g + 1) * Og] @ w[kh, kw, :, g * Og:(g + 1) * Og].T
                 )
     return gxp[:, pt:pt + H, pl:pl + W, :]
+
+
+def grad_weight_f64(gy, x, weight_shape, pads4):
+    """float64 grad_weight by its definition: per group and tap, the shifted
+    padded input's pixels (as rows) transposed times grad_out's pixels."""
+    pt, pb, pl, pr = pads4
+    _, _, Cg, O = weight_shape
+    x = np.pad(np.asarray(x, np.float64), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    gy = np.asarray(gy, np.float64)
+    G = x.shape[3] // Cg
+    Og = O // G
+    Ho, Wo = gy.shape[1], gy.shape[2]
+    dw = np.zeros(weight_shape)
+    for g in range(G):
+        dyg = gy[..., g * Og:(g + 1) * Og].reshape(-1, Og)
+        for kh in range(3):
+            for kw in range(3):
+                xs = x[:, kh:kh + Ho, kw:kw + Wo, g * Cg:(g + 1) * Cg].reshape(-1, Cg)
+                dw[kh, kw, :, g * Og:(g + 1) * Og] = xs.T @ dyg
+    return dw
 
 
 def seeded(*key):
@@ -138,6 +158,36 @@ def test_grad_input_oracle_is_the_adjoint():
     assert np.isclose((y * gy).sum(), (x * grad_input_f64(gy, w, x.shape, pads)).sum())
 
 
+@pytest.mark.parametrize("tile", TILES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s[:6])) + f"-p{s[6]}")
+def test_grad_weight_matches_direct(shape, dtype, tile):
+    rng = seeded(shape, tile, "grad_weight")
+    x, w, _, pads = _problem(shape, dtype, rng)
+    ref_y = direct_f64(x, w, None, pads)
+    gy = rng.standard_normal(ref_y.shape).astype(dtype)
+    gy0, x0 = gy.copy(), x.copy()
+    gw, gb = winograd_grad_weight(gy, x, w.shape, pads, 2, tile=tile)
+    ref = grad_weight_f64(gy, x, w.shape, pads)
+    assert gw.dtype == gb.dtype == dtype and gw.shape == w.shape and gb.shape == (w.shape[3],)
+    assert rel_err(gw, ref) < TOL[dtype]
+    assert rel_err(gb, gy.astype(np.float64).sum(axis=(0, 1, 2))) < TOL[dtype]
+    np.testing.assert_array_equal(gy, gy0)
+    np.testing.assert_array_equal(x, x0)
+    gw_alone, none = winograd_grad_weight(gy, x, w.shape, pads, 2, tile=tile, with_bias=False)
+    assert none is None
+    np.testing.assert_array_equal(gw_alone, gw)
+
+
+def test_grad_weight_oracle_is_the_adjoint():
+    # <conv(x, w), gy> == <w, grad_weight(gy, x)> for the test's own oracles.
+    rng = np.random.default_rng(15)
+    x, w, _, pads = _problem((2, 6, 5, 4, 6, 2, (2, 0, 1, 3)), np.float64, rng)
+    y = direct_f64(x, w, None, pads)
+    gy = rng.standard_normal(y.shape)
+    assert np.isclose((y * gy).sum(), (w * grad_weight_f64(gy, x, w.shape, pads)).sum())
+
+
 def test_direct_oracle_agrees_with_loop_oracle():
     rng = np.random.default_rng(6)
     x, w, b, pads = _problem((2, 5, 6, 4, 6, 2, (1, 2, 0, 1)), np.float64, rng)
@@ -157,6 +207,8 @@ def test_accuracy_contract_large_magnitude(dtype, tile, mixed):
     gy = (1e4 * rng.standard_normal(y.shape)).astype(dtype)
     gx = winograd_grad_input(gy, w, x.shape, pads, 2, tile=tile)
     assert rel_err(gx, grad_input_f64(gy, w, x.shape, pads)) < TOL[dtype]
+    gw, _ = winograd_grad_weight(gy, x, w.shape, pads, 2, tile=tile)
+    assert rel_err(gw, grad_weight_f64(gy, x, w.shape, pads)) < TOL[dtype]
 
 
 @pytest.mark.parametrize("tile", TILES)
@@ -169,6 +221,11 @@ def test_thread_count_does_not_change_bits(tile):
     gy = rng.standard_normal(y1.shape).astype(np.float32)
     np.testing.assert_array_equal(winograd_grad_input(gy, w, x.shape, pads, 1, tile=tile),
                                   winograd_grad_input(gy, w, x.shape, pads, 2, tile=tile))
+    gw1, gb1 = winograd_grad_weight(gy, x, w.shape, pads, 1, tile=tile)
+    for threads in (2, 3, 7):
+        gw, gb = winograd_grad_weight(gy, x, w.shape, pads, threads, tile=tile)
+        np.testing.assert_array_equal(gw, gw1)
+        np.testing.assert_array_equal(gb, gb1)
 
 
 @pytest.mark.parametrize("block_tiles", [1, 5, 6, 7, 1000])
@@ -177,6 +234,19 @@ def test_block_size_does_not_change_bits(block_tiles):
     x, w, b, pads = _problem((2, 11, 9, 20, 30, 1, (1, 1, 1, 1)), np.float32, rng)
     ref = winograd_conv2d(x, w, b, pads, 1, tile=4)
     np.testing.assert_array_equal(winograd_conv2d(x, w, b, pads, 2, tile=4, block_tiles=block_tiles), ref)
+
+
+@pytest.mark.parametrize("tile", TILES)
+@pytest.mark.parametrize("block_tiles", [1, 5, 1000])
+def test_grad_weight_block_size_keeps_the_result(block_tiles, tile):
+    # The sum over tiles is split into blocks: another split may round
+    # differently, but stays within the accuracy contract.
+    rng = np.random.default_rng(19)
+    x, w, _, pads = _problem((2, 11, 9, 20, 30, 1, (1, 1, 1, 1)), np.float32, rng)
+    gy = rng.standard_normal((2, 11, 9, 30)).astype(np.float32)
+    gw, gb = winograd_grad_weight(gy, x, w.shape, pads, 2, tile=tile, block_tiles=block_tiles)
+    assert rel_err(gw, grad_weight_f64(gy, x, w.shape, pads)) < TOL[np.float32]
+    assert rel_err(gb, gy.astype(np.float64).sum(axis=(0, 1, 2))) < TOL[np.float32]
 
 
 def test_empty_batch_and_channels():
@@ -189,6 +259,14 @@ def test_empty_batch_and_channels():
     gx = winograd_grad_input(np.ones((1, 6, 6, 0), np.float32), np.ones((3, 3, 4, 0), np.float32),
                              (1, 6, 6, 4), (1, 1, 1, 1), 2)
     np.testing.assert_array_equal(gx, np.zeros((1, 6, 6, 4), np.float32))
+    gw, gb = winograd_grad_weight(np.ones((0, 6, 6, 5), np.float32), np.ones((0, 6, 6, 4), np.float32),
+                                  (3, 3, 4, 5), (1, 1, 1, 1), 2)
+    np.testing.assert_array_equal(gw, np.zeros((3, 3, 4, 5), np.float32))
+    np.testing.assert_array_equal(gb, np.zeros(5, np.float32))
+    gw, gb = winograd_grad_weight(np.ones((1, 6, 6, 5), np.float32), np.ones((1, 6, 6, 0), np.float32),
+                                  (3, 3, 0, 5), (1, 1, 1, 1), 2)
+    assert gw.shape == (3, 3, 0, 5)
+    np.testing.assert_array_equal(gb, np.full(5, 36, np.float32))
 
 
 def test_bad_tile_names_the_argument():

@@ -24,6 +24,7 @@
         ccdp_##S##_forward, ccdp_##S##_grad_input, ccdp_##S##_grad_weight,      \
         CCK_SC_FORWARD(S), CCK_SC_GRAD_WEIGHT(S),                               \
         ccwg_##S##_weight_panel, ccwg_##S##_input, ccwg_##S##_output,           \
+        ccwg_##S##_grad_output,                                                 \
     }
 
 typedef float s_elem;

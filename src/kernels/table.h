@@ -63,6 +63,8 @@ typedef struct {                                                                
                      ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs);                      \
     void (*wg_output)(int m, const T *M, ptrdiff_t ms, const T *bias, T *y,                 \
                       const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt);                     \
+    void (*wg_grad_output)(int m, const T *dy, const ccwg_geom *g, const T *zeros,          \
+                           ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es);                \
 } cck_##S##_kernels;
 
 CCK_DECLARE_KERNELS(float, s)

@@ -16,6 +16,22 @@
  *   GEMM:    M[xi][t][o]    = sum_c V[xi][t][c] U[xi][c][o]   (per group)
  *   output:  y[tile pixel]  = (A^T M[t][o] A) + bias[o], clipped at Ho, Wo.
  *
+ * The weight gradient is the transpose of the same bilinear map (the
+ * derivative of y_tile with respect to g):
+ *
+ *   dg = G^T [ sum over tiles (B^T d B)  (.)  (A e A^T) ] G
+ *
+ * with e the m x m tile of the output gradient dY and d the same input patch
+ * as above. So V is the forward's input transform unchanged; the output
+ * gradient's transform is
+ *
+ *   grad output: E[xi][t][o]    = (A e[t][o] A^T)[xi]     zero past Ho, Wo
+ *   GEMM:        M[xi][c][o]   += sum_t V[xi][t][c] E[xi][t][o]   (per group)
+ *
+ * and G^T M G, once per call, is done by the caller in double. E at
+ * xi = (1, 1) is the sum of the tile's pixels (A's second row is all ones),
+ * which gives the bias gradient for free.
+ *
  * Interpolation points 0, 1, -1 (m = 2) and 0, 1, -1, 2, -2 (m = 4), plus
  * infinity. The input and output transforms work on vectors of channels
  * (the contiguous NHWC axis) with GCC vector extensions of CCK_VBYTES bytes;
@@ -85,6 +101,19 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t nr, ptrdiff
         y3 = q_ + 8 * v_ + (s5);                                                 \
     } while (0)
 
+/* A for m = 2 (the transpose of A^T): 2 tile values -> 4 points. */
+#define CCWG_A4(y0, y1, s0, s1, s2, s3) do {                                     \
+        s0 = (y0); s1 = (y0) + (y1); s2 = (y0) - (y1); s3 = -(y1);               \
+    } while (0)
+
+/* A for m = 4: 4 tile values -> 6 points (0, 1, -1, 2, -2, inf). */
+#define CCWG_A6(y0, y1, y2, y3, s0, s1, s2, s3, s4, s5) do {                     \
+        __typeof__(y0) e_ = (y0) + (y2), o_ = (y1) + (y3);                       \
+        __typeof__(y0) e4_ = (y0) + 4 * (y2), o2_ = 2 * (y1) + 8 * (y3);         \
+        s0 = (y0); s1 = e_ + o_; s2 = e_ - o_; s3 = e4_ + o2_; s4 = e4_ - o2_;   \
+        s5 = (y3);                                                               \
+    } while (0)
+
 /* ---- weight transform: 1-D G applied to columns then rows, in double ---- */
 
 /* G for m = 2 (rows: 1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1). */
@@ -132,6 +161,9 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t nr, ptrdiff
  *       zeros holds >= C zeros (stands in for out-of-image pixels).
  *   ccwg_S_output(m, M, ms, bias, y, g, t0, cnt):
  *       reads M[xi*ms + t*O + o], writes y (N, Ho, Wo, O) for those tiles.
+ *   ccwg_S_grad_output(m, dy, g, zeros, t0, cnt, E, es):
+ *       E[xi*es + t*O + o] from dy (N, Ho, Wo, O) for those tiles; zeros
+ *       holds >= O zeros (stands in for pixels past Ho, Wo).
  */
 #define CCWG_DEFINE(T, S, NR)                                                   \
 typedef T ccwg_##S##_v __attribute__((vector_size(CCK_VBYTES)));                \
@@ -301,6 +333,61 @@ ccwg_##S##_output_body(const int m, const T *M, ptrdiff_t ms,              \
     }                                                                           \
 } \
                                                                                \
+static inline __attribute__((always_inline)) void                               \
+ccwg_##S##_grad_output_body(const int m, const T *dy, const ccwg_geom *g,      \
+        const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es)        \
+{                                                                               \
+    typedef ccwg_##S##_v vt;                                                    \
+    enum { VL = CCK_VBYTES / sizeof(T) };                                       \
+    const ptrdiff_t O = g->O;                                                   \
+    for (ptrdiff_t t = 0; t < cnt; t++) {                                       \
+        ptrdiff_t n, ti, tj;                                                    \
+        CCWG_TILE_COORDS(g, t0 + t, n, ti, tj);                                 \
+        const ptrdiff_t ho0 = ti * m, wo0 = tj * m;                             \
+        const T *p[16];                                                         \
+        for (int a = 0; a < m; a++)                                             \
+            for (int b = 0; b < m; b++)                                         \
+                p[a * m + b] = (ho0 + a < g->Ho && wo0 + b < g->Wo)             \
+                    ? dy + ((n * g->Ho + ho0 + a) * g->Wo + wo0 + b) * O : zeros; \
+        T *out = E + t * O;                                                     \
+        for (ptrdiff_t o0 = 0; o0 < O; o0 += VL) {                              \
+            const ptrdiff_t nc = O - o0 < VL ? O - o0 : VL;                     \
+            const int full = nc == VL;                                          \
+            vt e[16], r[24];                                                    \
+            for (int k = 0; k < m * m; k++)                                     \
+                CCWG_LOAD(vt, e[k], p[k] + o0, nc, full);                       \
+            if (m == 2) {                                                       \
+                for (int b = 0; b < 2; b++)        /* columns: A e */           \
+                    CCWG_A4(e[b], e[2 + b], r[b], r[2 + b], r[4 + b], r[6 + b]); \
+                for (int i = 0; i < 4; i++) {      /* rows: (A e) A^T */        \
+                    vt s0, s1, s2, s3;                                          \
+                    CCWG_A4(r[2 * i], r[2 * i + 1], s0, s1, s2, s3);            \
+                    T *dst = out + (ptrdiff_t)(4 * i) * es + o0;                \
+                    CCWG_STORE(vt, dst, s0, nc, full);                          \
+                    CCWG_STORE(vt, dst + es, s1, nc, full);                     \
+                    CCWG_STORE(vt, dst + 2 * es, s2, nc, full);                 \
+                    CCWG_STORE(vt, dst + 3 * es, s3, nc, full);                 \
+                }                                                               \
+            } else {                                                            \
+                for (int b = 0; b < 4; b++)                                     \
+                    CCWG_A6(e[b], e[4 + b], e[8 + b], e[12 + b], r[b], r[4 + b], \
+                            r[8 + b], r[12 + b], r[16 + b], r[20 + b]);         \
+                for (int i = 0; i < 6; i++) {                                   \
+                    vt *q = r + 4 * i, s0, s1, s2, s3, s4, s5;                  \
+                    CCWG_A6(q[0], q[1], q[2], q[3], s0, s1, s2, s3, s4, s5);    \
+                    T *dst = out + (ptrdiff_t)(6 * i) * es + o0;                \
+                    CCWG_STORE(vt, dst, s0, nc, full);                          \
+                    CCWG_STORE(vt, dst + es, s1, nc, full);                     \
+                    CCWG_STORE(vt, dst + 2 * es, s2, nc, full);                 \
+                    CCWG_STORE(vt, dst + 3 * es, s3, nc, full);                 \
+                    CCWG_STORE(vt, dst + 4 * es, s4, nc, full);                 \
+                    CCWG_STORE(vt, dst + 5 * es, s5, nc, full);                 \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}                                                                               \
+                                                                                \
 /* m is a compile-time constant inside each branch, so loops fully unroll. */ \
 static void ccwg_##S##_weight_panel(int m, const T *w,               \
         const ccwg_pack *pk, ptrdiff_t grp, ptrdiff_t jr, T *Bp)                \
@@ -319,6 +406,12 @@ static void ccwg_##S##_output(int m, const T *M, ptrdiff_t ms,       \
 {                                                                               \
     if (m == 2) ccwg_##S##_output_body(2, M, ms, bias, y, g, t0, cnt);    \
     else        ccwg_##S##_output_body(4, M, ms, bias, y, g, t0, cnt);    \
+}                                                                               \
+static void ccwg_##S##_grad_output(int m, const T *dy, const ccwg_geom *g,      \
+        const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es)        \
+{                                                                               \
+    if (m == 2) ccwg_##S##_grad_output_body(2, dy, g, zeros, t0, cnt, E, es);  \
+    else        ccwg_##S##_grad_output_body(4, dy, g, zeros, t0, cnt, E, es);  \
 }
 
 CCWG_DEFINE(float, s, CCK_S_NR)
