@@ -63,3 +63,12 @@ def grad_weight_single_channel(
     n_threads: int,  # int
 ) -> None:
     """Direct grad_weight and grad_bias for one input channel, groups == 1, stride 1."""
+
+def grad_input_single_channel(
+    dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Ho, Wo, O)
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (KH, KW, 1, O)
+    dx: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, H, W, 1)
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """Direct grad_input for one input channel, groups == 1, stride 1; writes ``dx``."""

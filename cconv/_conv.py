@@ -53,12 +53,11 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
     algorithm : {"auto", "gemm", "winograd", "direct"}, default "auto"
         The kernel. "gemm": im2col tiles times cconv's packed GEMM (any
         shape). "winograd": Winograd F(2x2,3x3) or F(4x4,3x3), for 3x3
-        kernels with stride 1 and dilation 1 (every pass). "direct": the direct depthwise
-        kernels (groups == C == O). "auto" picks by measured speed
-        (``cconv.select_algorithm`` tells what it picks). "direct" also
-        serves the forward pass of one-input-channel stride-1 layers, whose
-        gradients then take the default route. A request that
-        cannot serve the shape raises ValueError saying why."""
+        kernels with stride 1 and dilation 1 (every pass). "direct": the
+        direct kernels for depthwise layers (groups == C == O) and for one
+        input channel with stride 1 (every pass). "auto" picks by measured
+        speed (``cconv.select_algorithm`` tells what it picks). A request
+        that cannot serve the shape raises ValueError saying why."""
 
 
 def _doc(func: _Func) -> _Func:
@@ -285,6 +284,8 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
     if dx.size and dyh.size:
         if route == "direct-depthwise":
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+        elif route == "direct-single-channel":
+            _backward.grad_input_single_channel(dyh, wh, dx, geom.kernel_tuple(), n_threads)
         else:
             _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dx

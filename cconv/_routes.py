@@ -3,8 +3,8 @@
 ``algorithm`` is the user's request: ``"auto"`` (measured heuristics below),
 ``"gemm"`` (im2col tiles times cconv's packed GEMM; serves every shape),
 ``"winograd"`` (3x3, stride 1, dilation 1: every pass) or
-``"direct"`` (the direct kernels: depthwise, groups == C == O, all passes;
-one input channel with stride 1, forward). A request that
+``"direct"`` (the direct kernels: depthwise, groups == C == O, and one
+input channel with stride 1; every pass). A request that
 cannot serve the shape raises ValueError saying why.
 
 A route is a short name the benchmark prints:
@@ -15,7 +15,8 @@ A route is a short name the benchmark prints:
 - ``"direct-single-channel"``: one input channel, stride 1 (LeNet's first
   layer, grayscale stems): eight pixels by eight output channels per register
   block, read straight from the input (forward); grad_weight as dot products of
-  input rows and gradient rows;
+  input rows and gradient rows; grad_input as one dot product per input pixel
+  and kernel row over the gradient's (tap, channel) values;
 - ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
   (NHWC), or one GEMM per image on the planes (NCHW);
 - ``"gemm"``: im2col tiles times the packed weight.
@@ -97,34 +98,24 @@ def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of grad_input: a 3x3 stride-1 grad_input is itself a 3x3
     stride-1 convolution (of grad_out, with the kernel flipped), so the same
     rules apply, with the input image as the computed one."""
-    return _route(geom, _for_gradients(geom, algorithm), min(geom.H, geom.W))
+    if algorithm in ("auto", "direct") and is_single_channel(geom):
+        return "direct-single-channel"
+    return _route(geom, algorithm, min(geom.H, geom.W))
 
 
 def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of grad_weight (and grad_bias). A 3x3 stride-1 weight
     gradient is the transpose of the same Winograd F(m x m, 3 x 3), with the
     tiles on the output gradient, so the forward's rules apply with the
-    output image as the tiled one; ``"direct"`` needs a depthwise layer (or
-    one input channel, then the default)."""
-    algorithm = _for_gradients(geom, algorithm)
-    if algorithm == "direct" and not is_depthwise(geom):
-        raise _cannot(algorithm, _not_depthwise(geom))
-    if is_single_channel(geom) and algorithm == "auto":
+    output image as the tiled one."""
+    if algorithm in ("auto", "direct") and is_single_channel(geom):
         return "direct-single-channel"
     return _route(geom, algorithm, min(geom.Ho, geom.Wo))
 
 
-def _for_gradients(geom: ConvGeometry, algorithm: str) -> str:
-    """There is no single-channel grad_input kernel: on such a layer "direct"
-    means "auto" for the gradients (grad_weight is then direct anyway)."""
-    if algorithm == "direct" and is_single_channel(geom) and not is_depthwise(geom):
-        return "auto"
-    return algorithm
-
-
 def _not_depthwise(geom: ConvGeometry) -> str:
-    return (f"'direct' needs a depthwise convolution (groups == C == O), or for the forward pass one "
-            f"input channel with stride 1; got groups={geom.groups}, C={geom.C}, O={geom.O}, "
+    return (f"'direct' needs a depthwise convolution (groups == C == O), or one input channel with "
+            f"stride 1; got groups={geom.groups}, C={geom.C}, O={geom.O}, "
             f"stride=({geom.sh}, {geom.sw})")
 
 

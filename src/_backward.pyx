@@ -9,7 +9,7 @@ from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
 from _depthwise cimport depthwise_geom, dw_grad_input_row, dw_grad_weight_row
-from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row
+from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row, sc_grad_input_row
 
 import numpy as np
 
@@ -285,3 +285,38 @@ def grad_weight_single_channel(const floating[:, :, :, ::1] x,     # IN  (N, H, 
     np.sum(dw_parts_array.reshape(n_parts, KO, lanes), axis=(0, 2), out=np.asarray(dw).reshape(KO))
     if want_bias:
         np.sum(db_parts_array[:, :g.O], axis=0, out=np.asarray(db))
+
+
+def grad_input_single_channel(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
+                              const floating[:, :, :, ::1] w,     # IN  (KH, KW, 1, O)
+                              floating[:, :, :, ::1] dx,          # OUT (N, H, W, 1)
+                              tuple geom, int n_threads):
+    """grad_input for one input channel, one group, stride 1
+    (src/kernels/single_channel/nhwc.h): each input pixel gathers its taps'
+    gradient pixels as contiguous dot products over (tap, channel), with no
+    GEMM and no scatter. Parallel over input rows, handed out dynamically;
+    every pixel is written by one thread."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.H
+    if rows == 0 or g.W == 0:
+        return
+    if g.O == 0 or g.Ho * g.Wo == 0:
+        dx[...] = 0
+        return
+    # The weight with its kw axis reversed, one kernel row of KW*O values per
+    # row, zero padded to a multiple of the vectors (the kernel's row stride):
+    # the order in which a pixel's taps meet the gradient row.
+    cdef Py_ssize_t run = g.KW * g.O
+    cdef Py_ssize_t stride = (run + 7) // 8 * 8
+    wflip_array = np.zeros((g.KH, stride), dtype=np.asarray(w).dtype)
+    wflip_array[:, :run] = np.asarray(w)[:, ::-1, 0, :].reshape(g.KH, run)
+    cdef const floating[:, ::1] wflip = wflip_array
+    cdef const floating* dyp = &dy[0, 0, 0, 0]
+    cdef const floating* wp = &wflip[0, 0]
+    cdef floating* dxp = &dx[0, 0, 0, 0]
+    cdef ccsc_geom sg = single_channel_geom(&g, stride)
+    cdef const cck_row* k = ROW
+    cdef Py_ssize_t row
+    with nogil:
+        for row in prange(rows, schedule='dynamic', num_threads=<int>max(1, min(n_threads, rows))):
+            sc_grad_input_row(k, dyp, wp, dxp, &sg, row)

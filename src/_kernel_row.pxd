@@ -39,6 +39,8 @@ cdef extern from "kernels/table.h" nogil:
                                const ccsc_geom* g, Py_ssize_t row) noexcept nogil
         void (*sc_grad_weight_row)(const float* x, const float* dy, float* dwv, float* db,
                                    float* dyt, const ccsc_geom* g, Py_ssize_t row) noexcept nogil
+        void (*sc_grad_input_row)(const float* dy, const float* wflip, float* dx, const ccsc_geom* g,
+                                  Py_ssize_t row) noexcept nogil
         void (*wg_weight_panel)(int m, const float* w, const ccwg_pack* pk, Py_ssize_t grp,
                                 Py_ssize_t jr, float* Bp) noexcept nogil
         void (*wg_input)(int m, const float* x, const ccwg_geom* g, const float* zeros,
@@ -70,6 +72,8 @@ cdef extern from "kernels/table.h" nogil:
                                const ccsc_geom* g, Py_ssize_t row) noexcept nogil
         void (*sc_grad_weight_row)(const double* x, const double* dy, double* dwv, double* db,
                                    double* dyt, const ccsc_geom* g, Py_ssize_t row) noexcept nogil
+        void (*sc_grad_input_row)(const double* dy, const double* wflip, double* dx, const ccsc_geom* g,
+                                  Py_ssize_t row) noexcept nogil
         void (*wg_weight_panel)(int m, const double* w, const ccwg_pack* pk, Py_ssize_t grp,
                                 Py_ssize_t jr, double* Bp) noexcept nogil
         void (*wg_input)(int m, const double* x, const ccwg_geom* g, const double* zeros,

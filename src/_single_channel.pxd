@@ -46,3 +46,11 @@ cdef inline void sc_grad_weight_row(const cck_row* k, const floating* x, const f
         k.s.sc_grad_weight_row(x, dy, dwv, db, dyt, g, row)
     else:
         k.d.sc_grad_weight_row(x, dy, dwv, db, dyt, g, row)
+
+
+cdef inline void sc_grad_input_row(const cck_row* k, const floating* dy, const floating* wflip,
+                                   floating* dx, const ccsc_geom* g, Py_ssize_t row) noexcept nogil:
+    if floating is float:
+        k.s.sc_grad_input_row(dy, wflip, dx, g, row)
+    else:
+        k.d.sc_grad_input_row(dy, wflip, dx, g, row)

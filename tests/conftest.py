@@ -125,6 +125,10 @@ CASES = [
     # 8-pixel vectors, edge pixels, a scalar tail and an 11 = 8 + 3 channel block.
     dict(id="single_channel", N=2, H=7, W=21, C=1, O=11, K=(3, 3), stride=1,
          padding=((1, 2), (2, 0)), dilation=(1, 2), groups=1),
+    # LeNet's first layer in small: dilation 1, so grad_input's dot products
+    # run over whole kernel rows (5 taps x 6 channels), clipped at each edge.
+    dict(id="single_channel_lenet", N=2, H=9, W=13, C=1, O=6, K=(5, 5), stride=1,
+         padding=((2, 1), (0, 3)), dilation=1, groups=1),
     dict(id="pointwise_stride1", N=2, H=5, W=6, C=20, O=18, K=(1, 1), stride=1, padding=0, dilation=1, groups=1),
     dict(id="depthwise_wide", N=2, H=5, W=6, C=40, O=40, K=(3, 3), stride=1, padding=1, dilation=1, groups=40),
     # Depthwise with every channel path at once: a 4-vector block, single

@@ -21,7 +21,10 @@ void cck_avx2_##S##_sc_forward_row(const T *x, const T *wpad, const T *bpad,    
 { ccsc_##S##_forward_row(x, wpad, bpad, y, g, row); }                           \
 void cck_avx2_##S##_sc_grad_weight_row(const T *x, const T *dy, T *dwv, T *db,  \
                                        T *dyt, const ccsc_geom *g, ptrdiff_t row) \
-{ ccsc_##S##_grad_weight_row(x, dy, dwv, db, dyt, g, row); }
+{ ccsc_##S##_grad_weight_row(x, dy, dwv, db, dyt, g, row); }                   \
+void cck_avx2_##S##_sc_grad_input_row(const T *dy, const T *wflip, T *dx,       \
+                                      const ccsc_geom *g, ptrdiff_t row)        \
+{ ccsc_##S##_grad_input_row(dy, wflip, dx, g, row); }
 CCK_DEFINE_SHARED(float, s)
 CCK_DEFINE_SHARED(double, d)
 

@@ -21,6 +21,7 @@
  * (lenet-conv1 forward, 0.38-0.49 ms against 0.35-0.39, this Xeon). */
 #define CCK_SC_FORWARD(S) cck_avx2_##S##_sc_forward_row
 #define CCK_SC_GRAD_WEIGHT(S) cck_avx2_##S##_sc_grad_weight_row
+#define CCK_SC_GRAD_INPUT(S) cck_avx2_##S##_sc_grad_input_row
 #include "kernel_row.h"
 
 CCK_ROW(CCK_AVX512, "avx512", CCK_TARGET, cck_row_avx512)

@@ -11,6 +11,7 @@
 #ifndef CCK_SC_FORWARD
 #define CCK_SC_FORWARD(S) ccsc_##S##_forward_row
 #define CCK_SC_GRAD_WEIGHT(S) ccsc_##S##_grad_weight_row
+#define CCK_SC_GRAD_INPUT(S) ccsc_##S##_grad_input_row
 #endif
 
 #define CCK_ROW_KERNELS(S, MR, NR)                                              \
@@ -22,7 +23,7 @@
         ccdw_##S##_forward_row, ccdw_##S##_grad_input_row,                      \
         ccdw_##S##_grad_weight_row,                                             \
         ccdp_##S##_forward, ccdp_##S##_grad_input, ccdp_##S##_grad_weight,      \
-        CCK_SC_FORWARD(S), CCK_SC_GRAD_WEIGHT(S),                               \
+        CCK_SC_FORWARD(S), CCK_SC_GRAD_WEIGHT(S), CCK_SC_GRAD_INPUT(S),         \
         ccwg_##S##_weight_panel, ccwg_##S##_input, ccwg_##S##_output,           \
         ccwg_##S##_grad_output,                                                 \
     }

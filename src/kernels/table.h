@@ -56,6 +56,8 @@ typedef struct {                                                                
                            const ccsc_geom *g, ptrdiff_t row);                              \
     void (*sc_grad_weight_row)(const T *x, const T *dy, T *dwv, T *db, T *dyt,              \
                                const ccsc_geom *g, ptrdiff_t row);                          \
+    void (*sc_grad_input_row)(const T *dy, const T *wflip, T *dx, const ccsc_geom *g,       \
+                              ptrdiff_t row);                                               \
     /* Winograd F(m x m, 3 x 3) transforms, writing/reading this row's GEMM layout. */      \
     void (*wg_weight_panel)(int m, const T *w, const ccwg_pack *pk, ptrdiff_t grp,          \
                             ptrdiff_t jr, T *Bp);                                           \
@@ -93,7 +95,9 @@ const cck_row *cck_row_for(int level);
 void cck_avx2_##S##_sc_forward_row(const T *x, const T *wpad, const T *bpad,    \
                                    T *y, const ccsc_geom *g, ptrdiff_t row);    \
 void cck_avx2_##S##_sc_grad_weight_row(const T *x, const T *dy, T *dwv, T *db,  \
-                                       T *dyt, const ccsc_geom *g, ptrdiff_t row);
+                                       T *dyt, const ccsc_geom *g, ptrdiff_t row); \
+void cck_avx2_##S##_sc_grad_input_row(const T *dy, const T *wflip, T *dx,       \
+                                      const ccsc_geom *g, ptrdiff_t row);
 CCK_DECLARE_SHARED(float, s)
 CCK_DECLARE_SHARED(double, d)
 

@@ -1,6 +1,7 @@
 /*
- * single_channel/nhwc.h -- direct forward convolution for one input channel
- * (C == 1, groups == 1, stride 1), NHWC, for float and double, written once
+ * single_channel/nhwc.h -- direct convolution for one input channel
+ * (C == 1, groups == 1, stride 1), NHWC: the forward pass, grad_weight and
+ * grad_input, for float and double, written once
  * and built per ISA with vectors of CCK_VBYTES bytes (src/kernels/isa_*.c).
  *
  * With C = 1 (LeNet's first layer, grayscale stems) im2col copies KW-element
@@ -175,9 +176,151 @@ __attribute__((unused)) static void ccsc_##S##_grad_weight_row(const T *restrict
     }                                                                           \
 }
 
+/*
+ * DEFINE_GI(T, S) instantiates ccsc_S_grad_input_row(dy, wflip, dx, g, row):
+ * input row (n, h) = row of dx (N, H, W, 1), written (not accumulated).
+ * wflip is the weight (KH, KW, O) with the kw axis reversed, each kernel
+ * row's KW*O values followed by zeros up to g->Opad (the row stride, a
+ * multiple of the vector length). An input pixel
+ * gathers, per kernel row, the gradient pixels x = w + pl - kw*dw its taps
+ * reached; in NHWC those pixels' O channels sit side by side, so with
+ * dilation 1 the whole kernel row is one contiguous dot product of
+ * (taps in the image) * O values against the reversed weight row (LeNet: 30
+ * values, not 5 dot products of 6). With dilation, one dot product per tap.
+ * Vector partial sums over all kernel rows, one horizontal sum per pixel; the
+ * order of every sum is fixed. No im2col, no scatter: each pixel is written
+ * once, by the thread that owns its row.
+ */
+#define CCSC_DEFINE_GI(T, S)                                                    \
+static inline __attribute__((always_inline)) void                               \
+ccsc_##S##_dot_run(const T *restrict a, const T *restrict b, ptrdiff_t len,     \
+                   ccsc_##S##_gv *vacc, T *sacc)                                \
+{                                                                               \
+    enum { L = CCSC_VBYTES / sizeof(T) };                                       \
+    ptrdiff_t i = 0;                                                            \
+    for (; i + L <= len; i += L)                                                \
+        *vacc += *(const ccsc_##S##_gv *)(a + i) * *(const ccsc_##S##_gv *)(b + i); \
+    for (; i < len; i++) *sacc += a[i] * b[i];                                  \
+}                                                                               \
+/* Four adjacent pixels at once (a + q*step for q < 4), sharing each load of  \
+ * b: four independent chains instead of one latency-bound one. A ragged end  \
+ * (len not a multiple of L) is one more vector whose lanes past len are      \
+ * cleared by `keep` before the multiply (so an Inf or NaN read past the run  \
+ * cannot leak in), against b's zero padding; the caller passes keep only    \
+ * when those extra reads stay inside the array (else NULL: scalar tail).     */ \
+static inline __attribute__((always_inline)) void                               \
+ccsc_##S##_dot_run4(const T *restrict a, ptrdiff_t step, const T *restrict b,   \
+                    ptrdiff_t len, const ccsc_##S##_gm *keep,                   \
+                    ccsc_##S##_gv *v, T *s)                                     \
+{                                                                               \
+    typedef ccsc_##S##_gv vec;                                                  \
+    typedef ccsc_##S##_gm msk;                                                  \
+    enum { L = CCSC_VBYTES / sizeof(T) };                                       \
+    const T *a1 = a + step, *a2 = a + 2 * step, *a3 = a + 3 * step;             \
+    ptrdiff_t i = 0;                                                            \
+    for (; i + L <= len; i += L) {                                              \
+        const vec bv = *(const vec *)(b + i);                                   \
+        v[0] += *(const vec *)(a + i) * bv;                                     \
+        v[1] += *(const vec *)(a1 + i) * bv;                                    \
+        v[2] += *(const vec *)(a2 + i) * bv;                                    \
+        v[3] += *(const vec *)(a3 + i) * bv;                                    \
+    }                                                                           \
+    if (i < len && keep) {                                                      \
+        const vec bv = *(const vec *)(b + i);                                   \
+        const msk k = *keep;                                                    \
+        v[0] += (vec)(*(const msk *)(a + i) & k) * bv;                          \
+        v[1] += (vec)(*(const msk *)(a1 + i) & k) * bv;                         \
+        v[2] += (vec)(*(const msk *)(a2 + i) & k) * bv;                         \
+        v[3] += (vec)(*(const msk *)(a3 + i) & k) * bv;                         \
+        return;                                                                 \
+    }                                                                           \
+    for (; i < len; i++) {                                                      \
+        s[0] += a[i] * b[i]; s[1] += a1[i] * b[i];                              \
+        s[2] += a2[i] * b[i]; s[3] += a3[i] * b[i];                             \
+    }                                                                           \
+}                                                                               \
+__attribute__((unused)) static void ccsc_##S##_grad_input_row(                  \
+        const T *restrict dy, const T *restrict wflip, T *restrict dx,          \
+        const ccsc_geom *g, ptrdiff_t row)                                      \
+{                                                                               \
+    enum { L = CCSC_VBYTES / sizeof(T) };                                       \
+    const ptrdiff_t W = g->W, O = g->O, Wo = g->Wo, KW = g->KW, dwl = g->dw;   \
+    const ptrdiff_t n = row / g->H, h = row % g->H;                             \
+    T *dxrow = dx + row * W;                                                    \
+    /* Columns every one of whose taps lands inside [0, Wo). */                \
+    ptrdiff_t jlo = (KW - 1) * dwl - g->pl, jhi = Wo - g->pl;                   \
+    if (jlo < 0) jlo = 0;                                                       \
+    if (jhi > W) jhi = W;                                                       \
+    if (jhi < jlo) jhi = jlo;                                                   \
+    /* The ragged end of a whole kernel row's run (dilation 1), as a mask. */  \
+    const ptrdiff_t run = KW * O, rem = run % L;                                \
+    ccsc_##S##_gm keep;                                                         \
+    for (int l = 0; l < L; l++) keep[l] = l < rem ? -1 : 0;                     \
+    const T *dy_end = dy + g->N * g->Ho * Wo * O;                               \
+    ptrdiff_t w = 0;                                                            \
+    while (w < W) {                                                             \
+        const ptrdiff_t xs = w + g->pl - (KW - 1) * dwl;                        \
+        if (w >= jlo && w + 4 <= jhi) {                                         \
+            ccsc_##S##_gv v[4] = {{0}, {0}, {0}, {0}};                          \
+            T sc[4] = {0, 0, 0, 0};                                             \
+            for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                          \
+                const ptrdiff_t y = h + g->pt - kh * g->dh;                     \
+                if (y < 0 || y >= g->Ho) continue;                              \
+                const T *dyr = dy + ((n * g->Ho + y) * Wo + xs) * O;            \
+                const T *wk = wflip + kh * g->Opad;                             \
+                if (dwl == 1)                                                   \
+                    ccsc_##S##_dot_run4(dyr, O, wk, run,                        \
+                                        dyr + 3 * O + run - rem + L <= dy_end   \
+                                            ? &keep : NULL, v, sc);             \
+                else                                                            \
+                    for (ptrdiff_t kk = 0; kk < KW; kk++)                       \
+                        ccsc_##S##_dot_run4(dyr + kk * dwl * O, O, wk + kk * O, \
+                                            O, NULL, v, sc);                    \
+            }                                                                   \
+            for (int q = 0; q < 4; q++) {                                       \
+                T sum = 0;                                                      \
+                for (int l = 0; l < L; l++) sum += v[q][l];                     \
+                dxrow[w + q] = sum + sc[q];                                     \
+            }                                                                   \
+            w += 4;                                                             \
+            continue;                                                           \
+        }                                                                       \
+        /* One pixel, its taps clipped to [0, Wo): reversed taps k0 .. k1-1. */\
+        ptrdiff_t k0 = xs >= 0 ? 0 : (-xs + dwl - 1) / dwl;                     \
+        ptrdiff_t k1 = xs > Wo - 1 ? 0 : (Wo - 1 - xs) / dwl + 1;               \
+        if (k1 > KW) k1 = KW;                                                   \
+        ccsc_##S##_gv vacc = {0};                                               \
+        T sacc = 0;                                                             \
+        for (ptrdiff_t kh = 0; k0 < k1 && kh < g->KH; kh++) {                   \
+            const ptrdiff_t y = h + g->pt - kh * g->dh;                         \
+            if (y < 0 || y >= g->Ho) continue;                                  \
+            const T *dyr = dy + ((n * g->Ho + y) * Wo + xs) * O;                \
+            const T *wk = wflip + kh * g->Opad;                                 \
+            if (dwl == 1)                                                       \
+                ccsc_##S##_dot_run(dyr + k0 * O, wk + k0 * O, (k1 - k0) * O,    \
+                                   &vacc, &sacc);                               \
+            else                                                                \
+                for (ptrdiff_t kk = k0; kk < k1; kk++)                          \
+                    ccsc_##S##_dot_run(dyr + kk * dwl * O, wk + kk * O, O,      \
+                                       &vacc, &sacc);                           \
+        }                                                                       \
+        T sum = 0;                                                              \
+        for (int l = 0; l < L; l++) sum += vacc[l];                             \
+        dxrow[w] = sum + sacc;                                                  \
+        w++;                                                                    \
+    }                                                                           \
+}
+
+typedef float ccsc_s_gv __attribute__((vector_size(CCSC_VBYTES), aligned(sizeof(float))));
+typedef double ccsc_d_gv __attribute__((vector_size(CCSC_VBYTES), aligned(sizeof(double))));
+typedef int ccsc_s_gm __attribute__((vector_size(CCSC_VBYTES), aligned(sizeof(int))));
+typedef long long ccsc_d_gm __attribute__((vector_size(CCSC_VBYTES), aligned(sizeof(long long))));
+
 CCSC_DEFINE(float, s)
 CCSC_DEFINE(double, d)
 CCSC_DEFINE_GW(float, s)
 CCSC_DEFINE_GW(double, d)
+CCSC_DEFINE_GI(float, s)
+CCSC_DEFINE_GI(double, d)
 
 #endif
