@@ -9,13 +9,15 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from . import _backward, _depthwise_nchw, _forward, _kernels, _layout, _pointwise_nchw
+from ._batch import grad_out_shape_iv
 from ._params import (
     ConvGeometry,
+    activation_iv,
     array_iv,
     compute_dtype,
-    conv_geometry,
+    conv_call_geometry,
+    input_batch_iv,
     layout_iv,
-    weight_geometry,
 )
 from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes
 from ._threading import resolve_num_threads
@@ -46,6 +48,8 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
     layout : {"NHWC", "NCHW"}, default "NHWC"
         "NHWC": x (N, H, W, C), weight (KH, KW, C//groups, O).
         "NCHW": x (N, C, H, W), weight (O, C//groups, KH, KW) as in PyTorch.
+        x may also come without the batch axis, (H, W, C) or (C, H, W), as
+        PyTorch allows; the result and grad_out are then unbatched too.
     num_threads : int or None, default None
         OpenMP threads for this call, at most; None uses
         ``cconv.get_num_threads()``. Calls with less than about 5 MFLOP per
@@ -99,45 +103,31 @@ def from_hwio(w: NDArray[Any], layout: str, dtype: DTypeLike) -> NDArray[Any]:
     return np.ascontiguousarray(w, dtype=dtype)
 
 
-def _geometry(input_shape: Shape, weight_shape: Shape, stride: IntPair, padding: Padding, dilation: IntPair,
-              groups: int, layout: str, input_name: str = "x") -> ConvGeometry:
-    KH, KW, Cg, O = weight_geometry(weight_shape, layout)
-    return conv_geometry(
-        input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
-        dilation=dilation, groups=groups, layout=layout, input_name=input_name,
-    )
-
-
-def _check_grad_out(grad_out: NDArray[Any], geom: ConvGeometry, layout: str) -> None:
-    expected = geom.output_shape(layout)
-    if grad_out.shape != expected:
-        raise ValueError(
-            f"grad_out must have the forward output's shape {expected} ({layout}); got {grad_out.shape}"
-        )
-
-
 @_doc
 def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
-                 dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC") -> tuple[int, int, int, int]:
+                 dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC") -> tuple[int, ...]:
     """Return the shape ``conv2d`` gives for these input and weight shapes.
 
     Parameters
     ----------
-    input_shape : tuple of 4 ints
-        (N, H, W, C) for NHWC, (N, C, H, W) for NCHW.
+    input_shape : tuple of 4 ints, or 3 for an unbatched input
+        (N, H, W, C) or (H, W, C) for NHWC, (N, C, H, W) or (C, H, W) for NCHW.
     weight_shape : tuple of 4 ints
         (KH, KW, C//groups, O) for NHWC, (O, C//groups, KH, KW) for NCHW.
     {params}
 
     Returns
     -------
-    tuple of 4 ints
-        (N, Ho, Wo, O) for NHWC, (N, O, Ho, Wo) for NCHW, where
+    tuple of 4 ints, or 3 for an unbatched input
+        (N, Ho, Wo, O) for NHWC, (N, O, Ho, Wo) for NCHW (without N when
+        ``input_shape`` has none), where
         Ho = floor((H + top + bottom - dilation*(KH-1) - 1) / stride) + 1.
     """
     layout = layout_iv(layout)
-    geom = _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, "input_shape")
-    return geom.output_shape(layout)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              weight_name="weight_shape")
+    return batch.strip_shape(geom.output_shape(layout))
 
 
 def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
@@ -148,7 +138,7 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
 
     Parameters
     ----------
-    input_shape : tuple of 4 ints
+    input_shape : tuple of 4 ints, or 3 for an unbatched input
         Shape of x, in ``layout`` order.
     weight_shape : tuple of 4 ints
         Shape of the weight, in ``layout`` order.
@@ -171,7 +161,9 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
         If ``algorithm`` cannot serve the shape, saying why.
     """
     layout = layout_iv(layout)
-    geom = _geometry(input_shape, weight_shape, stride, padding, dilation, groups, layout, "input_shape")
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              weight_name="weight_shape")
     return {**routes(geom, algorithm_iv(algorithm)), "isa": _kernels.isa()}
 
 
@@ -179,12 +171,13 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
 def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
            num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
-    """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch.
+    """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch or one image.
 
     Parameters
     ----------
     x : array_like of shape (N, H, W, C) or (N, C, H, W)
-        Input batch, in ``layout`` order. Any strides or memory order.
+        Input batch, in ``layout`` order, or one unbatched image (H, W, C) or
+        (C, H, W). Any strides or memory order.
     weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
         Kernel, HWIO for NHWC and OIHW for NCHW.
     bias : array_like of shape (O,), optional
@@ -194,7 +187,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     Returns
     -------
     y : ndarray of shape (N, Ho, Wo, O) or (N, O, Ho, Wo)
-        C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
+        Without N for an unbatched x. C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
         bool inputs give float64). float32 and float64 are computed natively,
         float16 in float32.
 
@@ -204,9 +197,9 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
         For any invalid shape, parameter or dtype, naming the argument.
     """
     layout = layout_iv(layout)
-    x = array_iv(x, "x", 4)
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = _geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         bias = array_iv(bias, "bias")
         if bias.shape != (geom.O,):
@@ -217,7 +210,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
 
     bh = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     if _native_nchw(route, layout):
-        return _forward_nchw(x, weight, bh, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
+        return batch.strip(_forward_nchw(x, weight, bh, geom, dtype, n_threads, route).astype(result_dtype,
+                                                                                            copy=False))
     xh = to_nhwc(x, layout, dtype, n_threads)
     wh = to_hwio(weight, layout, dtype)
     if route.startswith("winograd"):
@@ -231,7 +225,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
                 _forward.conv2d_single_channel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             else:
                 _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
-    return from_nhwc(y, layout, result_dtype, n_threads)
+    return batch.strip(from_nhwc(y, layout, result_dtype, n_threads))
 
 
 #: Multiply-adds (x2) a thread should have before a call goes parallel: waking
@@ -361,26 +355,28 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     Parameters
     ----------
     grad_out : array_like, the shape of ``conv2d(x, weight, ...)``
-        Gradient of the loss with respect to the convolution's output.
+        Gradient of the loss with respect to the convolution's output;
+        unbatched exactly when ``x`` is.
     x : array_like of shape (N, H, W, C) or (N, C, H, W)
-        The forward input.
+        The forward input, batched or unbatched ((H, W, C) or (C, H, W)).
     weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
         The forward kernel.
     {params}
 
     Returns
     -------
-    grad_x : ndarray, shape and layout of ``x``
+    grad_x : ndarray, shape and layout of ``x`` (unbatched when ``x`` is)
     grad_weight : ndarray, shape and layout of ``weight``
     grad_bias : ndarray of shape (O,)
         ``grad_out`` summed over N, Ho and Wo.
     """
     layout = layout_iv(layout)
-    grad_out = array_iv(grad_out, "grad_out", 4)
-    x = array_iv(x, "x", 4)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = _geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
-    _check_grad_out(grad_out, geom, layout)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     algorithm = algorithm_iv(algorithm)
@@ -406,7 +402,7 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
         dw, db = _grad_weight_nhwc(as_nhwc("dy", grad_out), as_nhwc("x", x), geom, dtype, n_threads,
                                    with_bias=True, route=gw_route)
         dw = from_hwio(dw, layout, result_dtype)
-    return dx, dw, cast(NDArray[Any], db).astype(result_dtype, copy=False)
+    return batch.strip(dx), dw, cast(NDArray[Any], db).astype(result_dtype, copy=False)
 
 
 @_doc
@@ -420,8 +416,9 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     Parameters
     ----------
     grad_out : array_like, the forward output's shape
+        Unbatched exactly when ``input_shape`` is.
     weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
-    input_shape : tuple of 4 ints
+    input_shape : tuple of 4 ints, or 3 for an unbatched input
         Shape of the forward input, in ``layout`` order.
     {params}
 
@@ -430,18 +427,21 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     grad_x : ndarray of shape ``input_shape``
     """
     layout = layout_iv(layout)
-    grad_out = array_iv(grad_out, "grad_out", 4)
+    grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 4)
-    geom = _geometry(input_shape, weight.shape, stride, padding, dilation, groups, layout, "input_shape")
-    _check_grad_out(grad_out, geom, layout)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     route = grad_input_route(geom, algorithm_iv(algorithm))
     if _native_nchw(route, layout):
-        return _grad_input_nchw(grad_out, weight, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
+        dx = _grad_input_nchw(grad_out, weight, geom, dtype, n_threads, route).astype(result_dtype, copy=False)
+        return batch.strip(dx)
     dx = _grad_input_nhwc(to_nhwc(grad_out, layout, dtype, n_threads), to_hwio(weight, layout, dtype), geom, dtype,
                           n_threads, route)
-    return from_nhwc(dx, layout, result_dtype, n_threads)
+    return batch.strip(from_nhwc(dx, layout, result_dtype, n_threads))
 
 
 @_doc
@@ -453,7 +453,9 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     Parameters
     ----------
     grad_out : array_like, the forward output's shape
+        Unbatched exactly when ``x`` is.
     x : array_like of shape (N, H, W, C) or (N, C, H, W)
+        Batched or unbatched ((H, W, C) or (C, H, W)).
     weight_shape : tuple of 4 ints
         Shape of the weight, in ``layout`` order.
     {params}
@@ -463,10 +465,12 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     grad_weight : ndarray of shape ``weight_shape``
     """
     layout = layout_iv(layout)
-    grad_out = array_iv(grad_out, "grad_out", 4)
-    x = array_iv(x, "x", 4)
-    geom = _geometry(x.shape, weight_shape, stride, padding, dilation, groups, layout)
-    _check_grad_out(grad_out, geom, layout)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              weight_name="weight_shape")
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x)
     n_threads = _threads_for(geom, resolve_num_threads(num_threads))
     route = grad_weight_route(geom, algorithm_iv(algorithm))

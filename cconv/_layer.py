@@ -54,7 +54,12 @@ class _TrainableLayer:
         raise NotImplementedError
 
     def forward(self, x: ArrayLike) -> FloatArray:
-        """Return the layer's output for ``x`` and keep ``x`` for ``backward``."""
+        """Return the layer's output for ``x`` and keep ``x`` for ``backward``.
+
+        ``x`` is a batch in the layer's layout or one unbatched image
+        ((H, W, C) for NHWC, (C, H, W) for NCHW); the output is batched as
+        ``x`` is.
+        """
         y = self._apply(x)
         self._x = x
         return y
@@ -65,6 +70,9 @@ class _TrainableLayer:
 
     def backward(self, grad_out: ArrayLike) -> FloatArray:
         """Set ``grad_weight``/``grad_bias`` from ``grad_out`` and return grad of the input.
+
+        ``grad_out`` has the shape ``forward`` returned (unbatched when its
+        input was); the gradient has that input's shape.
 
         Raises
         ------

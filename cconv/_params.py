@@ -2,7 +2,9 @@
 
 Each ``*_iv`` helper turns one user argument into its canonical form or raises a
 ValueError/TypeError that names the argument and shows expected versus actual.
-``ConvGeometry`` is the single place where output sizes and padding are decided.
+``ConvGeometry`` is the single place where output sizes and padding are decided;
+it is always batched (``_batch`` adds the batch axis of an unbatched call before
+the geometry is built).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any, Tuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._batch import Batch, batch_iv
 
 LAYOUTS = ("NHWC", "NCHW")
 
@@ -261,8 +265,12 @@ def conv_geometry(
 
 
 def weight_geometry(weight_shape: Any, layout: str, name: str = "weight") -> tuple[int, int, int, int]:
-    """Return ``(KH, KW, Cin_per_group, O)`` from a weight shape in the layout's order."""
-    shape = _shape_iv(weight_shape, f"{name}.shape", 4)
+    """Return ``(KH, KW, Cin_per_group, O)`` from a weight shape in the layout's order.
+
+    ``name`` is the argument: a weight array's (its shape is ``name.shape``) or
+    a shape argument's own, such as ``"weight_shape"``.
+    """
+    shape = _shape_iv(weight_shape, name if name.endswith("_shape") else f"{name}.shape", 4)
     if layout == "NHWC":
         KH, KW, Cg, O = shape
     else:
@@ -270,6 +278,39 @@ def weight_geometry(weight_shape: Any, layout: str, name: str = "weight") -> tup
     if KH < 1 or KW < 1:
         raise ValueError(f"{name} kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
     return KH, KW, Cg, O
+
+
+def input_batch_iv(input_shape: Any, name: str, layout: str) -> Batch:
+    """The ``Batch`` of an input-shape argument: a sequence of non-negative ints,
+    batched or unbatched for ``layout`` (canonical)."""
+    unbatched, batched = len(layout) - 1, len(layout)
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of {unbatched} or {batched} ints; got {input_shape!r}") from None
+    batch = batch_iv(shape, name, layout)
+    if min(shape, default=0) < 0:
+        raise ValueError(f"{name} must have non-negative sizes; got {shape}")
+    return batch
+
+
+def activation_iv(a: Any, name: str, layout: str) -> tuple[NDArray[Any], Batch]:
+    """``a`` as a batched ndarray (a view with a unit batch axis if it came
+    unbatched) and the ``Batch`` it decides; ``layout`` must be canonical."""
+    arr = array_iv(a, name)
+    batch = batch_iv(arr.shape, name, layout)
+    return batch.add(arr), batch
+
+
+def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                       groups: Any = 1, weight_name: str = "weight") -> ConvGeometry:
+    """The geometry of a convolution with a weight, its input described by ``batch``."""
+    def build(layout: str, input_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> ConvGeometry:
+        KH, KW, Cg, O = weight_geometry(w_shape, layout, name=weight_name)
+        return conv_geometry(input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, layout=layout, input_name=batch.name)
+
+    return build(batch.layout, batch.batched_shape, weight_shape)
 
 
 def array_iv(a: Any, name: str, ndim: int | None = None) -> NDArray[Any]:

@@ -3,13 +3,14 @@
 Rows are ordered (n, ho, wo). NHWC columns are (kh*KW + kw)*C + c; NCHW
 columns are (c*KH + kh)*KW + kw. Padded taps are zero in im2col and dropped
 in col2im, which sums overlapping taps: it is the exact adjoint of im2col.
+An unbatched image (as ``F.unfold`` takes) gives the rows of a batch of one.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _im2col
-from ._params import ConvGeometry, array_iv, compute_dtype, conv_geometry, layout_iv
+from ._params import ConvGeometry, activation_iv, array_iv, compute_dtype, conv_geometry, input_batch_iv, layout_iv
 from ._threading import resolve_num_threads
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 from ._conv import from_nhwc, to_nhwc
@@ -30,6 +31,7 @@ def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: 
     Parameters
     ----------
     x : array_like of shape (N, H, W, C) or (N, C, H, W)
+        Or one unbatched image, (H, W, C) or (C, H, W): then N = 1.
     kernel_size : int or (int, int)
         (KH, KW).
     stride, padding, dilation, layout, num_threads
@@ -43,8 +45,8 @@ def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: 
         is the NHWC convolution.
     """
     layout = layout_iv(layout)
-    x = array_iv(x, "x", 4)
-    geom = _patch_geometry(x.shape, kernel_size, stride, padding, dilation, layout, "x")
+    x, batch = activation_iv(x, "x", layout)
+    geom = _patch_geometry(batch.batched_shape, kernel_size, stride, padding, dilation, layout, "x")
     result_dtype, dtype = compute_dtype(x)
     n_threads = resolve_num_threads(num_threads)
     P, taps = geom.N * geom.Ho * geom.Wo, geom.KH * geom.KW
@@ -64,7 +66,7 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
     ----------
     cols : array_like of shape (N*Ho*Wo, KH*KW*C)
         Columns ordered as ``im2col`` gives them for ``layout``.
-    input_shape : tuple of 4 ints
+    input_shape : tuple of 4 ints, or 3 for one unbatched image
         Shape of the image batch, in ``layout`` order.
     kernel_size : int or (int, int)
     stride, padding, dilation, layout, num_threads
@@ -77,12 +79,13 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
     """
     layout = layout_iv(layout)
     cols = array_iv(cols, "cols", 2)
-    geom = _patch_geometry(input_shape, kernel_size, stride, padding, dilation, layout, "input_shape")
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = _patch_geometry(batch.batched_shape, kernel_size, stride, padding, dilation, layout, "input_shape")
     P, taps = geom.N * geom.Ho * geom.Wo, geom.KH * geom.KW
     if cols.shape != (P, taps * geom.C):
         raise ValueError(
             f"cols must have shape (N*Ho*Wo, KH*KW*C) = ({P}, {taps * geom.C}) for input_shape "
-            f"{tuple(input_shape)}; got {cols.shape}"
+            f"{batch.shape}; got {cols.shape}"
         )
     result_dtype, dtype = compute_dtype(cols)
     n_threads = resolve_num_threads(num_threads)
@@ -92,4 +95,4 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
     dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and cols.size:
         _im2col.col2im(cols, dx, geom.kernel_tuple(), n_threads)
-    return from_nhwc(dx, layout, result_dtype, n_threads)
+    return batch.strip(from_nhwc(dx, layout, result_dtype, n_threads))

@@ -27,11 +27,14 @@ from typing import Any, Callable, TypeVar, cast
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from ._batch import Batch, grad_out_shape_iv
 from ._params import (
     _shape_iv,
+    activation_iv,
     array_iv,
     compute_dtype,
     groups_iv,
+    input_batch_iv,
     layout_iv,
     num_threads_iv,
     padding_iv,
@@ -77,6 +80,9 @@ _PARAMS_DOC = """stride : int or (int, int), default 1
         result (N, Hout, Wout, C_out).
         "NCHW": x (N, C_in, H, W), weight (C_in, C_out//groups, KH, KW) as in
         PyTorch, result (N, C_out, Hout, Wout).
+        x may also come without the batch axis, (H, W, C_in) or
+        (C_in, H, W), as PyTorch allows; the result and grad_out are then
+        unbatched too.
     num_threads : int or None, default None
         OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
 
@@ -117,6 +123,7 @@ class TransposeGeometry:
         return (self.output_padding[0] // self.stride[0], self.output_padding[1] // self.stride[1])
 
     def output_shape(self, layout: str) -> tuple[int, int, int, int]:
+        """The batched output shape in ``layout``."""
         if layout == "NHWC":
             return (self.N, self.Hout, self.Wout, self.C_out)
         return (self.N, self.C_out, self.Hout, self.Wout)
@@ -127,15 +134,15 @@ class TransposeGeometry:
                     layout=layout, num_threads=num_threads)
 
 
-def _transpose_weight_dims(weight_shape: Shape, layout: str) -> tuple[int, int, int, int]:
+def _transpose_weight_dims(weight_shape: Shape, layout: str, name: str = "weight") -> tuple[int, int, int, int]:
     """Return ``(KH, KW, C_out_per_group, C_in)`` from a transposed-conv weight shape."""
-    shape = _shape_iv(weight_shape, "weight.shape", 4)
+    shape = _shape_iv(weight_shape, name if name.endswith("_shape") else f"{name}.shape", 4)
     if layout == "NHWC":
         KH, KW, Cog, Cin = shape
     else:
         Cin, Cog, KH, KW = shape
     if KH < 1 or KW < 1:
-        raise ValueError(f"weight kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
+        raise ValueError(f"{name} kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
     return KH, KW, Cog, Cin
 
 
@@ -150,10 +157,13 @@ def _string_padding(mode: str, span: int, stride: int) -> tuple[int, int, int]:
 
 
 def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
-                       groups: int = 1, layout: str = "NHWC", input_name: str = "x") -> TransposeGeometry:
+                       groups: int = 1, layout: str = "NHWC", input_name: str = "x", weight_name: str = "weight",
+                       unbatched: bool = False) -> TransposeGeometry:
     """Validate one transposed convolution's parameters and return its geometry.
 
-    ``input_shape`` and ``weight_shape`` are in ``layout`` order. Every error is a
+    ``input_shape`` (batched) and ``weight_shape`` are in ``layout`` order.
+    ``unbatched`` says the caller gave the input without its (unit) batch
+    axis, so that messages show the shape as given. Every error is a
     ValueError or TypeError naming the argument with expected and actual values.
     """
     layout = layout_iv(layout)
@@ -162,19 +172,20 @@ def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPa
         N, H, W, C = shape
     else:
         N, C, H, W = shape
-    KH, KW, Cog, Cin = _transpose_weight_dims(weight_shape, layout)
+    shown = shape[1:] if unbatched else shape
+    KH, KW, Cog, Cin = _transpose_weight_dims(weight_shape, layout, weight_name)
     sh, sw = pair_iv(stride, "stride")
     dh, dw = pair_iv(dilation, "dilation")
     groups = groups_iv(groups)
     oph, opw = pair_iv(output_padding, "output_padding", minimum=0)
     pad = padding_iv(padding)
     if H < 1 or W < 1:
-        raise ValueError(f"{input_name} must have spatial size >= 1x1; got H={H}, W={W} (shape {shape})")
+        raise ValueError(f"{input_name} must have spatial size >= 1x1; got H={H}, W={W} (shape {shown})")
     if Cin != C:
         channel_axis = "last" if layout == "NHWC" else "first"
         raise ValueError(
-            f"channel mismatch: weight's {channel_axis} axis holds C_in={Cin} input channels, "
-            f"but {input_name} has C_in={C} (weight shape {tuple(weight_shape)}, {input_name} shape {shape})"
+            f"channel mismatch: {weight_name}'s {channel_axis} axis holds C_in={Cin} input channels, "
+            f"but {input_name} has C_in={C} ({weight_name} shape {tuple(weight_shape)}, {input_name} shape {shown})"
         )
     if C % groups != 0:
         raise ValueError(f"groups={groups} must divide the input channels C_in={C} of {input_name}")
@@ -207,31 +218,44 @@ def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPa
                              ((pt, pb), (pl, pr)), (oph, opw), Hout, Wout)
 
 
+def _call_geometry(batch: Batch, weight_shape: Shape, *, stride: IntPair, padding: Padding, output_padding: IntPair,
+                   dilation: IntPair, groups: int, weight_name: str = "weight") -> TransposeGeometry:
+    """The geometry of a transposed convolution whose input ``batch`` describes."""
+    def build(layout: str, input_shape: tuple[int, ...], w_shape: Shape) -> TransposeGeometry:
+        return transpose_geometry(input_shape, w_shape, stride=stride, padding=padding, output_padding=output_padding,
+                                  dilation=dilation, groups=groups, layout=layout, input_name=batch.name,
+                                  weight_name=weight_name, unbatched=batch.unbatched)
+
+    return build(batch.layout, batch.batched_shape, weight_shape)
+
+
 @_doc
 def conv_transpose2d_output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
-                                  groups: int = 1, layout: str = "NHWC") -> tuple[int, int, int, int]:
+                                  groups: int = 1, layout: str = "NHWC") -> tuple[int, ...]:
     """Return the shape ``conv_transpose2d`` gives for these input and weight shapes.
 
     Parameters
     ----------
-    input_shape : tuple of 4 ints
-        (N, H, W, C_in) for NHWC, (N, C_in, H, W) for NCHW.
+    input_shape : tuple of 4 ints, or 3 for an unbatched input
+        (N, H, W, C_in) for NHWC, (N, C_in, H, W) for NCHW; without N for an
+        unbatched input.
     weight_shape : tuple of 4 ints
         (KH, KW, C_out//groups, C_in) for NHWC, (C_in, C_out//groups, KH, KW) for NCHW.
     {params}
 
     Returns
     -------
-    tuple of 4 ints
-        (N, Hout, Wout, C_out) for NHWC, (N, C_out, Hout, Wout) for NCHW, with
+    tuple of 4 ints, or 3 for an unbatched input
+        (N, Hout, Wout, C_out) for NHWC, (N, C_out, Hout, Wout) for NCHW
+        (without N when ``input_shape`` has none), with
         Hout = (H - 1) * stride - top - bottom + dilation * (KH - 1) + output_padding + 1
         (PyTorch's formula with per-side padding).
     """
     layout = layout_iv(layout)
-    geom = transpose_geometry(input_shape, weight_shape, stride=stride, padding=padding,
-                              output_padding=output_padding, dilation=dilation, groups=groups, layout=layout,
-                              input_name="input_shape")
-    return geom.output_shape(layout)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = _call_geometry(batch, weight_shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups, weight_name="weight_shape")
+    return batch.strip_shape(geom.output_shape(layout))
 
 
 def _as_dtype(a: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
@@ -257,7 +281,7 @@ def _crop(a: NDArray[Any], H: int, W: int, layout: str) -> NDArray[Any]:
 @_doc
 def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
                      groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
-    """Transposed 2-D convolution of a batch (PyTorch ``conv_transpose2d``).
+    """Transposed 2-D convolution of a batch or one image (PyTorch ``conv_transpose2d``).
 
     Each input pixel scatters ``x[n, i, j, :] @ weight`` into the output at
     rows ``i * stride - top + kh * dilation`` (and likewise for columns); the
@@ -268,7 +292,8 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = N
     Parameters
     ----------
     x : array_like of shape (N, H, W, C_in) or (N, C_in, H, W)
-        Input batch in ``layout`` order; H, W >= 1. Any strides or memory order.
+        Input batch in ``layout`` order, or one unbatched image (H, W, C_in)
+        or (C_in, H, W); H, W >= 1. Any strides or memory order.
     weight : array_like of shape (KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KH, KW)
         Kernel. NCHW: PyTorch's ``conv_transpose2d`` layout. NHWC: the same
         axes as (KH, KW, C_out//groups, C_in), which is TensorFlow's
@@ -281,7 +306,7 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = N
     Returns
     -------
     y : ndarray of shape (N, Hout, Wout, C_out) or (N, C_out, Hout, Wout)
-        C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
+        Without N for an unbatched x. C-contiguous, of dtype ``np.result_type`` of the inputs (integer and
         bool inputs give float64). float32 and float64 are computed natively,
         float16 in float32; longdouble raises TypeError.
 
@@ -298,10 +323,10 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = N
     is copied beyond the layout/dtype conversion the convolution kernels make.
     """
     layout = layout_iv(layout)
-    x = array_iv(x, "x", 4)
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = transpose_geometry(x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
-                              dilation=dilation, groups=groups, layout=layout)
+    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups)
     if bias is not None:
         bias = array_iv(bias, "bias")
         if bias.shape != (geom.C_out,):
@@ -314,7 +339,7 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = N
     if bias is not None and y.size:
         b = np.asarray(bias, dtype=dtype)
         y += b if layout == "NHWC" else b[:, None, None]
-    return y.astype(result_dtype, copy=False)
+    return batch.strip(y.astype(result_dtype, copy=False))
 
 
 @_doc
@@ -331,32 +356,30 @@ def conv_transpose2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLi
     Parameters
     ----------
     grad_out : array_like, the shape of ``conv_transpose2d(x, weight, ...)``
-        Gradient of the loss with respect to the transposed convolution's output.
+        Gradient of the loss with respect to the transposed convolution's
+        output; unbatched exactly when ``x`` is.
     x : array_like of shape (N, H, W, C_in) or (N, C_in, H, W)
-        The forward input.
+        The forward input, batched or unbatched ((H, W, C_in) or (C_in, H, W)).
     weight : array_like of shape (KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KH, KW)
         The forward kernel.
     {params}
 
     Returns
     -------
-    grad_x : ndarray, shape and layout of ``x``
+    grad_x : ndarray, shape and layout of ``x`` (unbatched when ``x`` is)
     grad_weight : ndarray, shape and layout of ``weight``
     grad_bias : ndarray of shape (C_out,)
         All three C-contiguous, of dtype ``np.result_type`` of the inputs
         (integers give float64; float16 is computed in float32).
     """
     layout = layout_iv(layout)
-    grad_out = array_iv(grad_out, "grad_out", 4)
-    x = array_iv(x, "x", 4)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = transpose_geometry(x.shape, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
-                              dilation=dilation, groups=groups, layout=layout)
-    expected = geom.output_shape(layout)
-    if grad_out.shape != expected:
-        raise ValueError(
-            f"grad_out must have the forward output's shape {expected} ({layout}); got {grad_out.shape}"
-        )
+    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     num_threads = num_threads_iv(num_threads)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     dy = _as_dtype(grad_out, dtype)
@@ -365,5 +388,5 @@ def conv_transpose2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLi
     grad_x = _crop(conv2d(dy, w, **kwargs), geom.H, geom.W, layout)
     grad_w = conv2d_grad_weight(_extend(_as_dtype(x, dtype), geom.extra, layout), dy, w.shape, **kwargs)
     grad_b = dy.sum(axis=(0, 1, 2) if layout == "NHWC" else (0, 2, 3), dtype=dtype)
-    return (grad_x.astype(result_dtype, copy=False), grad_w.astype(result_dtype, copy=False),
+    return (batch.strip(grad_x.astype(result_dtype, copy=False)), grad_w.astype(result_dtype, copy=False),
             np.ascontiguousarray(grad_b, dtype=result_dtype))

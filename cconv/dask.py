@@ -22,6 +22,8 @@ How chunks map to work
   uneven chunking, however small the chunks are relative to the kernel.
 * Channel axis (C): must be one chunk; it is rechunked to one if it is not.
   The output channel axis (O) is one chunk.
+* Unbatched input ((H, W, C) or (C, H, W)) gets a unit batch axis as a lazy
+  view, and the results lose it again, as in ``cconv.conv2d``.
 
 The extra is installed with ``pip install "cconv[dask]"``.
 """
@@ -44,7 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _conv
-from ._params import ExplicitPadding, array_iv, compute_dtype, layout_iv, num_threads_iv
+from ._batch import Batch, batch_iv, grad_out_shape_iv
+from ._params import ExplicitPadding, array_iv, compute_dtype, conv_call_geometry, layout_iv, num_threads_iv
 from ._types import ArrayLike, IntPair, Padding
 
 # Dask's array API is only partly annotated: its arrays are ``Any`` to the type checker.
@@ -63,19 +66,25 @@ _SPLIT_EVERY = 8  # fan-in of the grad_weight tree reduction
 # argument handling
 # ---------------------------------------------------------------------------
 def _dask_input(a: object, name: str) -> DaskArray:
-    """``a`` as a 4-d Dask array of a real numeric dtype with known chunk sizes."""
+    """``a`` as a Dask array of a real numeric dtype with known chunk sizes.
+
+    Its rank (batched or unbatched) is checked by the caller, which knows the layout.
+    """
     if not isinstance(a, da.Array):
-        return da.from_array(array_iv(a, name, 4), chunks=-1)
+        return da.from_array(array_iv(a, name), chunks=-1)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must have a real numeric dtype (bool, int, float); got dtype {a.dtype}")
-    if a.ndim != 4:
-        raise ValueError(f"{name} must have 4 dimensions; got {a.ndim} (shape {a.shape})")
     if any(math.isnan(c) for axis in a.chunks for c in axis):
         raise ValueError(
             f"{name} must have known chunk sizes; got chunks {a.chunks}. "
             f"Call {name}.compute_chunk_sizes() first"
         )
     return a
+
+
+def _batched(a: DaskArray, batch: Batch) -> DaskArray:
+    """``batch.add`` for a Dask array: a lazy unit batch axis in front for an unbatched call."""
+    return batch.add(a)
 
 
 def _small_input(a: object, name: str, ndim: int | None = None) -> NDArray[Any]:
@@ -270,7 +279,8 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     Parameters
     ----------
     x : dask.array.Array of shape (N, H, W, C) or (N, C, H, W)
-        Input batch in ``layout`` order (a NumPy array is wrapped as one chunk).
+        Input batch in ``layout`` order (a NumPy array is wrapped as one
+        chunk), or one unbatched image (H, W, C) or (C, H, W).
     weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
         Kernel (a Dask array is computed first: it is small).
     bias : array_like of shape (O,), optional
@@ -279,7 +289,7 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     Returns
     -------
     y : dask.array.Array of shape (N, Ho, Wo, O) or (N, O, Ho, Wo)
-        Lazy. Batch chunks as ``x``; H/W chunks follow ``x``'s chunk
+        Without N for an unbatched x. Lazy. Batch chunks as ``x``; H/W chunks follow ``x``'s chunk
         boundaries through the stride; O is one chunk. Dtype as ``cconv.conv2d``.
     {notes}
     Raises
@@ -290,8 +300,10 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     """
     layout = layout_iv(layout)
     x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
     weight = _small_input(weight, "weight", 4)
-    geom = _conv._geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         bias = _small_input(bias, "bias")
         if bias.shape != (geom.O,):
@@ -322,7 +334,7 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
                 tasks[(name, i, j, k, 0)] = (func, wkey, bkey, *_window_args(xh, i, _covering(rows_in, a, b),
                                                                   _covering(cols_in, c, d)))
     chunks = (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
-    return _from_nhwc(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout)
+    return batch.strip(_from_nhwc(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout))
 
 
 @_notes
@@ -336,7 +348,9 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     ----------
     grad_out : dask.array.Array, the shape of ``conv2d(x, weight, ...)``
         Any chunking; it is rechunked to the tiles ``conv2d`` would produce.
+        Unbatched exactly when ``x`` is.
     x : dask.array.Array of shape (N, H, W, C) or (N, C, H, W)
+        Or one unbatched image, (H, W, C) or (C, H, W).
     weight : array_like of shape (KH, KW, C//groups, O) or (O, C//groups, KH, KW)
     {params}
 
@@ -355,9 +369,12 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     layout = layout_iv(layout)
     grad_out = _dask_input(grad_out, "grad_out")
     x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
     weight = _small_input(weight, "weight", 4)
-    geom = _conv._geometry(x.shape, weight.shape, stride, padding, dilation, groups, layout)
-    _conv._check_grad_out(grad_out, geom, layout)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = _batched(grad_out, batch)
     num_threads_iv(num_threads)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
 
@@ -393,6 +410,7 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     grad_x = _from_nhwc(_tiles_array(name, tasks, [gh], xh.chunks, dtype), layout).astype(result_dtype)
     if grad_x.chunks != x.chunks:
         grad_x = grad_x.rechunk(x.chunks)
+    grad_x = batch.strip(grad_x)
 
     # grad_weight: per-tile partial sums, stacked along a new leading axis, then tree-summed.
     wshape = (geom.KH, geom.KW, geom.Cg, geom.O)

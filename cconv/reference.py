@@ -2,6 +2,10 @@
 
 Everything is vectorised NumPy (``sliding_window_view`` plus BLAS-backed matmul or
 einsum); it is the baseline the compiled kernels are tested and benchmarked against.
+Like cconv, every function takes its activations batched or unbatched (``x`` of shape
+(H, W, C) or (C, H, W)); the validation shared with cconv (``cconv._params``,
+``cconv._batch``) adds and strips the batch axis, so the computations below only see
+batched arrays.
 """
 from __future__ import annotations
 
@@ -11,14 +15,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import DTypeLike, NDArray
 
+from ._batch import grad_out_shape_iv
 from ._params import (
     ConvGeometry,
+    activation_iv,
     array_iv,
     compute_dtype,
+    conv_call_geometry,
     conv_geometry,
+    input_batch_iv,
     layout_iv,
     num_threads_iv,
-    weight_geometry,
 )
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
@@ -315,26 +322,6 @@ def _col2im_add_at(cols: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTyp
 # validation shared by the public functions
 
 
-def _weight_call_geometry(x_shape: Shape, weight_shape: Shape, layout: str, stride: IntPair, padding: Padding,
-                          dilation: IntPair, groups: int, input_name: str, weight_name: str) -> ConvGeometry:
-    KH, KW, Cg, O = weight_geometry(weight_shape, layout, name=weight_name)
-    return conv_geometry(
-        x_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
-        dilation=dilation, groups=groups, layout=layout, input_name=input_name,
-    )
-
-
-def _grad_out_iv(grad_out: ArrayLike, g: ConvGeometry, layout: str) -> NDArray[Any]:
-    grad_out = array_iv(grad_out, "grad_out")
-    expected = g.output_shape(layout)
-    if grad_out.shape != expected:
-        raise ValueError(
-            f"grad_out must have the forward output shape {expected} ({layout}); "
-            f"got shape {grad_out.shape}"
-        )
-    return grad_out
-
-
 def _finish(a: NDArray[Any], result_dtype: DTypeLike) -> NDArray[Any]:
     return a.astype(result_dtype, copy=False)
 
@@ -350,7 +337,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     Parameters
     ----------
     x : array_like
-        Input, shape (N, H, W, C) for ``layout="NHWC"`` or (N, C, H, W) for ``"NCHW"``.
+        Input, shape (N, H, W, C) for ``layout="NHWC"`` or (N, C, H, W) for ``"NCHW"``;
+        or one unbatched image, (H, W, C) or (C, H, W).
     weight : array_like
         Kernel, shape (KH, KW, C // groups, O) (HWIO) for ``"NHWC"`` or
         (O, C // groups, KH, KW) (OIHW, as in PyTorch) for ``"NCHW"``.
@@ -372,7 +360,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     Returns
     -------
     y : ndarray
-        Shape (N, Ho, Wo, O) or (N, O, Ho, Wo), C-contiguous, with
+        Shape (N, Ho, Wo, O) or (N, O, Ho, Wo) (without N for an unbatched x), C-contiguous, with
         Ho = (H + top + bottom - dh*(KH-1) - 1) // sh + 1 (likewise Wo). The dtype is
         ``np.result_type`` of the inputs, with integers and bools promoted to float64;
         float16 is computed in float32.
@@ -403,10 +391,9 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     """
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
-    x = array_iv(x, "x", 4)
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    g = _weight_call_geometry(x.shape, weight.shape, layout, stride, padding, dilation, groups,
-                              "x", "weight")
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         bias = array_iv(bias, "bias")
         if bias.shape != (g.O,):
@@ -419,7 +406,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     if bias is not None:
         b = bias.astype(dtype, copy=False)
         y += b if layout == "NHWC" else b[:, None, None]
-    return _finish(y, result_dtype)
+    return batch.strip(_finish(y, result_dtype))
 
 
 def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
@@ -431,9 +418,9 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     ----------
     grad_out : array_like
         Gradient of the loss with respect to the output of ``conv2d(x, weight, ...)``;
-        must have exactly that output's shape.
+        must have exactly that output's shape (unbatched exactly when ``x`` is).
     x, weight : array_like
-        The forward pass's input and weight, in ``layout``'s order.
+        The forward pass's input (batched or unbatched) and weight, in ``layout``'s order.
     stride, padding, dilation, groups, layout, num_threads
         As in :func:`conv2d` (``num_threads`` is ignored).
 
@@ -444,7 +431,7 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     grad_weight : ndarray
         Same shape as ``weight``.
     grad_bias : ndarray
-        Shape (O,): ``grad_out`` summed over N, H and W.
+        Shape (O,): ``grad_out`` summed over N (if any), H and W.
 
     All three share one dtype: ``np.result_type`` of ``grad_out``, ``x`` and
     ``weight``, with integers and bools promoted to float64.
@@ -459,13 +446,14 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     """
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
-    x = array_iv(x, "x", 4)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    g = _weight_call_geometry(x.shape, weight.shape, layout, stride, padding, dilation, groups,
-                              "x", "weight")
-    grad_out = _grad_out_iv(grad_out, g, layout)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
-    grad_x = _grad_input(grad_out, weight, g, layout, dtype)
+    grad_x = batch.strip(_grad_input(grad_out, weight, g, layout, dtype))
     grad_w = _grad_weight(grad_out, x, g, layout, dtype)
     grad_b = _grad_bias(grad_out, layout, dtype)
     return cast("tuple[FloatArray, FloatArray, FloatArray]",
@@ -479,10 +467,11 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     Parameters
     ----------
     grad_out : array_like
-        Gradient with respect to the forward output; must have its shape.
+        Gradient with respect to the forward output; must have its shape (unbatched
+        exactly when ``input_shape`` is).
     weight : array_like
         The forward pass's weight, in ``layout``'s order.
-    input_shape : sequence of 4 ints
+    input_shape : sequence of 4 ints, or 3 for an unbatched input
         Shape of the forward input ``x``, in ``layout``'s order.
     stride, padding, dilation, groups, layout, num_threads
         As in :func:`conv2d` (``num_threads`` is ignored).
@@ -502,12 +491,14 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     """
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 4)
-    g = _weight_call_geometry(input_shape, weight.shape, layout, stride, padding, dilation, groups,
-                              "input_shape", "weight")
-    grad_out = _grad_out_iv(grad_out, g, layout)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, weight)
-    return _finish(_grad_input(grad_out, weight, g, layout, dtype), result_dtype)
+    return batch.strip(_finish(_grad_input(grad_out, weight, g, layout, dtype), result_dtype))
 
 
 def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
@@ -517,9 +508,10 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     Parameters
     ----------
     grad_out : array_like
-        Gradient with respect to the forward output; must have its shape.
+        Gradient with respect to the forward output; must have its shape (unbatched
+        exactly when ``x`` is).
     x : array_like
-        The forward pass's input, in ``layout``'s order.
+        The forward pass's input, in ``layout``'s order, batched or unbatched.
     weight_shape : sequence of 4 ints
         Shape of the forward weight: (KH, KW, C // groups, O) for ``"NHWC"``,
         (O, C // groups, KH, KW) for ``"NCHW"``.
@@ -541,10 +533,12 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     """
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
-    x = array_iv(x, "x", 4)
-    g = _weight_call_geometry(x.shape, weight_shape, layout, stride, padding, dilation, groups,
-                              "x", "weight_shape")
-    grad_out = _grad_out_iv(grad_out, g, layout)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    g = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           weight_name="weight_shape")
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x)
     return _finish(_grad_weight(grad_out, x, g, layout, dtype), result_dtype)
 
@@ -556,7 +550,8 @@ def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: 
     Parameters
     ----------
     x : array_like
-        Input, (N, H, W, C) for ``"NHWC"`` or (N, C, H, W) for ``"NCHW"``.
+        Input, (N, H, W, C) for ``"NHWC"`` or (N, C, H, W) for ``"NCHW"``; an unbatched
+        (H, W, C) or (C, H, W) image gives the rows of a batch of one.
     kernel_size : int or (int, int)
         (KH, KW).
     stride, padding, dilation, layout, num_threads
@@ -578,7 +573,7 @@ def im2col(x: ArrayLike, kernel_size: IntPair, *, stride: IntPair = 1, padding: 
     """
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
-    x = array_iv(x, "x", 4)
+    x, _ = activation_iv(x, "x", layout)
     g = conv_geometry(x.shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
                       layout=layout, input_name="x")
     result_dtype, _ = compute_dtype(x)  # a pure copy: no arithmetic, so no compute dtype
@@ -604,7 +599,7 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
     ----------
     cols : array_like
         Shape (N*Ho*Wo, KH*KW*C), in :func:`im2col`'s row and column order for ``layout``.
-    input_shape : sequence of 4 ints
+    input_shape : sequence of 4 ints, or 3 for an unbatched image
         Shape of the result, in ``layout``'s order.
     kernel_size : int or (int, int)
         (KH, KW).
@@ -627,15 +622,16 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
     layout = layout_iv(layout)
     num_threads_iv(num_threads)
     cols = array_iv(cols, "cols", 2)
-    g = conv_geometry(input_shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    g = conv_geometry(batch.batched_shape, kernel_size, stride=stride, padding=padding, dilation=dilation,
                       layout=layout, input_name="input_shape")
     expected = (g.N * g.Ho * g.Wo, g.KH * g.KW * g.C)
     if cols.shape != expected:
         what = "KH*KW*C" if layout == "NHWC" else "C*KH*KW"
         raise ValueError(
             f"cols must have shape (N*Ho*Wo, {what}) = {expected} for input_shape "
-            f"{g.input_shape(layout)} and kernel {g.KH}x{g.KW} (output {g.Ho}x{g.Wo}); "
+            f"{batch.shape} and kernel {g.KH}x{g.KW} (output {g.Ho}x{g.Wo}); "
             f"got shape {cols.shape}"
         )
     result_dtype, dtype = compute_dtype(cols)
-    return np.ascontiguousarray(_col2im_add_at(cols, g, layout, dtype), dtype=result_dtype)
+    return batch.strip(np.ascontiguousarray(_col2im_add_at(cols, g, layout, dtype), dtype=result_dtype))

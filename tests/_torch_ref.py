@@ -5,6 +5,8 @@ that layout.  torch always computes in float64 here (float32 inputs are cast
 exactly), so the reference carries no float32 rounding of its own.
 Symmetric padding goes straight to F.conv2d; asymmetric padding is applied with
 F.pad((left, right, top, bottom)) before an unpadded convolution.
+An unbatched x ((H, W, C) or (C, H, W)) goes to torch unbatched, as (C, H, W):
+torch's own unbatched path is then the oracle, not a batch of one made here.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def torch_conv2d_all(torch, x, w, b, gy, *, stride, pads, dilation, groups, layo
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     if layout == "NHWC":
-        x_nchw = x.transpose(0, 3, 1, 2)          # NHWC -> NCHW
+        x_nchw = _to_torch(x)                     # NHWC -> NCHW, HWC -> CHW
         w_oihw = w.transpose(3, 2, 0, 1)          # HWIO -> OIHW
     else:
         x_nchw, w_oihw = x, w
@@ -42,7 +44,7 @@ def torch_conv2d_all(torch, x, w, b, gy, *, stride, pads, dilation, groups, layo
     if gy is None:
         return _back(y, layout), None, None, None
     gy = np.asarray(gy, dtype=np.float64)
-    gy_nchw = gy.transpose(0, 3, 1, 2) if layout == "NHWC" else gy
+    gy_nchw = _to_torch(gy) if layout == "NHWC" else gy
     yt.backward(torch.tensor(np.ascontiguousarray(gy_nchw), dtype=torch.float64))
     gx = xt.grad.numpy()
     gw = wt.grad.numpy()
@@ -52,5 +54,12 @@ def torch_conv2d_all(torch, x, w, b, gy, *, stride, pads, dilation, groups, layo
     return _back(y, layout), _back(gx, layout), gw, gb
 
 
+def _to_torch(a):
+    """Channels-last activations (batched or not) in torch's channels-first order."""
+    return a.transpose(0, 3, 1, 2) if a.ndim == 4 else a.transpose(2, 0, 1)
+
+
 def _back(a, layout):
-    return a.transpose(0, 2, 3, 1) if layout == "NHWC" else a
+    if layout != "NHWC":
+        return a
+    return a.transpose(0, 2, 3, 1) if a.ndim == 4 else a.transpose(1, 2, 0)

@@ -111,7 +111,7 @@ def _oihw(shape):
 
 SHAPE_ERRORS = [
     # (id, x shape NHWC, weight shape HWIO, kwargs, regex)
-    ("x_ndim3", (5, 5, 4), (3, 3, 4, 6), {}, r"\bx\b"),
+    ("x_ndim2", (5, 4), (3, 3, 4, 6), {}, r"\bx\b"),
     ("x_ndim5", (1, 2, 5, 5, 4), (3, 3, 4, 6), {}, r"\bx\b"),
     ("weight_ndim3", (2, 5, 5, 4), (3, 3, 4), {}, r"\bweight\b"),
     ("channel_mismatch", (2, 5, 5, 3), (3, 3, 4, 6), {}, r"\bweight\b|\bx\b"),
@@ -217,7 +217,7 @@ def test_conv2d_layer_bad_construction_and_input():
     with pytest.raises(ValueError, match=r"\bx\b|in_channels|\bweight\b|channel"):
         layer(np.ones((1, 5, 5, 5), np.float32))
     with pytest.raises(ValueError, match=r"\bx\b"):
-        layer(np.ones((5, 5, 4), np.float32))
+        layer(np.ones((5, 4), np.float32))
 
 
 @pytest.mark.parametrize("fn", ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight", "im2col",

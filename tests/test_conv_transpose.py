@@ -131,13 +131,19 @@ def loop_transpose_all(x, w, b, gy, case, layout):
 
 
 def torch_transpose_all(x, w, b, gy, case, layout):
-    """(y, grad_x, grad_w, grad_b) in float64 and ``layout`` from PyTorch autograd."""
+    """(y, grad_x, grad_w, grad_b) in float64 and ``layout`` from PyTorch autograd.
+
+    An unbatched x (and gy) goes to PyTorch unbatched, as (C, H, W).
+    """
     pads, op, (Hout, Wout) = resolve(case)
     s, d = pair(case["stride"]), pair(case["dilation"])
     x = np.asarray(x, np.float64)
     w = np.asarray(w, np.float64)
+    # channels-last activations to torch's channels-first order and back, with or without N
+    to_torch = (lambda a: a.transpose(0, 3, 1, 2)) if x.ndim == 4 else (lambda a: a.transpose(2, 0, 1))
+    from_torch = (lambda a: a.transpose(0, 2, 3, 1)) if x.ndim == 4 else (lambda a: a.transpose(1, 2, 0))
     if layout == "NHWC":
-        x, w = x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1)
+        x, w = to_torch(x), w.transpose(3, 2, 0, 1)
     xt = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
     wt = torch.tensor(np.ascontiguousarray(w), requires_grad=True)
     bt = None if b is None else torch.tensor(np.asarray(b, np.float64), requires_grad=True)
@@ -145,9 +151,9 @@ def torch_transpose_all(x, w, b, gy, case, layout):
     gyt = None
     if gy is not None:
         gy = np.asarray(gy, np.float64)
-        gyt = torch.tensor(np.ascontiguousarray(gy.transpose(0, 3, 1, 2) if layout == "NHWC" else gy))
+        gyt = torch.tensor(np.ascontiguousarray(to_torch(gy) if layout == "NHWC" else gy))
         yt.backward(gyt)
-    back = (lambda a: a.transpose(0, 2, 3, 1)) if layout == "NHWC" else (lambda a: a)
+    back = from_torch if layout == "NHWC" else (lambda a: a)
     y = back(yt.detach().numpy())
     if gy is None:
         return y, None, None, None
@@ -164,8 +170,8 @@ def _torch_forward(xt, wt, bt, pads, op, out_hw, s, d, groups, force_crop=False)
                                   dilation=d)
     full = F.conv_transpose2d(xt, wt, None, stride=s, padding=0, groups=groups, dilation=d)
     full = F.pad(full, (0, out_hw[1] + pl, 0, out_hw[0] + pt))      # zeros beyond the scattered rows
-    y = full[:, :, pt:pt + out_hw[0], pl:pl + out_hw[1]]
-    return y if bt is None else y + bt[None, :, None, None]
+    y = full[..., pt:pt + out_hw[0], pl:pl + out_hw[1]]   # batched or unbatched alike
+    return y if bt is None else y + bt[:, None, None]
 
 
 def make(case, layout, dtype, seed=0, N=None, bias=True):
@@ -413,8 +419,9 @@ def test_bad_arrays():
         cconv.conv_transpose2d(X, np.zeros((3, 3, 2, 3)))
     with pytest.raises(ValueError, match=r"channel mismatch: weight's first axis holds C_in=3 .*x has C_in=4"):
         cconv.conv_transpose2d(X.transpose(0, 3, 1, 2), np.zeros((3, 2, 3, 3)), layout="NCHW")
-    with pytest.raises(ValueError, match=r"x must have 4 dimensions; got 3"):
-        cconv.conv_transpose2d(X[0], W)
+    with pytest.raises(ValueError, match=r"x must have 3 \(unbatched\) or 4 \(batched\) dimensions for layout "
+                                         r"'NHWC'; got 2 \(shape \(4, 4\)\)"):
+        cconv.conv_transpose2d(X[0, 0], W)
     with pytest.raises(ValueError, match=r"weight must have 4 dimensions; got 2"):
         cconv.conv_transpose2d(X, W[0, 0])
     with pytest.raises(TypeError, match=r"weight must have a real numeric dtype .*complex128"):

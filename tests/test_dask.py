@@ -285,8 +285,9 @@ def test_bad_inputs_raise_naming_the_argument():
     w = np.ones((3, 3, 2, 3))
     with pytest.raises(TypeError, match="x must have a real numeric dtype"):
         cdask.conv2d(da.zeros((2, 5, 5, 2), dtype=complex), w)
-    with pytest.raises(ValueError, match="x must have 4 dimensions; got 3"):
-        cdask.conv2d(da.zeros((5, 5, 2)), w)
+    with pytest.raises(ValueError, match=r"x must have 3 \(unbatched\) or 4 \(batched\) dimensions for layout "
+                                         r"'NHWC'; got 2"):
+        cdask.conv2d(da.zeros((5, 2)), w)
     with pytest.raises(ValueError, match="channel mismatch"):
         cdask.conv2d(x, np.ones((3, 3, 3, 3)))
     with pytest.raises(ValueError, match=r"bias must have shape \(O,\) = \(3,\); got \(4,\)"):
@@ -306,8 +307,11 @@ def test_bad_inputs_raise_naming_the_argument():
         cdask.conv2d(unknown, w)
     with pytest.raises(ValueError, match=r"grad_out must have the forward output's shape \(2, 3, 3, 3\)"):
         cdask.conv2d_backward(da.zeros((2, 4, 4, 3)), x, w)
-    with pytest.raises(ValueError, match="grad_out must have 4 dimensions"):
-        cdask.conv2d_backward(da.zeros((2, 3, 3)), x, w)
+    with pytest.raises(ValueError, match=r"grad_out is unbatched \(3 dimensions, shape \(3, 3, 3\)\) but x is "
+                                         r"batched \(4 dimensions"):
+        cdask.conv2d_backward(da.zeros((3, 3, 3)), x, w)
+    with pytest.raises(ValueError, match=r"grad_out must have 4 dimensions for layout 'NHWC', batched as x"):
+        cdask.conv2d_backward(da.zeros((3, 3)), x, w)
 
 
 def test_import_error_names_the_extra():

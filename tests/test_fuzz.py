@@ -1,6 +1,7 @@
 """Fuzzing every public function against ``cconv.reference``.
 
-Hypothesis draws shapes (including 0 and 1 sizes), parameters (valid and
+Hypothesis draws shapes (including 0 and 1 sizes, and unbatched input without
+the N axis), parameters (valid and
 invalid: zero or negative strides, bad padding forms and strings, groups that
 do not divide, channel mismatches, kernels larger than the padded input, bad
 layouts and thread counts), dtypes (float16/32/64, ints, bool, complex) and
@@ -131,8 +132,10 @@ def _t_geometry(x_shape, w_shape, kw, output_padding):
     layout = layout_iv(kw["layout"])
     if "num_threads" in kw:
         num_threads_iv(kw["num_threads"])
-    if len(x_shape) != 4 or len(w_shape) != 4:
-        raise ValueError("x and weight must have 4 dimensions")
+    if len(x_shape) not in (3, 4) or len(w_shape) != 4:
+        raise ValueError("x must have 3 (unbatched) or 4 dimensions, weight 4")
+    if len(x_shape) == 3:
+        x_shape = (1, *x_shape)
     N, H, W, C = x_shape if layout == "NHWC" else (x_shape[0], x_shape[2], x_shape[3], x_shape[1])
     KH, KW, Cog, Cin = w_shape if layout == "NHWC" else (w_shape[2], w_shape[3], w_shape[1], w_shape[0])
     sh, sw = pair_iv(kw["stride"], "stride")
@@ -190,8 +193,10 @@ def _t_crop(g):
 def _ref_conv_transpose2d(x, w, b, kw, output_padding):
     from cconv._params import array_iv, compute_dtype
 
-    x, w = array_iv(x, "x", 4), array_iv(w, "weight", 4)
+    x, w = array_iv(x, "x"), array_iv(w, "weight", 4)
     g = _t_geometry(x.shape, w.shape, kw, output_padding)
+    if x.ndim == 3:  # unbatched: the batch of one, returned without its batch axis
+        return _ref_conv_transpose2d(x[None], w, b, kw, output_padding)[0]
     b = None if b is None else array_iv(b, "bias")
     Cout = g["Cog"] * g["G"]
     if b is not None and b.shape != (Cout,):
@@ -214,8 +219,15 @@ def _ref_conv_transpose2d(x, w, b, kw, output_padding):
 def _ref_conv_transpose2d_backward(gy, x, w, kw, output_padding):
     from cconv._params import array_iv, compute_dtype
 
-    gy, x, w = array_iv(gy, "grad_out", 4), array_iv(x, "x", 4), array_iv(w, "weight", 4)
+    gy, x, w = array_iv(gy, "grad_out"), array_iv(x, "x"), array_iv(w, "weight", 4)
     g = _t_geometry(x.shape, w.shape, kw, output_padding)
+    if x.ndim == 3:  # unbatched: grad_out must be unbatched too
+        if gy.ndim != 3:
+            raise ValueError("grad_out must be unbatched as x is")
+        gx, gw, gb = _ref_conv_transpose2d_backward(gy[None], x[None], w, kw, output_padding)
+        return gx[0], gw, gb
+    if gy.ndim != 4:
+        raise ValueError("grad_out must be batched as x is")
     L = g["layout"]
     Cout, Cig, Cog = g["Cog"] * g["G"], g["Cin"] // g["G"], g["Cog"]
     rows, cols = _t_crop(g)
@@ -329,7 +341,7 @@ MEMORY = ["C", "F", "strided", "transposed", "readonly"]
 
 
 FAULTS = ["stride", "dilation", "padding", "groups", "layout", "num_threads", "cin", "x_ndim", "w_ndim",
-          "kernel0", "bias", "gy", "cols", "complex", "kernel_size", "output_padding"]
+          "kernel0", "bias", "gy", "gy_batch", "cols", "complex", "kernel_size", "output_padding"]
 
 
 def _pick(draw, fault, name, good, bad=BAD_INT_PARAMS):
@@ -435,8 +447,12 @@ def cases(draw):
     w_hwio = (0 if fault == "kernel0" else KH, KW, Cg, O)
     x_shape = _shape_in_layout(x_nhwc, layout)
     w_shape = _weight_in_layout(w_hwio, layout)
-    if fault == "x_ndim":
+    # a quarter of the cases are unbatched: x without its N axis, as PyTorch accepts it
+    unbatched = draw(st.sampled_from([False, False, False, True]))
+    if unbatched:
         x_shape = x_shape[1:]
+    if fault == "x_ndim":  # neither the batched nor the unbatched rank
+        x_shape = draw(st.sampled_from([x_shape[2:], (1, 1) + x_shape]))
     if fault == "w_ndim":
         w_shape = w_shape + (1,)
 
@@ -455,6 +471,8 @@ def cases(draw):
         y_shape = (1, 1, 1, 1)
     if fault == "gy":
         y_shape = y_shape[:-1] + (y_shape[-1] + 1,)
+    if fault == "gy_batch":  # batched grad_out for unbatched x, or the reverse
+        y_shape = (1,) + tuple(y_shape) if unbatched else tuple(y_shape)[1:]
     gy = _in_memory(_values(rng, y_shape, draw(st.sampled_from([dtype_x, np.float32]))),
                     draw(st.sampled_from(MEMORY)), rng)
     try:
@@ -473,7 +491,7 @@ def cases(draw):
     bias_t = None if draw(st.booleans()) else _values(rng, (C,), draw(st.sampled_from([dtype_w, np.float32])))
     rng_values = lambda shape: _values(np.random.default_rng(seed + 1), shape, dtype_x)  # noqa: E731
     return Case(x=x, w=w, b=b, gy=gy, cols=cols, kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
-                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, output_padding=output_padding, pick=draw(st.integers(0, 99)),
+                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, unbatched=unbatched, output_padding=output_padding, pick=draw(st.integers(0, 99)),
                            bias_t=bias_t, rng_values=rng_values))
 
 
@@ -558,7 +576,8 @@ def test_fuzz_against_reference(target, case):
         return
     assert error is None, f"{target}: cconv raised {error!r} where the reference returned"
     _assert_same_results(got, expected, target)
-    FUZZ_COUNTS[f"{target}:match"] = FUZZ_COUNTS.get(f"{target}:match", 0) + 1
+    outcome = f"{target}:match" + ("-unbatched" if case.extra["unbatched"] else "")
+    FUZZ_COUNTS[outcome] = FUZZ_COUNTS.get(outcome, 0) + 1
 
 
 def test_extra_keywords_name_real_parameters():

@@ -58,3 +58,33 @@ def test_reference_has_the_same_signatures(name):
     ref = pytest.importorskip("cconv.reference")
     # The reference has one algorithm, the direct NumPy one: no ``algorithm`` keyword.
     assert _params(getattr(ref, name)) == [p for p in SIGNATURES[name] if p[0] != "algorithm"]
+
+
+# Every function that takes an activation (x, grad_out or input_shape) also takes it unbatched,
+# and its docstring says so.
+TAKES_ACTIVATIONS = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight", "output_shape",
+                     "select_algorithm", "conv_transpose2d", "conv_transpose2d_backward",
+                     "conv_transpose2d_output_shape", "im2col", "col2im"]
+
+
+@pytest.mark.parametrize("name", TAKES_ACTIVATIONS)
+def test_docstring_says_unbatched_input_is_accepted(name):
+    assert "unbatched" in getattr(cconv, name).__doc__, name
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight", "im2col",
+                                  "col2im"])
+def test_reference_docstring_says_unbatched_input_is_accepted(name):
+    ref = pytest.importorskip("cconv.reference")
+    assert "unbatched" in getattr(ref, name).__doc__, name
+
+
+@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D"])
+def test_layer_docstrings_say_unbatched_input_is_accepted(layer):
+    cls = getattr(cconv, layer)
+    assert "unbatched" in cls.forward.__doc__ and "unbatched" in cls.backward.__doc__
+
+
+def test_dask_docstrings_say_unbatched_input_is_accepted():
+    cdask = pytest.importorskip("cconv.dask")
+    assert "unbatched" in cdask.conv2d.__doc__ and "unbatched" in cdask.conv2d_backward.__doc__

@@ -19,7 +19,7 @@ def forward_and_backward() -> tuple[NDArray[np.floating], float]:
     w: NDArray[np.float32] = rng.standard_normal((3, 3, 3, 4), dtype=np.float32)
     b: NDArray[np.float32] = np.zeros(4, dtype=np.float32)
 
-    shape: tuple[int, int, int, int] = cconv.output_shape(x.shape, w.shape, stride=2, padding="same")
+    shape: tuple[int, ...] = cconv.output_shape(x.shape, w.shape, stride=2, padding="same")
     y = cconv.conv2d(x, w, b, stride=(2, 2), padding="same", dilation=1, groups=1, layout="NHWC",
                      num_threads=None)
     assert y.shape == shape
@@ -49,7 +49,7 @@ def layer_and_threads() -> int:
     return n + int(enabled)
 
 
-def transposed() -> tuple[int, int, int, int]:
+def transposed() -> tuple[int, ...]:
     """conv_transpose2d and its output shape."""
     x = np.zeros((1, 4, 4, 2), dtype=np.float32)
     w = np.zeros((3, 3, 5, 2), dtype=np.float32)
