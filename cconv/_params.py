@@ -4,7 +4,8 @@ Each ``*_iv`` helper turns one user argument into its canonical form or raises a
 ValueError/TypeError that names the argument and shows expected versus actual.
 ``ConvGeometry`` is the single place where output sizes and padding are decided;
 it is always batched (``_batch`` adds the batch axis of an unbatched call before
-the geometry is built).
+the geometry is built), and ``conv_call_geometry`` explains shape errors that a
+layout mix-up accounts for (``_layout_hints``).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._batch import Batch, batch_iv
+from ._layout_hints import explain_layout
 
 LAYOUTS = ("NHWC", "NCHW")
 
@@ -304,13 +306,16 @@ def activation_iv(a: Any, name: str, layout: str) -> tuple[NDArray[Any], Batch]:
 
 def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
                        groups: Any = 1, weight_name: str = "weight") -> ConvGeometry:
-    """The geometry of a convolution with a weight, its input described by ``batch``."""
+    """The geometry of a convolution with a weight, its input described by ``batch``.
+
+    Shape errors that a layout mix-up explains say so (``_layout_hints``).
+    """
     def build(layout: str, input_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> ConvGeometry:
         KH, KW, Cg, O = weight_geometry(w_shape, layout, name=weight_name)
         return conv_geometry(input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, layout=layout, input_name=batch.name)
 
-    return build(batch.layout, batch.batched_shape, weight_shape)
+    return explain_layout(build, batch, weight_shape, weight_name, groups=groups)
 
 
 def array_iv(a: Any, name: str, ndim: int | None = None) -> NDArray[Any]:

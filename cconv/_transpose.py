@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ._batch import Batch, grad_out_shape_iv
+from ._layout_hints import explain_layout
 from ._params import (
     _shape_iv,
     activation_iv,
@@ -220,13 +221,14 @@ def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPa
 
 def _call_geometry(batch: Batch, weight_shape: Shape, *, stride: IntPair, padding: Padding, output_padding: IntPair,
                    dilation: IntPair, groups: int, weight_name: str = "weight") -> TransposeGeometry:
-    """The geometry of a transposed convolution whose input ``batch`` describes."""
+    """The geometry of a transposed convolution whose input ``batch`` describes;
+    shape errors that a layout mix-up explains say so (``_layout_hints``)."""
     def build(layout: str, input_shape: tuple[int, ...], w_shape: Shape) -> TransposeGeometry:
         return transpose_geometry(input_shape, w_shape, stride=stride, padding=padding, output_padding=output_padding,
                                   dilation=dilation, groups=groups, layout=layout, input_name=batch.name,
                                   weight_name=weight_name, unbatched=batch.unbatched)
 
-    return build(batch.layout, batch.batched_shape, weight_shape)
+    return explain_layout(build, batch, weight_shape, weight_name, groups=groups, transposed=True)
 
 
 @_doc

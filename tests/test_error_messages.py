@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cconv
+from conftest import CASES, build_problem
 from test_bad_input_errors import FUNCS, NO_GROUPS, NO_THREADS, X, W, GY, COLS, invoke
 
 # (id, kwargs, argument name, expected (regex), actual value as it must appear)
@@ -206,3 +207,129 @@ def test_unbatched_grad_out_shape_message_shows_the_unbatched_shapes(layout, ord
     assert (f"grad_out must have the forward output's shape {expected} ({order}, unbatched {layout}); "
             f"got {wrong.shape}") in str(info.value)
 
+
+# ---------------------------------------------------------------------------
+# errors that name the layout: a layout mix-up is explained, with the likely fix
+# ---------------------------------------------------------------------------
+X_NCHW, X_NHWC = np.ones((2, 3, 8, 8)), np.ones((2, 8, 8, 3))      # N=2, C=3, 8x8 in each layout
+W_OIHW, W_HWIO = np.ones((16, 3, 3, 3)), np.ones((3, 3, 3, 16))    # O=16, C=3, 3x3 in each layout
+TW_IOHW = np.ones((3, 16, 3, 3))                                   # PyTorch's transposed weight: C_in=3, C_out=16
+ANY_GY = np.ones((1, 1, 1, 1))                                     # the geometry fails before grad_out is read
+
+READ_TORCH_AS_NHWC = ["Layout 'NHWC' assumed", "x (2, 3, 8, 8) read as NHWC: N=2, H=3, W=8, C=8",
+                      "weight (16, 3, 3, 3) read as HWIO: KH=16, KW=3, C=3, O=3"]
+FIX_LAYOUT_NCHW = ["the shapes fit layout 'NCHW' (x as NCHW, weight as OIHW, PyTorch's order)",
+                   'pass layout="NCHW"']
+FIX_OIHW_WEIGHT = ["weight fits as OIHW, PyTorch's order (O=16, C=3, KH=3, KW=3): for layout 'NHWC' "
+                   "pass weight.transpose(2, 3, 1, 0)"]
+
+# (id, call, substrings the message must hold)
+LAYOUT_MIXUPS = [
+    # the issue's first example: PyTorch data and weight with the default layout
+    ("torch_data_and_weight", lambda: cconv.conv2d(X_NCHW, W_OIHW),
+     ["channel mismatch: weight expects C//groups=3 input channels per group, but x has C=8"]
+     + READ_TORCH_AS_NHWC + FIX_LAYOUT_NCHW),
+    ("torch_data_and_weight_backward", lambda: cconv.conv2d_backward(ANY_GY, X_NCHW, W_OIHW),
+     READ_TORCH_AS_NHWC + FIX_LAYOUT_NCHW),
+    ("torch_data_and_weight_reference", lambda: cconv.reference.conv2d(X_NCHW, W_OIHW),
+     READ_TORCH_AS_NHWC + FIX_LAYOUT_NCHW),
+    ("unbatched_torch_image", lambda: cconv.conv2d(X_NCHW[0], W_OIHW),
+     ["x (3, 8, 8) read as HWC: H=3, W=8, C=8", "(x as CHW, weight as OIHW", 'pass layout="NCHW"']),
+    # the issue's second example: an OIHW weight with NHWC data
+    ("oihw_weight", lambda: cconv.conv2d(X_NHWC, W_OIHW),
+     ["Layout 'NHWC' assumed", "weight (16, 3, 3, 3) read as HWIO: KH=16, KW=3, C=3, O=3"] + FIX_OIHW_WEIGHT),
+    ("oihw_weight_grad_input", lambda: cconv.conv2d_grad_input(ANY_GY, W_OIHW, X_NHWC.shape),
+     ["input_shape (2, 8, 8, 3) read as NHWC"] + FIX_OIHW_WEIGHT),
+    ("oihw_weight_shape", lambda: cconv.output_shape(X_NHWC.shape, W_OIHW.shape),
+     ["weight_shape (16, 3, 3, 3) read as HWIO", "pass weight_shape in HWIO order, (3, 3, 3, 16)"]),
+    ("oihw_weight_shape_grad_weight", lambda: cconv.conv2d_grad_weight(ANY_GY, X_NHWC, W_OIHW.shape),
+     ["pass weight_shape in HWIO order, (3, 3, 3, 16)"]),
+    ("nchw_data_hwio_weight", lambda: cconv.conv2d(X_NCHW, W_HWIO),
+     ["x (2, 3, 8, 8) read as NHWC: N=2, H=3, W=8, C=8",
+      "x fits as NCHW, PyTorch's order (N=2, C=3, H=8, W=8): for layout 'NHWC' pass x.transpose(0, 2, 3, 1)"]),
+    ("layer_with_nchw_data", lambda: cconv.Conv2D(3, 16, 3)(X_NCHW), ["x.transpose(0, 2, 3, 1)"]),
+    # the reverse: channels-last arrays with layout="NCHW"
+    ("nhwc_arrays_as_nchw", lambda: cconv.conv2d(X_NHWC, W_HWIO, layout="NCHW"),
+     ["Layout 'NCHW' assumed", "x (2, 8, 8, 3) read as NCHW: N=2, C=8, H=8, W=3",
+      "the shapes fit layout 'NHWC' (x as NHWC, weight as HWIO)", 'pass layout="NHWC"']),
+    ("hwio_weight_as_nchw", lambda: cconv.conv2d(X_NCHW, W_HWIO, layout="NCHW"),
+     ["weight fits as HWIO (KH=3, KW=3, C=3, O=16): for layout 'NCHW' pass weight.transpose(3, 2, 0, 1)"]),
+    ("grouped", lambda: cconv.conv2d(np.ones((2, 4, 8, 8)), np.ones((16, 2, 3, 3)), groups=2),
+     ["weight (16, 2, 3, 3) read as HWIO: KH=16, KW=2, C//groups=3, O=3", 'pass layout="NCHW"']),
+    # the transposed convolution, with PyTorch's (C_in, C_out//groups, KH, KW) weight
+    ("transposed_torch", lambda: cconv.conv_transpose2d(X_NCHW, TW_IOHW),
+     ["Layout 'NHWC' assumed", "x (2, 3, 8, 8) read as NHWC: N=2, H=3, W=8, C_in=8",
+      "weight (3, 16, 3, 3) read as HWOI: KH=3, KW=16, C_out=3, C_in=3",
+      "the shapes fit layout 'NCHW' (x as NCHW, weight as IOHW, PyTorch's order)", 'pass layout="NCHW"']),
+    ("transposed_torch_weight", lambda: cconv.conv_transpose2d(np.ones((2, 8, 8, 4)), np.ones((4, 16, 3, 3))),
+     ["weight fits as IOHW, PyTorch's order (C_in=4, C_out=16, KH=3, KW=3): for layout 'NHWC' "
+      "pass weight.transpose(2, 3, 1, 0)"]),
+    ("transposed_output_shape", lambda: cconv.conv_transpose2d_output_shape(X_NCHW.shape, TW_IOHW.shape),
+     ["input_shape (2, 3, 8, 8) read as NHWC", 'pass layout="NCHW"']),
+]
+
+
+@pytest.mark.parametrize("call,parts", [pytest.param(c[1], c[2], id=c[0]) for c in LAYOUT_MIXUPS])
+def test_layout_mixup_is_explained(call, parts):
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    for part in parts:
+        assert part in message, f"{part!r} not in: {message}"
+
+
+def test_layout_mixup_is_explained_on_dask_arrays():
+    da = pytest.importorskip("dask.array")
+    import cconv.dask as cdask
+
+    with pytest.raises(ValueError) as info:
+        cdask.conv2d(da.from_array(X_NCHW, chunks=1), W_OIHW)
+    for part in READ_TORCH_AS_NHWC + FIX_LAYOUT_NCHW:
+        assert part in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: cconv.conv2d(np.ones((2, 5, 5, 3)), np.ones((3, 3, 4, 6))),              # C=3 against C=4: no mix-up
+    lambda: cconv.conv2d(np.ones((1, 3, 3, 1)), np.ones((5, 5, 1, 1))),              # a kernel too large anyway
+    lambda: cconv.conv2d(X_NCHW, W_OIHW, stride=0),                                  # a bad parameter
+    lambda: cconv.conv2d(X_NCHW, W_OIHW, groups=5),                                  # groups fits no reading
+    lambda: cconv.conv_transpose2d(X, np.zeros((3, 3, 2, 3))),
+], ids=["channels", "kernel", "stride", "groups", "transposed"])
+def test_errors_no_layout_mixup_explains_are_unchanged(call):
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    message = str(info.value)
+    assert "assumed" not in message and "Likely fix" not in message, message
+
+
+def _mixups(case, unbatched):
+    """(call, fix) for each way of handing over one valid case mixed up."""
+    def arrays(layout):
+        p = build_problem(case, layout, np.float64, N=1)
+        return (p.x[0] if unbatched else p.x), p.w
+
+    (x_nchw, w_oihw), (x_nhwc, w_hwio) = arrays("NCHW"), arrays("NHWC")
+    kw = {k: v for k, v in case.items() if k in ("stride", "padding", "dilation", "groups")}
+    return [
+        (lambda: cconv.conv2d(x_nchw, w_oihw, **kw), 'pass layout="NCHW"'),                 # forgot layout="NCHW"
+        (lambda: cconv.conv2d(x_nhwc, w_hwio, layout="NCHW", **kw), 'pass layout="NHWC"'),
+        (lambda: cconv.conv2d(x_nhwc, w_oihw, **kw), "pass weight.transpose(2, 3, 1, 0)"),  # a PyTorch weight
+        (lambda: cconv.conv2d(x_nchw, w_hwio, **kw), f"pass x.transpose{(1, 2, 0) if unbatched else (0, 2, 3, 1)}"),
+    ]
+
+
+def test_every_mixed_up_case_that_fails_says_the_fix():
+    """Each valid case of the suite's table, batched and unbatched, handed over in each mixed-up
+    way: either its shapes happen to fit the wrong reading too (no error), or the error names the
+    fix that makes the call valid again. Most must fail, or the check would say little."""
+    failed = tried = 0
+    for case in CASES:
+        for unbatched in (False, True):
+            for call, fix in _mixups(case, unbatched):
+                tried += 1
+                try:
+                    call()
+                except ValueError as exc:
+                    failed += 1
+                    assert fix in str(exc) and "assumed" in str(exc), (case["id"], unbatched, str(exc))
+    assert failed >= tried // 2, (failed, tried)
