@@ -3,9 +3,10 @@
  * output channel per input channel), NHWC, for float and double.
  *
  * The channel axis is contiguous in NHWC, so every tap is a fused
- * multiply-add over a run of channels. The forward keeps four vectors of
- * CCK_VBYTES bytes in registers across the taps of one output pixel; the
- * gradients keep CCDW_CB channels. Written once: src/kernels/isa_*.c
+ * multiply-add over a run of channels. The forward keeps four interior
+ * output pixels by two vectors of CCK_VBYTES bytes in registers across their
+ * taps (edge pixels and the last channels: four vectors of one pixel, then
+ * one, then scalars); the gradients keep CCDW_CB channels. Written once: src/kernels/isa_*.c
  * include it once per ISA with CCK_VBYTES set to that ISA's vector width.
  */
 #ifndef CCK_DEPTHWISE_NHWC_H
@@ -61,13 +62,61 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
     while (kh1 > kh0 && ho * g->sh - g->pt + (kh1 - 1) * g->dh >= g->H) kh1--;  \
     /* Offsets may be negative before a valid tap is added: keep them integers. */ \
     const ptrdiff_t xrow = (n * g->H + ho * g->sh - g->pt) * W * C;            \
-    for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
+    /* Output columns all of whose kw taps are inside the row: [wlo, whi). */  \
+    const ptrdiff_t wlo = (g->pl + g->sw - 1) / g->sw;                          \
+    const ptrdiff_t wlast = W - 1 + g->pl - (g->KW - 1) * g->dw;                \
+    ptrdiff_t whi = wlast < 0 ? 0 : wlast / g->sw + 1;                          \
+    if (whi > g->Wo) whi = g->Wo;                                               \
+    for (ptrdiff_t wb = 0; wb < g->Wo; ) {                                      \
+      /* Four interior pixels at once, two vectors of channels each: each      \
+       * weight load feeds four FMAs (the one-pixel loop below loads a weight  \
+       * per FMA, and the loads were its limit). Channels past the last whole  \
+       * pair of vectors, and pixels at the edges, take the one-pixel loop. */ \
+      ptrdiff_t cstart = 0, count = 1;                                          \
+      if (wb >= wlo && wb + 4 <= whi) {                                         \
+        T *restrict ob = y + (row * g->Wo + wb) * C;                            \
+        const ptrdiff_t sC = g->sw * C;                                         \
+        for (; cstart + 2 * L <= C; cstart += 2 * L) {                          \
+            vec a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0};                     \
+            vec a20 = {0}, a21 = {0}, a30 = {0}, a31 = {0};                     \
+            if (bias) {                                                         \
+                const vec b0 = *(const vec *)(bias + cstart);                   \
+                const vec b1 = *(const vec *)(bias + cstart + L);               \
+                a00 = a10 = a20 = a30 = b0; a01 = a11 = a21 = a31 = b1;         \
+            }                                                                   \
+            const T *xb = x + xrow + (wb * g->sw - g->pl) * C + cstart;         \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
+                const T *xr = xb + kh * g->dh * W * C;                          \
+                const T *wr = w + kh * g->KW * C + cstart;                      \
+                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
+                    const vec w0v = *(const vec *)(wr + kw * C);                \
+                    const vec w1v = *(const vec *)(wr + kw * C + L);            \
+                    const T *xp = xr + kw * g->dw * C;                          \
+                    a00 += *(const vec *)xp * w0v;                              \
+                    a01 += *(const vec *)(xp + L) * w1v;                        \
+                    a10 += *(const vec *)(xp + sC) * w0v;                       \
+                    a11 += *(const vec *)(xp + sC + L) * w1v;                   \
+                    a20 += *(const vec *)(xp + 2 * sC) * w0v;                   \
+                    a21 += *(const vec *)(xp + 2 * sC + L) * w1v;               \
+                    a30 += *(const vec *)(xp + 3 * sC) * w0v;                   \
+                    a31 += *(const vec *)(xp + 3 * sC + L) * w1v;               \
+                }                                                               \
+            }                                                                   \
+            T *o = ob + cstart;                                                 \
+            *(vec *)o = a00; *(vec *)(o + L) = a01;                             \
+            *(vec *)(o + C) = a10; *(vec *)(o + C + L) = a11;                   \
+            *(vec *)(o + 2 * C) = a20; *(vec *)(o + 2 * C + L) = a21;           \
+            *(vec *)(o + 3 * C) = a30; *(vec *)(o + 3 * C + L) = a31;           \
+        }                                                                       \
+        count = 4;                                                              \
+      }                                                                         \
+      for (ptrdiff_t wo = wb; wo < wb + count; wo++) {                          \
         T *restrict out = y + (row * g->Wo + wo) * C;                           \
         const ptrdiff_t w0 = wo * g->sw - g->pl;                                \
         ptrdiff_t kw0 = 0, kw1 = g->KW;                                         \
         while (kw0 < kw1 && w0 + kw0 * g->dw < 0) kw0++;                        \
         while (kw1 > kw0 && w0 + (kw1 - 1) * g->dw >= W) kw1--;                 \
-        ptrdiff_t c0 = 0;                                                       \
+        ptrdiff_t c0 = cstart;                                                  \
         /* Four vectors of channels in registers across all taps. */           \
         for (; c0 + 4 * L <= C; c0 += 4 * L) {                                  \
             vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                         \
@@ -105,6 +154,8 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
                        * w[(kh * g->KW + kw) * C + c0];                         \
             out[c0] = a;                                                        \
         }                                                                       \
+      }                                                                         \
+      wb += count;                                                              \
     }                                                                           \
 }                                                                               \
                                                                                 \
