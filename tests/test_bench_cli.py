@@ -98,7 +98,7 @@ def test_plot_is_a_png_and_a_saved_run_can_be_drawn(run, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     again = tmp_path / "again.png"
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "cconv._bench_plot", str(d / "r.json"), str(again)],
+    proc = subprocess.run([sys.executable, "-m", "cconv.bench", "plot", str(d / "r.json"), str(again)],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert again.stat().st_size > 10_000

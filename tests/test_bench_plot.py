@@ -1,4 +1,4 @@
-"""cconv._bench_plot on hand-made results documents: a valid cconv-bench/1
+"""cconv.bench.plot on hand-made results documents: a valid cconv-bench/1
 document (with a missing timing and a mismatch) becomes a PNG with both
 passes, and malformed documents or plot paths are refused with messages that
 name what is wrong. The end-to-end ``--plot`` run is in test_bench_cli.py."""
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cconv import _bench_plot
+from cconv.bench import plot
 
 pytest.importorskip("matplotlib")
 
@@ -38,7 +38,7 @@ def test_plot_writes_a_png_with_both_panels(tmp_path):
     import matplotlib.image
 
     out = tmp_path / "bench.png"
-    assert _bench_plot.plot_benchmark(_document(), str(out)) == str(out)
+    assert plot.plot_benchmark(_document(), str(out)) == str(out)
     assert out.read_bytes()[:8] == PNG_MAGIC
     image = matplotlib.image.imread(str(out))
     # Two side-by-side panels: clearly wider than tall, and not a blank canvas.
@@ -52,9 +52,9 @@ def test_forward_only_document_gives_one_panel(tmp_path):
     doc = _document()
     doc["results"] = [r for r in doc["results"] if r["pass"] == "fwd"]
     out = tmp_path / "fwd.png"
-    _bench_plot.plot_benchmark(doc, str(out))
+    plot.plot_benchmark(doc, str(out))
     both = tmp_path / "both.png"
-    _bench_plot.plot_benchmark(_document(), str(both))
+    plot.plot_benchmark(_document(), str(both))
     assert matplotlib.image.imread(str(out)).shape[1] < matplotlib.image.imread(str(both)).shape[1]
 
 
@@ -69,19 +69,19 @@ def test_malformed_documents_are_refused_by_name(tmp_path, change, message):
     doc = _document()
     change(doc)
     with pytest.raises(ValueError, match=message):
-        _bench_plot.plot_benchmark(doc, str(tmp_path / "x.png"))
+        plot.plot_benchmark(doc, str(tmp_path / "x.png"))
     assert not (tmp_path / "x.png").exists()
 
 
 def test_non_dict_document_is_a_type_error(tmp_path):
     with pytest.raises(TypeError, match="document must be a dict"):
-        _bench_plot.plot_benchmark([1, 2], str(tmp_path / "x.png"))
+        plot.plot_benchmark([1, 2], str(tmp_path / "x.png"))
 
 
 def test_plot_problem_names_the_path(tmp_path):
-    assert _bench_plot.plot_problem(str(tmp_path / "ok.png")) is None
-    assert ".png" in _bench_plot.plot_problem(str(tmp_path / "out.jpg"))
-    assert "does not exist" in _bench_plot.plot_problem(str(tmp_path / "missing" / "out.png"))
+    assert plot.plot_problem(str(tmp_path / "ok.png")) is None
+    assert ".png" in plot.plot_problem(str(tmp_path / "out.jpg"))
+    assert "does not exist" in plot.plot_problem(str(tmp_path / "missing" / "out.png"))
 
 
 def test_missing_matplotlib_names_the_extra(monkeypatch):
@@ -96,19 +96,19 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r'pip install "cconv\[bench\]"'):
-        _bench_plot.import_pyplot()
+        plot.import_pyplot()
 
 
 def test_cli_draws_a_saved_document_and_rejects_a_foreign_json(tmp_path, capsys):
     saved = tmp_path / "results.json"
     saved.write_text(json.dumps(_document()))
     out = tmp_path / "saved.png"
-    assert _bench_plot.main([str(saved), str(out)]) == 0
+    assert plot.main([str(saved), str(out)]) == 0
     assert out.read_bytes()[:8] == PNG_MAGIC
     foreign = tmp_path / "other.json"
     foreign.write_text(json.dumps({"schema": "something-else"}))
     with pytest.raises(SystemExit) as exc:
-        _bench_plot.main([str(foreign), str(tmp_path / "no.png")])
+        plot.main([str(foreign), str(tmp_path / "no.png")])
     assert exc.value.code == 2
     assert "cconv-bench/1" in capsys.readouterr().err
 
@@ -119,7 +119,7 @@ def test_cli_says_a_file_is_not_a_bench_json(tmp_path, capsys, content):
     wrong = tmp_path / "wrong.png"
     wrong.write_bytes(content)
     with pytest.raises(SystemExit) as exc:
-        _bench_plot.main([str(wrong), str(tmp_path / "out.png")])
+        plot.main([str(wrong), str(tmp_path / "out.png")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "is not a results file written by 'python -m cconv.bench --json'" in err

@@ -74,14 +74,21 @@ WHEEL=$(ls "$WORK"/dist/*.whl)
 stamp "built:"
 ls -l "$WORK/dist" | tail -n +2
 
-echo "--- wheel contents (typing files and compiled modules)"
-"$VT" - "$WHEEL" <<'PYEOF'
-import sys, zipfile
+echo "--- wheel contents (Python modules, typing files and compiled modules)"
+"$VT" - "$WHEEL" "$WORK/src" <<'PYEOF'
+import pathlib, sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 stubs = sorted(n for n in names if n.endswith(".pyi"))
 exts = sorted(n for n in names if n.endswith(".so") or n.endswith(".pyd"))
-print(f"{len(names)} files; {len(exts)} compiled modules; {len(stubs)} stubs; py.typed:",
-      "cconv/py.typed" in names)
+# Every module of the source package, subpackages (cconv/bench/) included:
+# setuptools ships only the packages pyproject.toml lists.
+source = pathlib.Path(sys.argv[2])
+modules = sorted(p.relative_to(source).as_posix() for p in (source / "cconv").rglob("*.py"))
+print(f"{len(names)} files; {len(modules)} Python modules; {len(exts)} compiled modules; "
+      f"{len(stubs)} stubs; py.typed:", "cconv/py.typed" in names)
+absent = [m for m in modules if m not in names]
+if absent:
+    sys.exit(f"wheel lacks the modules {absent} (is their package in pyproject's packages list?)")
 missing = [e for e in exts if e.split(".")[0] + ".pyi" not in stubs]
 if missing or "cconv/py.typed" not in names:
     sys.exit(f"wheel lacks type information for {missing or 'py.typed'}")

@@ -3,11 +3,11 @@
 The figure has a forward and a backward panel; in each, every layer gets one
 horizontal bar per implementation (cconv, numpy-ref, torch), labelled with its
 GFLOP/s. The input is the document ``--json`` writes (schema
-``"cconv-bench/1"``, described in ``cconv/bench.py``), so a saved run can be
-drawn later, or two machines' runs drawn the same way::
+``"cconv-bench/1"``, described in ``cconv/bench/schema.py``), so a saved run
+can be drawn later, or two machines' runs drawn the same way::
 
     python -m cconv.bench --plot bench.png                 # run and draw
-    python -m cconv._bench_plot results.json bench.png     # draw a saved run
+    python -m cconv.bench plot results.json bench.png      # draw a saved run
 
 matplotlib is needed (``pip install "cconv[bench]"``); it is imported only when
 a plot is requested, with the Agg backend, so no display is used.
@@ -20,7 +20,8 @@ import os
 import sys
 from typing import Any, Sequence, cast
 
-SCHEMA = "cconv-bench/1"
+from .schema import SCHEMA
+
 PASS_TITLES = {"fwd": "forward", "bwd": "backward (grad_x + grad_weight + grad_bias)"}
 LABELS = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
 COLORS = {"cconv": "#1f77b4", "reference": "#7f7f7f", "torch": "#ff7f0e"}
@@ -173,22 +174,26 @@ def plot_benchmark(document: dict[str, Any], path: str) -> str:
 def load_document(json_path: str) -> dict[str, Any]:
     """Read a ``--json`` results file; ValueError if it is not one (e.g. a PNG)."""
     not_bench = (f"{json_path} is not a results file written by 'python -m cconv.bench --json' "
-                 "(expected a JSON document with schema 'cconv-bench/1')")
+                 f"(expected a JSON document with schema {SCHEMA!r})")
     with open(json_path, "rb") as f:
         raw = f.read()
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{not_bench}; it does not parse as JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("schema") != "cconv-bench/1":
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         found = document.get("schema") if isinstance(document, dict) else type(document).__name__
         raise ValueError(f"{not_bench}; found schema {found!r}")
     return cast("dict[str, Any]", document)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cconv._bench_plot RESULTS.json OUT.png``: draw a saved benchmark run."""
-    parser = argparse.ArgumentParser(prog="python -m cconv._bench_plot",
+    """``python -m cconv.bench plot RESULTS.json OUT.png``: draw a saved benchmark run.
+
+    Returns 0; a bad argument or file exits with status 2 and a message, as
+    argparse does.
+    """
+    parser = argparse.ArgumentParser(prog="python -m cconv.bench plot",
                                      description="Draw GFLOP/s per layer from a "
                                                  "'python -m cconv.bench --json' results file.")
     parser.add_argument("results", help="JSON file written by python -m cconv.bench --json")
@@ -206,7 +211,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.results}: {exc}")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

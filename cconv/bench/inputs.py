@@ -1,0 +1,56 @@
+"""The arrays each layer is timed on: drawn once per layer, in NHWC/HWIO
+order, and converted to the layout under test outside the timed calls."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .suite import Layer
+
+
+@dataclass
+class Inputs:
+    """The arrays of one layer, in NHWC/HWIO order.
+
+    Attributes
+    ----------
+    x : ndarray, (N, H, W, C)
+    weight : ndarray, (KH, KW, C // groups, O)
+    bias : ndarray, (O,)
+    grad_out : ndarray, (N, Ho, Wo, O)
+    """
+
+    x: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray
+    grad_out: np.ndarray
+
+
+def make_inputs(layer: Layer, dtype: str) -> Inputs:
+    """Draw the layer's arrays from ``default_rng(0)``, standard normal, in ``dtype``.
+
+    The generator is seeded afresh for each layer, so a layer's inputs do not
+    depend on which layers ran before it.
+    """
+    rng: Any = np.random.default_rng(0)  # standard_normal's dtype here is a str
+    g = layer.geometry
+    return Inputs(
+        x=rng.standard_normal(g.input_shape("NHWC"), dtype=dtype),
+        weight=rng.standard_normal(g.weight_shape("NHWC"), dtype=dtype),
+        bias=rng.standard_normal(g.O, dtype=dtype),
+        grad_out=rng.standard_normal(g.output_shape("NHWC"), dtype=dtype),
+    )
+
+
+def to_layout(inputs: Inputs, layout: str) -> Inputs:
+    """Return the inputs in ``layout`` (NCHW: x/grad_out NCHW, weight OIHW), contiguous."""
+    if layout == "NHWC":
+        return inputs
+    return Inputs(
+        x=np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2)),
+        weight=np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1)),
+        bias=inputs.bias,
+        grad_out=np.ascontiguousarray(inputs.grad_out.transpose(0, 3, 1, 2)),
+    )
