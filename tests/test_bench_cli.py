@@ -25,6 +25,9 @@ TINY = "N=1,H=8,C=4,O=4,k=3,pad=1"
 # Asymmetric kernel, stride, padding and dilation, and groups: every Conv attribute ORT is given.
 ODD = "N=2,H=9,W=11,C=4,O=6,k=3x2,stride=2x1,pad=1x0,dilation=1x2,groups=2,name=odd"
 DEPTHWISE = "N=1,H=8,C=8,O=8,k=3,pad=1,groups=8,name=dw"
+# pad=same with stride 2 on an odd width: the right side gets one more column than the left.
+SAME_UNEVEN = "N=2,H=8,W=7,C=4,O=6,k=4,stride=2,pad=same,name=same-uneven"
+PER_SIDE = "N=2,H=9,W=8,C=4,O=6,k=3,pad=2,0,1,3,name=per-side"
 
 
 def _has_ort():
@@ -40,11 +43,15 @@ needs_ort = pytest.mark.skipif(not _has_ort(), reason="needs onnxruntime and onn
 PARAM_KEYS = {"N", "H", "W", "C", "O", "KH", "KW", "stride", "padding", "dilation", "groups", "Ho", "Wo"}
 
 
-def _bench(*args, pythonpath=()):
+def _run_bench(*args, pythonpath=()):
     path = os.pathsep.join([*pythonpath, ROOT, os.environ.get("PYTHONPATH", "")])
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path)
-    proc = subprocess.run([sys.executable, "-m", "cconv.bench", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cconv.bench", *args], capture_output=True, text=True,
                           timeout=300, env=env, cwd=ROOT)
+
+
+def _bench(*args, pythonpath=()):
+    proc = _run_bench(*args, pythonpath=pythonpath)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -128,8 +135,8 @@ def test_ort_baseline_times_the_forward_pass_and_is_checked(tmp_path, layout):
     import onnxruntime
 
     path = tmp_path / "ort.json"
-    out = _bench("--shape", ODD, "--shape", DEPTHWISE, "--repeat", "2", "--no-torch", "--layout", layout,
-                 "--json", str(path))
+    out = _bench("--shape", ODD, "--shape", DEPTHWISE, "--shape", SAME_UNEVEN, "--repeat", "2", "--no-torch",
+                 "--layout", layout, "--json", str(path))
     header, rows = _table(out, "check")
     assert "ort ms" in header and "ort GF/s" in header and "cconv/ort" in header
     assert "onnxruntime " + onnxruntime.__version__ in out
@@ -198,3 +205,75 @@ def test_after_matmul_mode_prints_both_medians_and_their_ratio(tmp_path):
     for r in doc["after_matmul"]:
         assert len(r["samples_back_to_back_ms"]) == len(r["samples_after_matmul_ms"]) == 15
         assert abs(r["ratio"] - r["ms_after_matmul"] / r["ms_back_to_back"]) < 1e-9 and r["ratio"] > 0
+
+
+# --shape's pad=: each form and the conv2d padding it stands for, one-to-one.
+PAD_FORMS = [
+    ("1", 1),
+    ("1x2", (1, 2)),
+    ("2,0,1,3", ((2, 0), (1, 3))),
+    ("same", "same"),
+    ("SAME", "same"),
+    ("valid", "valid"),
+]
+
+
+@pytest.mark.parametrize("pad, padding", PAD_FORMS)
+def test_shape_pad_is_the_conv2d_padding_it_names(pad, padding):
+    from cconv._params import conv_geometry
+    from cconv.bench import parse_shape_spec
+
+    layer = parse_shape_spec(f"N=2,H=9,W=8,C=4,O=6,k=4,stride=2,pad={pad},groups=2")
+    assert layer.geometry == conv_geometry((2, 9, 8, 4), (4, 4), out_channels=6, stride=2, padding=padding,
+                                           groups=2)
+    # The legend's spec of the layer parses back to the same layer (same resolved to its sides).
+    assert parse_shape_spec(layer.spec()).geometry == layer.geometry
+
+
+def test_shape_pad_forms_run_and_are_recorded_as_conv2d_padding(tmp_path):
+    path = tmp_path / "pad.json"
+    shapes = [f"N=1,H=9,W=8,C=4,O=4,k=4,stride=2,pad={pad},name=pad{i}" for i, (pad, _) in enumerate(PAD_FORMS)]
+    out = _bench(*(arg for shape in shapes for arg in ("--shape", shape)), "--repeat", "1", "--no-torch",
+                 "--no-onnx", "--json", str(path))
+    assert "pad=2,0,1,3," in out and "pad=1,2,1,1," in out   # per-side, and same resolved, in the legend
+    records = [r for r in json.loads(path.read_text())["results"] if r["pass"] == "fwd"]
+    assert [r["name"] for r in records] == [f"pad{i}" for i in range(len(PAD_FORMS))]
+    assert [r["params"]["padding"] for r in records] == [
+        [1, 1], [1, 2], [[2, 0], [1, 3]], [[1, 2], [1, 1]], [[1, 2], [1, 1]], [0, 0]]
+    for (pad, padding), r in zip(PAD_FORMS, records):
+        p = r["params"]
+        # The recorded padding is itself a conv2d padding, giving the recorded output size.
+        expected = cconv.output_shape((1, 9, 8, 4), (4, 4, 4, 4), stride=2, padding=padding)
+        assert cconv.output_shape((1, 9, 8, 4), (4, 4, 4, 4), stride=2, padding=p["padding"]) == expected
+        assert expected[1:3] == (p["Ho"], p["Wo"]), pad
+        assert r["check"]["ok"] is True, (pad, r["check"])
+
+
+@pytest.mark.parametrize("pad", ["1,2", "1,2,0", "1,2,0,1,5", "1,2,x,1", "1x2x3", "-1", "same-ish"])
+def test_shape_bad_pad_names_the_argument_and_the_value(pad):
+    proc = _run_bench("--shape", f"N=1,H=8,C=4,O=4,k=3,pad={pad},groups=2", "--repeat", "1")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip().splitlines()[-1]
+    assert "argument --shape" in err and f"pad={pad!r}" in err, err
+    assert "pad=1,2,0,1 (top,bottom,left,right)" in err and "pad=same" in err, err
+
+
+def test_help_documents_every_pad_form():
+    out = " ".join(_bench("--help").split())  # argparse re-wraps the help
+    assert "1, 1x2 (PHxPW), 1,2,0,1 (top,bottom,left,right), same, valid" in out, out
+
+
+def test_torch_runs_unequal_padding_sides_and_agrees_with_cconv(tmp_path):
+    # torch is the oracle here (no reference), so cconv agreeing with it checks
+    # the padded-copy path of the torch baseline, gradients included. One test
+    # for both layouts: without torch it is a single skip.
+    pytest.importorskip("torch")
+    for layout in ("NHWC", "NCHW"):
+        path = tmp_path / f"torch-{layout}.json"
+        _bench("--shape", SAME_UNEVEN, "--shape", PER_SIDE, "--repeat", "1", "--no-reference", "--no-onnx",
+               "--layout", layout, "--json", str(path))
+        results = json.loads(path.read_text())["results"]
+        assert [r["params"]["padding"] for r in results[::2]] == [[[1, 1], [1, 2]], [[2, 0], [1, 3]]]
+        for r in results:
+            assert r["errors"] == {} and r["ms"]["torch"] > 0, (layout, r)
+            assert r["check"]["against"] == "torch" and r["check"]["ok"] is True, (layout, r["check"])

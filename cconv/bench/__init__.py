@@ -29,6 +29,7 @@ Usage
     python -m cconv.bench --threads 1 --dtype float64
     python -m cconv.bench --layers resnet,stem # only layers whose name contains one of these
     python -m cconv.bench --shape N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1
+    python -m cconv.bench --shape N=8,H=56,C=64,O=128,k=3,stride=2,pad=same   # pad: as conv2d's padding
     python -m cconv.bench --json results.json --no-torch --no-onnx
     python -m cconv.bench --plot bench.png     # GFLOP/s bar chart (needs matplotlib)
     python -m cconv.bench plot results.json bench.png   # draw a saved --json run

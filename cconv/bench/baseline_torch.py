@@ -1,7 +1,16 @@
 """The PyTorch baseline, when ``import torch`` works:
 ``torch.nn.functional.conv2d`` on channels_last tensors for the forward
 pass, ``torch.ops.aten.convolution_backward`` for the backward pass (grad_x,
-grad_weight and grad_bias in one call), under ``torch.no_grad``."""
+grad_weight and grad_bias in one call), under ``torch.no_grad``.
+
+torch's conv2d pads both sides of an axis alike. A layer whose sides differ
+(``pad=same`` with an even kernel or a stride, or ``pad=T,B,L,R``) is run as
+PyTorch's own ``padding="same"`` runs it then (a zero-padded copy of the
+input): ``torch.nn.functional.pad`` inside the timed forward call, and
+conv2d without padding. The backward pass starts from that padded input, as autograd's
+would (the forward saved it), and returns grad_x cropped back to the
+input's size (a view, as the pad's backward is).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -34,19 +43,36 @@ def torch_impl(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
     w = torch.from_numpy(inputs.weight).permute(3, 2, 0, 1).contiguous(memory_format=channels_last)
     b = torch.from_numpy(inputs.bias)
     gy = torch.from_numpy(inputs.grad_out).permute(0, 3, 1, 2).contiguous(memory_format=channels_last)
-    (pt, _pb), (pl, _pr) = g.padding
-    stride, padding, dilation = list(layer.stride), [pt, pl], list(layer.dilation)
+    (pt, pb), (pl, pr) = g.padding
+    stride, dilation = list(layer.stride), list(layer.dilation)
     conv2d = torch.nn.functional.conv2d
     conv_backward = torch.ops.aten.convolution_backward
+    if pt == pb and pl == pr:
+        padding = [pt, pl]
 
-    def forward() -> Any:
-        with torch.no_grad():
-            return conv2d(x, w, b, stride, padding, dilation, g.groups)
+        def forward() -> Any:
+            with torch.no_grad():
+                return conv2d(x, w, b, stride, padding, dilation, g.groups)
 
-    def backward() -> Any:
+        def backward() -> Any:
+            with torch.no_grad():
+                return conv_backward(gy, x, w, [g.O], stride, padding, dilation, False, [0, 0],
+                                     g.groups, [True, True, True])
+    else:
+        pad = torch.nn.functional.pad
+        sides = (pl, pr, pt, pb)  # F.pad's order: the last axis (W) first
         with torch.no_grad():
-            return conv_backward(gy, x, w, [g.O], stride, padding, dilation, False, [0, 0],
-                                 g.groups, [True, True, True])
+            x_padded = pad(x, sides)  # keeps channels_last
+
+        def forward() -> Any:
+            with torch.no_grad():
+                return conv2d(pad(x, sides), w, b, stride, [0, 0], dilation, g.groups)
+
+        def backward() -> Any:
+            with torch.no_grad():
+                gx, gw, gb = conv_backward(gy, x_padded, w, [g.O], stride, [0, 0], dilation, False, [0, 0],
+                                           g.groups, [True, True, True])
+                return gx[:, :, pt:pt + g.H, pl:pl + g.W], gw, gb
 
     def activation(t: Any) -> Any:
         a = t.numpy()  # logical NCHW

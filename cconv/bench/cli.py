@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shape", metavar="SPEC", type=parse_shape_spec, action="append",
                         help="profile your own layer instead of the suite, e.g. "
                              "N=8,H=56,W=56,C=64,O=64,k=3,pad=1 (keys N H W C O k stride pad "
-                             "dilation groups; k may be 3x5); repeatable")
+                             "dilation groups name; k, stride and dilation may be HxW such as 3x5; "
+                             "pad takes every form of conv2d's padding: 1, 1x2 (PHxPW), 1,2,0,1 "
+                             "(top,bottom,left,right), same, valid); repeatable")
     parser.add_argument("--layers", metavar="NAME_SUBSTRING",
                         help="only layers whose name contains this (comma-separated "
                              "alternatives, case-insensitive)")

@@ -13,11 +13,25 @@ key            default   meaning
 ``N``          1         batch size
 ``W``          ``H``     input width
 ``stride``     1         ``s`` or ``SHxSW``
-``pad``        0         symmetric zero padding, ``p`` or ``PHxPW``
+``pad``        0         zero padding, any form ``conv2d`` takes (below)
 ``dilation``   1         ``d`` or ``DHxDW``
 ``groups``     1         channel groups (``groups=C`` is depthwise)
 ``name``       derived   the label shown in the table
 =============  ========  ==================================================
+
+``pad`` maps one-to-one onto ``conv2d``'s ``padding`` argument:
+
+* ``pad=1`` is ``padding=1``: every side;
+* ``pad=1x2`` is ``padding=(1, 2)``: ``PHxPW``, 1 on top and bottom, 2 left and right;
+* ``pad=1,2,0,1`` is ``padding=((1, 2), (0, 1))``: top, bottom, left, right;
+* ``pad=same`` is ``padding="same"``: output ``ceil(size / stride)``, the
+  smaller half of the padding before (top, left);
+* ``pad=valid`` is ``padding="valid"``: none.
+
+The four per-side values are the one place where a value holds commas: the
+three after ``pad=`` belong to it, as they are not ``key=value`` pairs. The
+table's legend writes each layer's padding back in this syntax, resolved
+(``same`` as the sides it comes to), so a legend line is a ``--shape`` spec.
 """
 from __future__ import annotations
 
@@ -32,9 +46,11 @@ _SHAPE_KEYS = {
     "stride": "stride", "pad": "padding", "padding": "padding",
     "dilation": "dilation", "groups": "groups", "name": "name",
 }
-_PAIR_FIELDS = ("kernel", "stride", "padding", "dilation")
+_PAIR_FIELDS = ("kernel", "stride", "dilation")
 _REQUIRED_FIELDS = ("H", "C", "O", "kernel")
 EXAMPLE = "N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1"
+#: The padding forms, as an error message lists them.
+PAD_FORMS = "pad=1, pad=1x2 (PHxPW), pad=1,2,0,1 (top,bottom,left,right), pad=same or pad=valid"
 
 
 def _parse_int(key: str, text: str) -> int:
@@ -54,16 +70,47 @@ def _parse_pair(key: str, text: str) -> Pair:
     return (values[0], values[-1])
 
 
-def _parse_shape_fields(text: str) -> dict[str, Any]:
-    """Split a ``key=value,...`` spec into ``Layer.make`` keyword arguments."""
-    fields: dict[str, Any] = {}
+def _parse_padding(key: str, text: str) -> Any:
+    """Parse a ``pad`` value into the ``padding`` argument conv2d takes for it:
+    ``"same"``/``"valid"``, ``(ph, pw)``, or ``((top, bottom), (left, right))``."""
+    mode = text.strip().lower()
+    if mode in ("same", "valid"):
+        return mode
+    parts = text.split(",")
+    try:
+        if len(parts) == 4:
+            top, bottom, left, right = (_parse_int(key, part) for part in parts)
+            return ((top, bottom), (left, right))
+        if len(parts) == 1:
+            return _parse_pair(key, text)
+    except ValueError:
+        pass  # reported below with every form, not just the integer rule
+    raise ValueError(f"{key}={text!r} is not a padding; give one of {PAD_FORMS}")
+
+
+def _split_items(text: str) -> list[tuple[str, str]]:
+    """Split a spec into ``(key, value)`` pairs at its commas, except that an
+    item without ``=`` right after ``pad=`` continues the padding's value
+    (``pad=1,2,0,1``)."""
+    items: list[list[str]] = []
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
         key, sep, value = (part.strip() for part in item.partition("="))
-        if not sep or not value:
+        if sep and value:
+            items.append([key, value])
+        elif not sep and items and _SHAPE_KEYS.get(items[-1][0].lower()) == "padding":
+            items[-1][1] += "," + item
+        else:
             raise ValueError(f"{item!r} is not of the form key=value")
+    return [(key, value) for key, value in items]
+
+
+def _parse_shape_fields(text: str) -> dict[str, Any]:
+    """Split a ``key=value,...`` spec into ``Layer.make`` keyword arguments."""
+    fields: dict[str, Any] = {}
+    for key, value in _split_items(text):
         name = _SHAPE_KEYS.get(key.lower())
         if name is None:
             raise ValueError(f"unknown key {key!r}; known keys: N, H, W, C, O, k, stride, pad, "
@@ -72,6 +119,8 @@ def _parse_shape_fields(text: str) -> dict[str, Any]:
             raise ValueError(f"key {key!r} given twice")
         if name == "name":
             fields[name] = value
+        elif name == "padding":
+            fields[name] = _parse_padding(key, value)
         elif name in _PAIR_FIELDS:
             fields[name] = _parse_pair(key, value)
         else:
