@@ -22,8 +22,10 @@ KERNEL_TABLE_SOURCES = ["src/kernels/cpu.c", "src/kernels/isa_baseline.c", "src/
                         "src/kernels/isa_avx512.c"]
 # Cython's generated C goes here, not into src/.
 CYTHON_BUILD_DIR = os.path.join("build", "cython")
-# The kernel table's headers: an edit to one rebuilds cconv._kernels.
+# The kernel table's headers: an edit to one rebuilds cconv._kernels; the
+# headers beside the .pyx files are included by the other modules.
 KERNEL_TABLE_HEADERS = sorted(glob.glob("src/kernels/**/*.h", recursive=True))
+MODULE_HEADERS = sorted(glob.glob("src/*.h"))
 DEBUG = os.environ.get("CCONV_CYTHON_DEBUG", "") not in ("", "0")
 
 
@@ -96,7 +98,7 @@ def extensions():
     exts = [
         Extension(f"cconv.{name}", [f"src/{name}.pyx"] + (KERNEL_TABLE_SOURCES if name == "_kernels" else []),
                   include_dirs=["src"], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                  depends=KERNEL_TABLE_HEADERS if name == "_kernels" else [])
+                  depends=MODULE_HEADERS + (KERNEL_TABLE_HEADERS if name == "_kernels" else []))
         for name in KERNELS
     ]
     return cythonize(exts, include_path=["src"], compiler_directives=directives, build_dir=CYTHON_BUILD_DIR,
