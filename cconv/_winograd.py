@@ -169,7 +169,8 @@ def winograd_grad_weight(grad_out: NDArray[Any], x_nhwc: NDArray[Any], weight_sh
     dW = G^T [sum over output tiles (B^T d B) * (A e A^T)] G, with d the input
     patch of a tile and e the tile of ``grad_out`` (src/kernels/winograd/
     transforms.h); the sum runs as alpha^2 GEMMs per group in the working
-    dtype, the last transform (compiled, no BLAS) in float64.
+    dtype, the last transform (compiled, no BLAS) in float64, in the same
+    parallel region.
 
     Parameters
     ----------
@@ -193,13 +194,12 @@ def winograd_grad_weight(grad_out: NDArray[Any], x_nhwc: NDArray[Any], weight_sh
     alpha = m + 2
     M = np.zeros((alpha * alpha, Cg, O), dtype=dtype)
     db = np.zeros(O, dtype=dtype) if with_bias else None
+    dw = np.zeros((KH, KW, Cg, O), dtype=dtype)
     if grad_out.size and x_nhwc.size and Cg:
         if block_tiles is None:
             block_tiles = grad_weight_tiles_per_block(m, x_nhwc.shape[3], O, dtype.itemsize)
-        _winograd_kernel.winograd_grad_weight(x_nhwc, grad_out, M, db, m, pt, pl, int(block_tiles),
+        _winograd_kernel.winograd_grad_weight(x_nhwc, grad_out, M, dw, db, m, pt, pl, int(block_tiles),
                                               int(num_threads))
     elif db is not None and grad_out.size:     # no input channels: only the bias has a gradient
         np.sum(grad_out.reshape(-1, O), axis=0, out=db)
-    dw = np.empty((KH, KW, Cg, O), dtype=dtype)
-    _winograd_kernel.winograd_weight_from_products(M, dw, m, int(num_threads))
     return dw, db

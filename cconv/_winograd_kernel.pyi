@@ -29,7 +29,8 @@ def winograd_forward(
 def winograd_grad_weight(
     x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)
     dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Ho, Wo, O)
-    M: NDArray[_F],  # floating[:, :, ::1], IN/OUT (alpha^2, C//groups, O), zeroed
+    M: NDArray[_F],  # floating[:, :, ::1], SCRATCH (alpha^2, C//groups, O), zeroed
+    dw: NDArray[_F],  # floating[:, :, :, ::1], OUT (3, 3, C//groups, O)
     db: NDArray[_F] | None,  # floating[::1], OUT (O,) zeroed, or None
     m: int,  # int
     pt: int,  # Py_ssize_t, top padding
@@ -37,12 +38,4 @@ def winograd_grad_weight(
     tiles_per_block: int,  # Py_ssize_t
     n_threads: int,  # int
 ) -> None:
-    """M[xi] += sum over output tiles of V[xi]^T E[xi]; ``db`` += the sum of ``dy``."""
-
-def winograd_weight_from_products(
-    M: NDArray[_F],  # const floating[:, :, ::1], (alpha^2, C//groups, O)
-    dw: NDArray[_F],  # floating[:, :, :, ::1], OUT (3, 3, C//groups, O)
-    m: int,  # int
-    n_threads: int,  # int
-) -> None:
-    """dw = G^T M G per (c, o), computed in float64."""
+    """dw = G^T (sum over output tiles of V[xi]^T E[xi]) G; ``db`` += the sum of ``dy``."""

@@ -138,26 +138,77 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
 
 
+# G^T of F(2x2, 3x3) and F(4x4, 3x3), rows of 6 (F(2x2) uses the first 4).
+cdef double G_T2[3][6]
+cdef double G_T4[3][6]
+G_T2[:] = [[1.0, 0.5, 0.5, 0.0, 0.0, 0.0],
+           [0.0, 0.5, -0.5, 0.0, 0.0, 0.0],
+           [0.0, 0.5, 0.5, 1.0, 0.0, 0.0]]
+G_T4[:] = [[1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0.0],
+           [0.0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0.0],
+           [0.0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0]]
+
+cdef enum:
+    # Elements of M's (c, o) plane one task of the last transform takes.
+    FINAL_CHUNK = 256
+
+
 # Tiles one task of the transform phase takes (handed out dynamically).
 cdef enum:
     TRANSFORM_CHUNK = 4
 
 
+cdef inline void final_chunk(const floating* Mp, floating* dwp, Py_ssize_t plane, Py_ssize_t alpha,
+                             const double* gt, Py_ssize_t ch, double* rows) noexcept nogil:
+    """dw = G^T M G for elements [ch * FINAL_CHUNK, ...) of the (c, o) plane,
+    in double: rows first (3 x alpha), then columns. ``rows`` is scratch of
+    (3 * 6 + 1) * FINAL_CHUNK doubles."""
+    cdef double* acc = rows + 3 * 6 * FINAL_CHUNK
+    cdef Py_ssize_t j0 = ch * FINAL_CHUNK
+    cdef Py_ssize_t n = min(<Py_ssize_t>FINAL_CHUNK, plane - j0)
+    cdef Py_ssize_t a, b, kh, kw, j
+    cdef double coef
+    for kh in range(3):
+        for b in range(alpha):
+            for j in range(n):
+                acc[j] = 0
+            for a in range(alpha):
+                coef = gt[kh * 6 + a]
+                if coef != 0:
+                    for j in range(n):
+                        acc[j] += coef * Mp[(a * alpha + b) * plane + j0 + j]
+            for j in range(n):
+                rows[(kh * 6 + b) * FINAL_CHUNK + j] = acc[j]
+    for kh in range(3):
+        for kw in range(3):
+            for j in range(n):
+                acc[j] = 0
+            for b in range(alpha):
+                coef = gt[kw * 6 + b]
+                if coef != 0:
+                    for j in range(n):
+                        acc[j] += coef * rows[(kh * 6 + b) * FINAL_CHUNK + j]
+            for j in range(n):
+                dwp[(kh * 3 + kw) * plane + j0 + j] = <floating>acc[j]
+
+
 def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                          const floating[:, :, :, ::1] dy,   # IN  (N, Ho, Wo, O)
-                         floating[:, :, ::1] M,             # IN/OUT (alpha^2, C//groups, O), zeroed
+                         floating[:, :, ::1] M,             # SCRATCH (alpha^2, C//groups, O), zeroed
+                         floating[:, :, :, ::1] dw,         # OUT (3, 3, C//groups, O)
                          floating[::1] db,                  # OUT (O,) zeroed, or None
                          int m, Py_ssize_t pt, Py_ssize_t pl,
                          Py_ssize_t tiles_per_block, int n_threads):
-    """M[xi] += sum over output tiles t of V[xi][t]^T E[xi][t] (per group),
-    the weight gradient before its final transform G^T M G (done by the
-    caller); ``db`` (if given) gets the bias gradient.
+    """dw = G^T M G with M[xi] = sum over output tiles t of V[xi][t]^T
+    E[xi][t] (per group); ``db`` (if given) gets the bias gradient.
 
     Blocks of ``tiles_per_block`` tiles are done one after the other, by all
     threads together: first their transforms (V from x, E from dy, in small
     chunks handed out dynamically), then one GEMM task per transform position
     and group, each of which owns its slice of M. Every element of M is so
     summed in the same order whatever the thread count, with no partial sums.
+    The last transform (in double, on chunks of the (c, o) plane) runs in the
+    same parallel region: under a contended core each region costs a wake-up.
     """
     cdef ccwg_geom g
     g.N = x.shape[0]; g.H = x.shape[1]; g.W = x.shape[2]; g.C = x.shape[3]
@@ -172,6 +223,7 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Py_ssize_t A2 = alpha * alpha
     cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
     if n_tiles == 0 or g.O == 0 or Cg == 0:
+        dw[...] = 0
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
@@ -185,6 +237,13 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     shared_array = np.empty(vsize + esize, dtype=dtype)
     zeros_array = np.zeros(max(g.C, g.O, 1), dtype=dtype)
     work_array = np.empty((n_threads, bsize + asize), dtype=dtype)
+    cdef Py_ssize_t plane = Cg * g.O
+    cdef Py_ssize_t n_chunks = (plane + FINAL_CHUNK - 1) // FINAL_CHUNK
+    final_array = np.empty((n_threads, (3 * 6 + 1) * FINAL_CHUNK), dtype=np.float64)
+    cdef double[:, ::1] final_work = final_array
+    cdef const double* gt = &G_T2[0][0] if m == 2 else &G_T4[0][0]
+    cdef floating* dwp = &dw[0, 0, 0, 0]
+    cdef Py_ssize_t ch
     cdef floating[::1] shared = shared_array
     cdef floating[::1] zeros = zeros_array
     cdef floating[:, ::1] work = work_array
@@ -224,68 +283,7 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                         erow = E + xi * T * g.O + t * g.O + grp * Og
                         for o in range(Og):
                             dbp[grp * Og + o] += erow[o]
-
-
-# G^T of F(2x2, 3x3) and F(4x4, 3x3), rows of 6 (F(2x2) uses the first 4).
-cdef double G_T2[3][6]
-cdef double G_T4[3][6]
-G_T2[:] = [[1.0, 0.5, 0.5, 0.0, 0.0, 0.0],
-           [0.0, 0.5, -0.5, 0.0, 0.0, 0.0],
-           [0.0, 0.5, 0.5, 1.0, 0.0, 0.0]]
-G_T4[:] = [[1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0.0],
-           [0.0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0.0],
-           [0.0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0]]
-
-cdef enum:
-    # Elements of M's (c, o) plane one task of the last transform takes.
-    FINAL_CHUNK = 256
-
-
-def winograd_weight_from_products(const floating[:, :, ::1] M,     # IN  (alpha^2, Cg, O)
-                                  floating[:, :, :, ::1] dw,       # OUT (3, 3, Cg, O)
-                                  int m, int n_threads):
-    """dw = G^T M G per (c, o), in double: rows first (3 x alpha), then
-    columns, on chunks of the (c, o) plane that stay in cache."""
-    cdef Py_ssize_t alpha = m + 2
-    cdef Py_ssize_t plane = M.shape[1] * M.shape[2]
-    if plane == 0:
-        return
-    cdef const floating* Mp = &M[0, 0, 0]
-    cdef floating* dwp = &dw[0, 0, 0, 0]
-    cdef const double* gt = &G_T2[0][0] if m == 2 else &G_T4[0][0]
-    cdef Py_ssize_t n_chunks = (plane + FINAL_CHUNK - 1) // FINAL_CHUNK
-    cdef int threads = <int>max(1, min(n_threads, n_chunks))
-    work_array = np.empty((threads, (3 * 6 + 1) * FINAL_CHUNK), dtype=np.float64)
-    cdef double[:, ::1] work = work_array
-    cdef Py_ssize_t ch, j0, n, a, b, kh, kw, j
-    cdef double coef
-    cdef double* rows       # (3, alpha, FINAL_CHUNK): G^T applied along the first axis
-    cdef double* acc        # (FINAL_CHUNK,)
-    with nogil, parallel(num_threads=threads):
-        rows = &work[threadid(), 0]
-        acc = rows + 3 * 6 * FINAL_CHUNK
         for ch in prange(n_chunks, schedule='dynamic'):
-            j0 = ch * FINAL_CHUNK
-            n = min(<Py_ssize_t>FINAL_CHUNK, plane - j0)
-            for kh in range(3):
-                for b in range(alpha):
-                    for j in range(n):
-                        acc[j] = 0
-                    for a in range(alpha):
-                        coef = gt[kh * 6 + a]
-                        if coef != 0:
-                            for j in range(n):
-                                acc[j] += coef * Mp[(a * alpha + b) * plane + j0 + j]
-                    for j in range(n):
-                        rows[(kh * 6 + b) * FINAL_CHUNK + j] = acc[j]
-            for kh in range(3):
-                for kw in range(3):
-                    for j in range(n):
-                        acc[j] = 0
-                    for b in range(alpha):
-                        coef = gt[kw * 6 + b]
-                        if coef != 0:
-                            for j in range(n):
-                                acc[j] += coef * rows[(kh * 6 + b) * FINAL_CHUNK + j]
-                    for j in range(n):
-                        dwp[(kh * 3 + kw) * plane + j0 + j] = <floating>acc[j]
+            final_chunk(Mp, dwp, plane, alpha, gt, ch, &final_work[threadid(), 0])
+
+
