@@ -223,6 +223,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
                 _forward.conv2d_depthwise(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             elif route == "direct-single-channel":
                 _forward.conv2d_single_channel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+            elif route == "gemm-band":
+                _forward.conv2d_band(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             else:
                 _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return batch.strip(from_nhwc(y, layout, result_dtype, n_threads))

@@ -75,7 +75,7 @@ def test_the_case_table_reaches_every_route():
     for case in CASES:
         for alg in ALGORITHMS:
             seen.update(_routes_or_empty(case, alg))
-    assert seen == {"gemm", "gemm-pointwise", "direct-depthwise", "direct-single-channel", "winograd-f2",
+    assert seen == {"gemm", "gemm-band", "gemm-pointwise", "direct-depthwise", "direct-single-channel", "winograd-f2",
                     "winograd-f4"}
 
 
@@ -85,8 +85,10 @@ def test_auto_picks_winograd_for_wide_3x3_stride1_and_gemm_otherwise():
                  "isa": cconv.show_config("dicts")["isa"]}
     assert cconv.select_algorithm((8, 14, 14, 256), (3, 3, 256, 256), padding=1)["forward"] == "winograd-f2"
     assert cconv.select_algorithm((8, 56, 56, 64), (3, 3, 64, 128), padding=1, stride=2)["forward"] == "gemm"
-    assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["forward"] == "gemm"
-    assert cconv.select_algorithm((64, 28, 28, 3), (3, 3, 3, 64), padding=1)["forward"] == "gemm"
+    assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["forward"] == "gemm-band"
+    assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["grad_input"] == "gemm"
+    assert cconv.select_algorithm((64, 14, 14, 6), (5, 5, 6, 16))["forward"] == "gemm"     # rows too short
+    assert cconv.select_algorithm((64, 28, 28, 3), (3, 3, 3, 64), padding=1)["forward"] == "gemm-band"
     assert set(_passes(cconv.select_algorithm((8, 28, 28, 256), (1, 1, 256, 64))).values()) == {"gemm-pointwise"}
     assert set(_passes(cconv.select_algorithm((8, 56, 56, 128), (3, 3, 1, 128), padding=1,
                                               groups=128)).values()) == {"direct-depthwise"}

@@ -232,6 +232,7 @@ cases = [  # (x shape NHWC, weight HWIO, kwargs): one case per route
     ((2, 9, 10, 70), (3, 3, 1, 70), dict(groups=70, padding=1)),
     ((2, 9, 10, 70), (3, 3, 1, 70), dict(groups=70, padding=1, layout="NCHW")),
     ((2, 15, 21, 1), (5, 5, 1, 13), dict(padding=2)),
+    ((2, 9, 50, 3), (3, 5, 3, 20), dict(stride=(1, 2), padding=((1, 0), (2, 1)), dilation=(2, 1))),
     ((3, 7, 9, 19), (1, 1, 19, 45), dict()),
     ((3, 7, 9, 19), (1, 1, 19, 45), dict(layout="NCHW")),
 ]
