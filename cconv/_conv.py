@@ -150,8 +150,10 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     dict
         ``{"forward": route, "grad_input": route, "grad_weight": route}``, each
         one of ``"winograd-f2"``, ``"winograd-f4"`` (Winograd F(2x2,3x3) /
-        F(4x4,3x3)), ``"direct-depthwise"``, ``"gemm-pointwise"`` (1x1 stride 1:
-        no im2col) or ``"gemm"`` (im2col tiles times the packed GEMM); and
+        F(4x4,3x3)), ``"direct-depthwise"``, ``"direct-single-channel"`` (one
+        input channel, stride 1), ``"gemm-pointwise"`` (1x1 stride 1: no
+        im2col), ``"gemm-band"`` (forward of few-channel layers: no im2col)
+        or ``"gemm"`` (im2col tiles times the packed GEMM); and
         ``"isa"``: the instruction-set level of the kernels (``"baseline"``,
         ``"avx2"`` or ``"avx512"``, see ``cconv.show_config``).
 
