@@ -88,6 +88,9 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
             for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
                 const T *xr = xb + kh * g->dh * W * C;                          \
                 const T *wr = w + kh * g->KW * C + cstart;                      \
+                /* The next group's new input pixels, a group ahead. */        \
+                __builtin_prefetch(xr + (4 + g->KW - 1) * sC);                  \
+                __builtin_prefetch(xr + (4 + g->KW - 1) * sC + L);              \
                 for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
                     const vec w0v = *(const vec *)(wr + kw * C);                \
                     const vec w1v = *(const vec *)(wr + kw * C + L);            \
