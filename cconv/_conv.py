@@ -278,7 +278,9 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
     if route.startswith("winograd"):
         return winograd_grad_input(dyh, wh, (geom.N, geom.H, geom.W, geom.C), geom.padding4, n_threads,
                                    tile=_tile(route))
-    dx = np.zeros((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
+    # The direct kernels write every pixel of dx; the GEMM route scatters into it.
+    writes_all = route in ("direct-depthwise", "direct-single-channel") and dyh.size > 0
+    dx = (np.empty if writes_all else np.zeros)((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)

@@ -8,7 +8,7 @@ from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
-from _depthwise cimport depthwise_geom, dw_grad_input_row, dw_grad_weight_row
+from _depthwise cimport depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row
 from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row, sc_grad_input_row
 
 import numpy as np
@@ -184,7 +184,12 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
                          floating[:, :, :, ::1] dx,          # OUT (N, H, W, C)
                          tuple geom, int n_threads):
     """grad_input for groups == C == O, gathered per input row: each input
-    pixel sums the taps that read it, so every thread writes only its own rows."""
+    pixel sums the taps that read it, so every thread writes only its own rows.
+
+    With stride 1 (and padding no larger than the kernel's reach) that gather
+    is itself a depthwise forward convolution of dy with the kernel rotated
+    180 degrees, padded ((KH-1)*dh - top, (KW-1)*dw - left), so it runs on the
+    forward's register-blocked rows instead of the general gather."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.H
     if rows == 0 or g.O == 0 or g.Ho * g.Wo == 0:
@@ -196,6 +201,19 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
     cdef const cck_row* k = ROW
+    cdef Py_ssize_t pt_rot = (g.KH - 1) * g.dh - g.pt
+    cdef Py_ssize_t pl_rot = (g.KW - 1) * g.dw - g.pl
+    cdef const floating[:, :, ::1] w_rot
+    if g.sh == 1 and g.sw == 1 and pt_rot >= 0 and pl_rot >= 0:
+        w_rot = np.ascontiguousarray(np.asarray(w)[::-1, ::-1, 0, :])
+        # The forward's view: input dy (Ho x Wo), output dx (H x W).
+        dg.H = g.Ho; dg.W = g.Wo; dg.Ho = g.H; dg.Wo = g.W
+        dg.pt = pt_rot; dg.pl = pl_rot
+        wp = &w_rot[0, 0, 0]
+        with nogil:
+            for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+                dw_forward_row(k, dyp, wp, NULL, dxp, &dg, row)
+        return
     with nogil:
         for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
             dw_grad_input_row(k, dyp, wp, dxp, &dg, row)
