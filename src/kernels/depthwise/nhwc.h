@@ -6,7 +6,10 @@
  * multiply-add over a run of channels. The forward keeps four interior
  * output pixels by two vectors of CCK_VBYTES bytes in registers across their
  * taps (edge pixels and the last channels: four vectors of one pixel, then
- * one, then scalars); the gradients keep CCDW_CB channels. Written once: src/kernels/isa_*.c
+ * one, then scalars). grad_input gathers CCDW_CB channels per pixel (with
+ * stride 1 the caller runs it as the forward of dy with the kernel rotated
+ * instead); a 3x3 grad_weight keeps the nine sums of a vector of channels in
+ * registers across the interior of a row. Written once: src/kernels/isa_*.c
  * include it once per ISA with CCK_VBYTES set to that ISA's vector width.
  */
 #ifndef CCK_DEPTHWISE_NHWC_H
@@ -189,20 +192,75 @@ static void ccdw_##S##_grad_weight_row(const T *restrict x,                     
         const T *restrict dy, T *restrict dw, T *restrict db,                   \
         const ccdw_geom *g, ptrdiff_t row)                                      \
 {                                                                               \
+    typedef T vec __attribute__((vector_size(CCK_VBYTES), aligned(sizeof(T)))); \
+    enum { L = CCK_VBYTES / sizeof(T) };                                        \
     const ptrdiff_t C = g->C, n = row / g->Ho, ho = row % g->Ho;                \
+    /* 3x3: the interior columns [wlo, whi) of whole vectors of channels keep  \
+     * their nine weight sums (and the bias sum) in registers across the row,  \
+     * one load of dy feeding nine FMAs; the rest goes pixel by pixel below,   \
+     * through dw in memory. */                                                 \
+    ptrdiff_t wlo = 0, whi = 0, cfull = 0;                                      \
+    if (g->KH == 3 && g->KW == 3) {                                             \
+        wlo = (g->pl + g->sw - 1) / g->sw;                                      \
+        const ptrdiff_t wlast = g->W - 1 + g->pl - 2 * g->dw;                   \
+        whi = wlast < 0 ? 0 : wlast / g->sw + 1;                                \
+        if (whi > g->Wo) whi = g->Wo;                                           \
+        if (whi < wlo) whi = wlo;                                               \
+        cfull = C / L * L;                                                      \
+        const T *xr[3] = {x, x, x};                                             \
+        int ok[3];                                                              \
+        for (int kh = 0; kh < 3; kh++) {                                        \
+            const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;               \
+            ok[kh] = hi >= 0 && hi < g->H;                                      \
+            if (ok[kh]) xr[kh] = x + (n * g->H + hi) * g->W * C;                \
+        }                                                                       \
+        const ptrdiff_t s1 = g->dw * C, s2 = 2 * g->dw * C;                     \
+        for (ptrdiff_t c0 = 0; whi > wlo && c0 < cfull; c0 += L) {              \
+            vec a00 = {0}, a01 = {0}, a02 = {0}, a10 = {0}, a11 = {0};          \
+            vec a12 = {0}, a20 = {0}, a21 = {0}, a22 = {0}, bs = {0};           \
+            for (ptrdiff_t wo = wlo; wo < whi; wo++) {                          \
+                const vec d = *(const vec *)(dy + (row * g->Wo + wo) * C + c0); \
+                const ptrdiff_t off = (wo * g->sw - g->pl) * C + c0;            \
+                bs += d;                                                        \
+                if (ok[0]) {                                                    \
+                    const T *p = xr[0] + off;                                   \
+                    a00 += *(const vec *)p * d; a01 += *(const vec *)(p + s1) * d; \
+                    a02 += *(const vec *)(p + s2) * d;                          \
+                }                                                               \
+                if (ok[1]) {                                                    \
+                    const T *p = xr[1] + off;                                   \
+                    a10 += *(const vec *)p * d; a11 += *(const vec *)(p + s1) * d; \
+                    a12 += *(const vec *)(p + s2) * d;                          \
+                }                                                               \
+                if (ok[2]) {                                                    \
+                    const T *p = xr[2] + off;                                   \
+                    a20 += *(const vec *)p * d; a21 += *(const vec *)(p + s1) * d; \
+                    a22 += *(const vec *)(p + s2) * d;                          \
+                }                                                               \
+            }                                                                   \
+            *(vec *)(dw + 0 * C + c0) += a00; *(vec *)(dw + 1 * C + c0) += a01; \
+            *(vec *)(dw + 2 * C + c0) += a02; *(vec *)(dw + 3 * C + c0) += a10; \
+            *(vec *)(dw + 4 * C + c0) += a11; *(vec *)(dw + 5 * C + c0) += a12; \
+            *(vec *)(dw + 6 * C + c0) += a20; *(vec *)(dw + 7 * C + c0) += a21; \
+            *(vec *)(dw + 8 * C + c0) += a22;                                   \
+            if (db) *(vec *)(db + c0) += bs;                                    \
+        }                                                                       \
+    }                                                                           \
     for (ptrdiff_t wo = 0; wo < g->Wo; wo++) {                                  \
+        const ptrdiff_t cs = (wo >= wlo && wo < whi) ? cfull : 0;               \
+        if (cs == C) continue;                                                  \
         const T *d = dy + (row * g->Wo + wo) * C;                               \
         if (db)                                                                 \
-            for (ptrdiff_t c = 0; c < C; c++) db[c] += d[c];                    \
+            for (ptrdiff_t c = cs; c < C; c++) db[c] += d[c];                   \
         for (ptrdiff_t kh = 0; kh < g->KH; kh++) {                              \
             const ptrdiff_t hi = ho * g->sh - g->pt + kh * g->dh;               \
             if (hi < 0 || hi >= g->H) continue;                                 \
             for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                          \
                 const ptrdiff_t wi = wo * g->sw - g->pl + kw * g->dw;           \
                 if (wi < 0 || wi >= g->W) continue;                             \
-                __typeof__(x) xp = x + ((n * g->H + hi) * g->W + wi) * C;            \
+                __typeof__(x) xp = x + ((n * g->H + hi) * g->W + wi) * C;       \
                 T *wt = dw + (kh * g->KW + kw) * C;                             \
-                for (ptrdiff_t c = 0; c < C; c++) wt[c] += xp[c] * d[c];        \
+                for (ptrdiff_t c = cs; c < C; c++) wt[c] += xp[c] * d[c];       \
             }                                                                   \
         }                                                                       \
     }                                                                           \
