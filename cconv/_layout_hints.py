@@ -29,7 +29,8 @@ _T = TypeVar("_T")
 Build = Callable[[str, Tuple[int, ...], Tuple[int, ...]], _T]
 
 
-def _spatial(layout: str) -> str:
+def spatial_letters(layout: str) -> str:
+    """The spatial axis letters of a layout, in order: ``"HW"`` for NHWC and NCHW, ``"W"`` for NWC."""
     return "".join(a for a in layout if a not in "NC")
 
 
@@ -39,7 +40,7 @@ def _channels_last(layout: str) -> bool:
 
 def other_layout(layout: str) -> str:
     """The channels-first layout of a channels-last one and back: ``"NHWC"`` <-> ``"NCHW"``."""
-    spatial = _spatial(layout)
+    spatial = spatial_letters(layout)
     return f"NC{spatial}" if _channels_last(layout) else f"N{spatial}C"
 
 
@@ -47,7 +48,7 @@ def weight_order(layout: str, transposed: bool) -> str:
     """The weight's axis letters in ``layout``: ``"HWIO"``/``"OIHW"``, or for a
     transposed convolution ``"HWOI"``/``"IOHW"`` (I: the input's channels, O: the output's per group)."""
     channels = "OI" if transposed else "IO"   # their channels-last order; channels first reverses it
-    spatial = _spatial(layout)
+    spatial = spatial_letters(layout)
     return spatial + channels if _channels_last(layout) else channels[::-1] + spatial
 
 

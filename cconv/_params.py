@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Tuple, cast
+from typing import Any, Sequence, Tuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._batch import Batch, batch_iv
-from ._layout_hints import explain_layout
+from ._layout_hints import explain_layout, spatial_letters, weight_order
 
 LAYOUTS = ("NHWC", "NCHW")
 
-#: ``((top, bottom), (left, right))``: the explicit form every padding resolves to.
+#: The layouts of each spatial rank: channels last (native) first, then channels first (PyTorch's).
+LAYOUTS_BY_RANK = {1: ("NWC", "NCW"), 2: LAYOUTS}
+
+#: ``((top, bottom), (left, right))``: the explicit form every 2-D padding resolves to.
 ExplicitPadding = Tuple[Tuple[int, int], Tuple[int, int]]
+
+#: One ``(before, after)`` pair per spatial axis: the explicit form of any rank.
+AxisPadding = Tuple[Tuple[int, int], ...]
+
+#: What each spatial rank calls one entry of a per-axis int tuple, for the messages.
+_AXES_HINT = {1: "(w,)", 2: "(h, w)"}
 
 # Upper bound on OpenMP threads per call. libgomp keeps per-thread start data on
 # the calling thread's stack, so a team of ~100,000 threads overflows it and
@@ -34,27 +43,44 @@ def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def layout_iv(layout: object) -> str:
-    """Return ``"NHWC"`` or ``"NCHW"`` for a case-insensitive layout string."""
+def layout_iv(layout: object, rank: int | tuple[int, ...] = 2) -> str:
+    """Return the canonical layout of ``rank`` spatial axes (or of any of the
+    ranks in a tuple) for a case-insensitive layout string: ``"NHWC"`` or
+    ``"NCHW"`` for 2-D, ``"NWC"`` or ``"NCW"`` for 1-D."""
+    ranks = (rank,) if isinstance(rank, int) else rank
+    layouts = tuple(lay for r in ranks for lay in LAYOUTS_BY_RANK[r])
     if not isinstance(layout, str):
-        raise TypeError(f"layout must be a string, one of {LAYOUTS}; got {type(layout).__name__} {layout!r}")
+        raise TypeError(f"layout must be a string, one of {layouts}; got {type(layout).__name__} {layout!r}")
     canonical = layout.upper()
-    if canonical not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS} (case-insensitive); got {layout!r}")
+    if canonical not in layouts:
+        raise ValueError(f"layout must be one of {layouts} (case-insensitive); got {layout!r}")
     return canonical
+
+
+def layout_rank(layout: str) -> int:
+    """The spatial rank of a canonical layout (2 for ``"NHWC"``, 1 for ``"NWC"``)."""
+    return len(layout) - 2
+
+
+def ints_iv(value: Any, name: str, rank: int, minimum: int = 1) -> tuple[int, ...]:
+    """Return one int per spatial axis from an int or a ``rank``-tuple of ints, each ``>= minimum``."""
+    if _is_int(value):
+        ints = (int(value),) * rank
+    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == rank and all(_is_int(v) for v in value):
+        ints = tuple(int(v) for v in value)
+    else:
+        what = "a pair of ints" if rank == 2 else f"a {rank}-tuple of ints"
+        raise TypeError(f"{name} must be an int or {what} {_AXES_HINT[rank]}; got {value!r}")
+    if min(ints) < minimum:
+        where = " in each dimension" if rank > 1 else ""
+        raise ValueError(f"{name} must be >= {minimum}{where}; got {value!r}")
+    return ints
 
 
 def pair_iv(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
     """Return ``(h, w)`` from an int or a pair of ints, each ``>= minimum``."""
-    if _is_int(value):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w); got {value!r}")
-    if pair[0] < minimum or pair[1] < minimum:
-        raise ValueError(f"{name} must be >= {minimum} in each dimension; got {value!r}")
-    return pair
+    h, w = ints_iv(value, name, 2, minimum)
+    return h, w
 
 
 def groups_iv(groups: Any) -> int:
@@ -77,37 +103,49 @@ def num_threads_iv(num_threads: Any) -> int | None:
     return int(num_threads)
 
 
-def padding_iv(padding: Any) -> str | ExplicitPadding:
-    """Return ``"valid"``, ``"same"`` or explicit ``((top, bottom), (left, right))``.
+_PADDING_FORMS = {
+    1: "an int, (left, right), ((left, right),), 'valid', 'same' or 'causal'",
+    2: "an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'",
+}
 
-    Accepted forms: int; ``(ph, pw)``; ``((top, bottom), (left, right))``;
-    ``"valid"`` or ``"same"`` in any case.
+
+def padding_iv(padding: Any, rank: int = 2, *, causal: bool = False) -> str | AxisPadding:
+    """Return ``"valid"``, ``"same"``, ``"causal"`` or one explicit ``(before, after)`` pair per spatial axis.
+
+    2-D forms: int; ``(ph, pw)``; ``((top, bottom), (left, right))``.
+    1-D forms: int; ``(p,)``; ``(left, right)`` (two numbers on one axis can
+    only be its two sides); ``((left, right),)``. Strings in any case:
+    ``"valid"``, ``"same"``, and ``"causal"`` where ``causal`` says the
+    function takes it (conv1d).
     """
+    strings = ("valid", "same", "causal") if causal else ("valid", "same")
     if isinstance(padding, str):
         mode = padding.lower()
-        if mode not in ("valid", "same"):
-            raise ValueError(f"padding string must be 'valid' or 'same' (case-insensitive); got {padding!r}")
+        if mode == "causal" and not causal:
+            raise ValueError(
+                f"padding='causal' is for conv1d only (all of dilation*(KW-1) before the sequence, as Keras "
+                f"defines it); this function takes padding 'valid', 'same' or explicit sizes; got {padding!r}")
+        if mode not in strings:
+            names = " or ".join(repr(m) for m in strings) if len(strings) == 2 else "'valid', 'same' or 'causal'"
+            raise ValueError(f"padding string must be {names} (case-insensitive); got {padding!r}")
         return mode
+
+    def is_pair(v: Any) -> bool:
+        return isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) for u in v)
+
+    explicit: AxisPadding | None = None
     if _is_int(padding):
-        p = int(padding)
-        explicit = ((p, p), (p, p))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        if all(_is_int(v) for v in padding):
-            ph, pw = int(padding[0]), int(padding[1])
-            explicit = ((ph, ph), (pw, pw))
-        elif all(isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(u) for u in v) for v in padding):
-            explicit = ((int(padding[0][0]), int(padding[0][1])), (int(padding[1][0]), int(padding[1][1])))
-        else:
-            raise TypeError(
-                "padding must be an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'; "
-                f"got {padding!r}"
-            )
-    else:
-        raise TypeError(
-            "padding must be an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'; "
-            f"got {padding!r}"
-        )
-    if min(explicit[0] + explicit[1]) < 0:
+        explicit = ((int(padding), int(padding)),) * rank
+    elif isinstance(padding, (tuple, list)):
+        if rank == 1 and is_pair(padding):
+            explicit = ((int(padding[0]), int(padding[1])),)
+        elif len(padding) == rank and all(_is_int(v) for v in padding):
+            explicit = tuple((int(v), int(v)) for v in padding)
+        elif len(padding) == rank and all(is_pair(v) for v in padding):
+            explicit = tuple((int(v[0]), int(v[1])) for v in padding)
+    if explicit is None:
+        raise TypeError(f"padding must be {_PADDING_FORMS[rank]}; got {padding!r}")
+    if min(min(pair) for pair in explicit) < 0:
         raise ValueError(f"padding must be non-negative; got {padding!r}")
     return explicit
 
@@ -120,28 +158,42 @@ def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[i
 
 
 def resolve_padding(
-    padding: str | ExplicitPadding,
-    size_hw: tuple[int, int],
-    kernel_hw: tuple[int, int],
-    stride_hw: tuple[int, int],
-    dilation_hw: tuple[int, int],
-) -> ExplicitPadding:
-    """Turn a normalised padding into explicit ``((top, bottom), (left, right))``."""
+    padding: str | AxisPadding,
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> AxisPadding:
+    """Turn a normalised padding into one explicit ``(before, after)`` pair per spatial axis.
+
+    "causal" (Keras's): all of ``dilation * (kernel - 1)`` before, none
+    after, at any stride, so output t reads inputs up to t * stride only.
+    """
     if padding == "valid":
-        return ((0, 0), (0, 0))
+        return ((0, 0),) * len(size)
     if padding == "same":
-        return cast(ExplicitPadding, tuple(
-            _same_padding(size_hw[i], kernel_hw[i], stride_hw[i], dilation_hw[i]) for i in range(2)
-        ))
-    return cast(ExplicitPadding, padding)
+        return tuple(_same_padding(size[i], kernel[i], stride[i], dilation[i]) for i in range(len(size)))
+    if padding == "causal":
+        return tuple((dilation[i] * (kernel[i] - 1), 0) for i in range(len(size)))
+    return cast(AxisPadding, padding)
+
+
+def extent(sizes: Sequence[int]) -> str:
+    """Sizes of the spatial axes as the messages show them: ``"3x5"`` (2-D), ``"5"`` (1-D)."""
+    return "x".join(str(n) for n in sizes)
 
 
 @dataclass(frozen=True)
 class ConvGeometry:
-    """Every size of one 2-D convolution, in NHWC terms, validated.
+    """Every size of one convolution, in NHWC terms, validated.
 
     ``C``/``O`` are the total input/output channels; ``Cg = C // groups`` and
-    ``Og = O // groups`` are the per-group counts.
+    ``Og = O // groups`` are the per-group counts. ``rank`` is the number of
+    spatial axes the caller has: a 1-D convolution (``rank == 1``) is the 2-D
+    one with a unit H axis (H = KH = 1, stride and dilation 1 and no padding
+    along H), which is how the compiled kernels compute it
+    (``cconv._unit_axis``); the shape methods take the caller's layout of
+    either rank.
     """
 
     N: int
@@ -162,6 +214,7 @@ class ConvGeometry:
     pr: int
     Ho: int
     Wo: int
+    rank: int = 2
 
     @property
     def Cg(self) -> int:
@@ -173,16 +226,24 @@ class ConvGeometry:
 
     @property
     def padding(self) -> ExplicitPadding:
+        """The 2-D explicit padding (for a 1-D call, that of its 2-D call: ``((0, 0), (left, right))``)."""
         return ((self.pt, self.pb), (self.pl, self.pr))
 
-    def input_shape(self, layout: str) -> tuple[int, int, int, int]:
-        return (self.N, self.H, self.W, self.C) if layout == "NHWC" else (self.N, self.C, self.H, self.W)
+    def spatial(self, h: Any, w: Any) -> tuple[Any, ...]:
+        """``(h, w)``, or ``(w,)`` for a 1-D call: a per-axis value as the caller sees it."""
+        return (h, w)[2 - self.rank:]
 
-    def output_shape(self, layout: str) -> tuple[int, int, int, int]:
-        return (self.N, self.Ho, self.Wo, self.O) if layout == "NHWC" else (self.N, self.O, self.Ho, self.Wo)
+    def input_shape(self, layout: str) -> tuple[int, ...]:
+        sizes = {"N": self.N, "H": self.H, "W": self.W, "C": self.C}
+        return tuple(sizes[a] for a in layout)
 
-    def weight_shape(self, layout: str) -> tuple[int, int, int, int]:
-        return (self.KH, self.KW, self.Cg, self.O) if layout == "NHWC" else (self.O, self.Cg, self.KH, self.KW)
+    def output_shape(self, layout: str) -> tuple[int, ...]:
+        sizes = {"N": self.N, "H": self.Ho, "W": self.Wo, "C": self.O}
+        return tuple(sizes[a] for a in layout)
+
+    def weight_shape(self, layout: str) -> tuple[int, ...]:
+        sizes = {"H": self.KH, "W": self.KW, "I": self.Cg, "O": self.O}
+        return tuple(sizes[a] for a in weight_order(layout, transposed=False))
 
     @property
     def padding4(self) -> tuple[int, int, int, int]:
@@ -212,9 +273,17 @@ def _shape_iv(shape: Any, name: str, ndim: int) -> tuple[int, ...]:
     return cast("tuple[int, ...]", shape)
 
 
+def canonical_layout(layout: Any) -> str:
+    """A canonical layout of any spatial rank (as the internal callers pass), else
+    ``layout_iv``'s 2-D error."""
+    if isinstance(layout, str) and any(layout.upper() in lays for lays in LAYOUTS_BY_RANK.values()):
+        return layout.upper()
+    return layout_iv(layout)
+
+
 def conv_geometry(
     input_shape: Any,
-    kernel_hw: Any,
+    kernel_size: Any,
     *,
     out_channels: int | None = None,
     weight_cin: int | None = None,
@@ -227,23 +296,24 @@ def conv_geometry(
 ) -> ConvGeometry:
     """Validate one convolution's parameters and return its ``ConvGeometry``.
 
-    ``input_shape`` is in ``layout`` order. ``kernel_hw`` is ``(KH, KW)``.
-    ``out_channels`` (O) and ``weight_cin`` (C // groups as stored in the weight)
-    are checked when given; ``out_channels=None`` means "not a weight-bearing call"
-    (im2col/col2im) and takes O = C.
+    ``input_shape`` is batched, in ``layout`` order, whose spatial rank (1 for
+    "NWC"/"NCW", 2 for "NHWC"/"NCHW") is the call's: ``kernel_size`` and the
+    per-axis parameters have that many entries, and every message speaks of
+    those axes only. ``out_channels`` (O) and ``weight_cin`` (C // groups as
+    stored in the weight) are checked when given; ``out_channels=None`` means
+    "not a weight-bearing call" (im2col/col2im) and takes O = C.
     """
-    layout = layout_iv(layout)
-    shape = _shape_iv(input_shape, f"{input_name}.shape", 4)
-    if layout == "NHWC":
-        N, H, W, C = shape
-    else:
-        N, C, H, W = shape
-    sh, sw = pair_iv(stride, "stride")
-    dh, dw = pair_iv(dilation, "dilation")
+    layout = canonical_layout(layout)
+    rank = layout_rank(layout)
+    shape = _shape_iv(input_shape, f"{input_name}.shape", rank + 2)
+    sizes = dict(zip(layout, shape))
+    N, C = sizes["N"], sizes["C"]
+    size = tuple(sizes[a] for a in spatial_letters(layout))
+    strides = ints_iv(stride, "stride", rank)
+    dilations = ints_iv(dilation, "dilation", rank)
     groups = groups_iv(groups)
-    KH, KW = pair_iv(kernel_hw, "kernel_size")
-    pad = resolve_padding(padding_iv(padding), (H, W), (KH, KW), (sh, sw), (dh, dw))
-    (pt, pb), (pl, pr) = pad
+    kernel = ints_iv(kernel_size, "kernel_size", rank)
+    pads = resolve_padding(padding_iv(padding, rank, causal=rank == 1), size, kernel, strides, dilations)
     O = C if out_channels is None else int(out_channels)
     if C % groups != 0:
         raise ValueError(f"groups={groups} must divide the input channels C={C} of {input_name}")
@@ -254,32 +324,46 @@ def conv_geometry(
             f"channel mismatch: weight expects C//groups={weight_cin} input channels per group, "
             f"but {input_name} has C={C} with groups={groups}, i.e. {C // groups} per group"
         )
-    span_h = dh * (KH - 1) + 1
-    span_w = dw * (KW - 1) + 1
-    if span_h > H + pt + pb or span_w > W + pl + pr:
+    spans = tuple(d * (k - 1) + 1 for d, k in zip(dilations, kernel))
+    padded = tuple(n + before + after for n, (before, after) in zip(size, pads))
+    if any(span > p for span, p in zip(spans, padded)):
         raise ValueError(
-            f"kernel (dilated extent {span_h}x{span_w}) is larger than the padded input "
-            f"({H + pt + pb}x{W + pl + pr}) of {input_name}"
+            f"kernel (dilated extent {extent(spans)}) is larger than the padded input "
+            f"({extent(padded)}) of {input_name}"
         )
-    Ho = (H + pt + pb - span_h) // sh + 1
-    Wo = (W + pl + pr - span_w) // sw + 1
-    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo)
+    outs = tuple((p - span) // st + 1 for p, span, st in zip(padded, spans, strides))
+    # A 1-D convolution is the 2-D one with a unit H axis: one row, a one-row
+    # kernel, stride and dilation 1 and no padding along it.
+    unit = 2 - rank
+    H, W = (1,) * unit + size
+    KH, KW = (1,) * unit + kernel
+    sh, sw = (1,) * unit + strides
+    dh, dw = (1,) * unit + dilations
+    (pt, pb), (pl, pr) = ((0, 0),) * unit + pads
+    Ho, Wo = (1,) * unit + outs
+    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo, rank)
 
 
-def weight_geometry(weight_shape: Any, layout: str, name: str = "weight") -> tuple[int, int, int, int]:
-    """Return ``(KH, KW, Cin_per_group, O)`` from a weight shape in the layout's order.
+def weight_geometry(weight_shape: Any, layout: str, name: str = "weight",
+                    transposed: bool = False) -> tuple[tuple[int, ...], int, int]:
+    """Return ``(kernel, I, O)`` from a weight shape in the layout's order.
 
-    ``name`` is the argument: a weight array's (its shape is ``name.shape``) or
-    a shape argument's own, such as ``"weight_shape"``.
+    ``kernel`` has one size per spatial axis of ``layout`` (``(KH, KW)``,
+    ``(KW,)``). For a convolution I is C // groups and O the output channels;
+    for a transposed one (``transposed=True``) I is C_in and O is
+    C_out // groups. ``name`` is the argument: a weight array's (its shape is
+    ``name.shape``) or a shape argument's own, such as ``"weight_shape"``.
     """
-    shape = _shape_iv(weight_shape, name if name.endswith("_shape") else f"{name}.shape", 4)
-    if layout == "NHWC":
-        KH, KW, Cg, O = shape
-    else:
-        O, Cg, KH, KW = shape
-    if KH < 1 or KW < 1:
-        raise ValueError(f"{name} kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
-    return KH, KW, Cg, O
+    order = weight_order(layout, transposed)
+    shape = _shape_iv(weight_shape, name if name.endswith("_shape") else f"{name}.shape", len(order))
+    sizes = dict(zip(order, shape))
+    letters = spatial_letters(layout)
+    kernel = tuple(sizes[a] for a in letters)
+    if min(kernel) < 1:
+        if len(kernel) == 1:
+            raise ValueError(f"{name} kernel size must be >= 1; got K{letters}={kernel[0]} (shape {shape})")
+        raise ValueError(f"{name} kernel size must be >= 1 in each dimension; got {extent(kernel)} (shape {shape})")
+    return kernel, sizes["I"], sizes["O"]
 
 
 def input_batch_iv(input_shape: Any, name: str, layout: str) -> Batch:
@@ -311,8 +395,8 @@ def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padd
     Shape errors that a layout mix-up explains say so (``_layout_hints``).
     """
     def build(layout: str, input_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> ConvGeometry:
-        KH, KW, Cg, O = weight_geometry(w_shape, layout, name=weight_name)
-        return conv_geometry(input_shape, (KH, KW), out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
+        kernel, Cg, O = weight_geometry(w_shape, layout, name=weight_name)
+        return conv_geometry(input_shape, kernel, out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
                              dilation=dilation, groups=groups, layout=layout, input_name=batch.name)
 
     return explain_layout(build, batch, weight_shape, weight_name, groups=groups)

@@ -140,7 +140,12 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
 def _not_depthwise(geom: ConvGeometry) -> str:
     return (f"'direct' needs a depthwise convolution (groups == C == O), or one input channel with "
             f"stride 1; got groups={geom.groups}, C={geom.C}, O={geom.O}, "
-            f"stride=({geom.sh}, {geom.sw})")
+            f"stride={_stride(geom)}")
+
+
+def _stride(geom: ConvGeometry) -> str:
+    """The stride as the caller gave its axes: ``(2, 2)`` in 2-D, ``(2,)`` in 1-D."""
+    return str(geom.spatial(geom.sh, geom.sw))
 
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:

@@ -29,17 +29,22 @@ from numpy.typing import DTypeLike, NDArray
 
 from ._batch import Batch, grad_out_shape_iv
 from ._layout_hints import explain_layout
+from ._layout_hints import spatial_letters
 from ._params import (
     _shape_iv,
     activation_iv,
     array_iv,
+    canonical_layout,
     compute_dtype,
+    extent,
     groups_iv,
     input_batch_iv,
+    ints_iv,
     layout_iv,
+    layout_rank,
     num_threads_iv,
     padding_iv,
-    pair_iv,
+    weight_geometry,
 )
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 from ._conv import conv2d, conv2d_grad_input, conv2d_grad_weight
@@ -102,6 +107,9 @@ class TransposeGeometry:
     bottom/right so that the underlying convolution, run on the output size,
     gives back exactly the (extended) input size. ``extra`` is non-zero only when
     output_padding >= stride, which PyTorch allows when dilation > stride.
+    ``rank`` is the caller's number of spatial axes; a 1-D one (``rank == 1``)
+    is the 2-D one with a unit H axis (H = KH = Hout = 1), as for
+    ``ConvGeometry``.
     """
 
     N: int
@@ -118,33 +126,26 @@ class TransposeGeometry:
     output_padding: tuple[int, int]
     Hout: int
     Wout: int
+    rank: int = 2
 
     @property
     def extra(self) -> tuple[int, int]:
         return (self.output_padding[0] // self.stride[0], self.output_padding[1] // self.stride[1])
 
-    def output_shape(self, layout: str) -> tuple[int, int, int, int]:
-        """The batched output shape in ``layout``."""
-        if layout == "NHWC":
-            return (self.N, self.Hout, self.Wout, self.C_out)
-        return (self.N, self.C_out, self.Hout, self.Wout)
+    def output_shape(self, layout: str) -> tuple[int, ...]:
+        """The batched output shape in ``layout`` (of either rank)."""
+        sizes = {"N": self.N, "H": self.Hout, "W": self.Wout, "C": self.C_out}
+        return tuple(sizes[a] for a in layout)
 
     def conv_kwargs(self, layout: str, num_threads: int | None) -> dict[str, Any]:
-        """Keywords for the underlying ``cconv`` convolution call."""
+        """Keywords for the underlying 2-D ``cconv`` convolution call (``layout`` a 2-D one)."""
         return dict(stride=self.stride, padding=self.pads, dilation=self.dilation, groups=self.groups,
                     layout=layout, num_threads=num_threads)
 
-
-def _transpose_weight_dims(weight_shape: Shape, layout: str, name: str = "weight") -> tuple[int, int, int, int]:
-    """Return ``(KH, KW, C_out_per_group, C_in)`` from a transposed-conv weight shape."""
-    shape = _shape_iv(weight_shape, name if name.endswith("_shape") else f"{name}.shape", 4)
-    if layout == "NHWC":
-        KH, KW, Cog, Cin = shape
-    else:
-        Cin, Cog, KH, KW = shape
-    if KH < 1 or KW < 1:
-        raise ValueError(f"{name} kernel size must be >= 1 in each dimension; got {KH}x{KW} (shape {shape})")
-    return KH, KW, Cog, Cin
+    def transpose2d_kwargs(self) -> dict[str, Any]:
+        """Keywords of the explicit ``conv_transpose2d`` call with these sizes (what a 1-D call runs)."""
+        return dict(stride=self.stride, padding=self.pads, output_padding=self.output_padding,
+                    dilation=self.dilation, groups=self.groups)
 
 
 def _string_padding(mode: str, span: int, stride: int) -> tuple[int, int, int]:
@@ -157,66 +158,84 @@ def _string_padding(mode: str, span: int, stride: int) -> tuple[int, int, int]:
     return total // 2, total - total // 2, max(stride - span, 0)
 
 
+_AXIS_NAMES = {"D": "depth", "H": "height", "W": "width"}
+
+
 def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
                        groups: int = 1, layout: str = "NHWC", input_name: str = "x", weight_name: str = "weight",
                        unbatched: bool = False) -> TransposeGeometry:
     """Validate one transposed convolution's parameters and return its geometry.
 
-    ``input_shape`` (batched) and ``weight_shape`` are in ``layout`` order.
-    ``unbatched`` says the caller gave the input without its (unit) batch
-    axis, so that messages show the shape as given. Every error is a
-    ValueError or TypeError naming the argument with expected and actual values.
+    ``input_shape`` (batched) and ``weight_shape`` are in ``layout`` order, of
+    either spatial rank ("NWC"/"NCW" or "NHWC"/"NCHW"); the per-axis
+    parameters and the messages follow that rank. ``unbatched`` says the
+    caller gave the input without its (unit) batch axis, so that messages show
+    the shape as given. Every error is a ValueError or TypeError naming the
+    argument with expected and actual values.
     """
-    layout = layout_iv(layout)
-    shape = _shape_iv(input_shape, f"{input_name}.shape", 4)
-    if layout == "NHWC":
-        N, H, W, C = shape
-    else:
-        N, C, H, W = shape
+    layout = canonical_layout(layout)
+    rank = layout_rank(layout)
+    letters = spatial_letters(layout)
+    shape = _shape_iv(input_shape, f"{input_name}.shape", rank + 2)
+    sizes = dict(zip(layout, shape))
+    C, size = sizes["C"], tuple(sizes[a] for a in letters)
     shown = shape[1:] if unbatched else shape
-    KH, KW, Cog, Cin = _transpose_weight_dims(weight_shape, layout, weight_name)
-    sh, sw = pair_iv(stride, "stride")
-    dh, dw = pair_iv(dilation, "dilation")
+    kernel, Cin, Cog = weight_geometry(weight_shape, layout, weight_name, transposed=True)
+    strides = ints_iv(stride, "stride", rank)
+    dilations = ints_iv(dilation, "dilation", rank)
     groups = groups_iv(groups)
-    oph, opw = pair_iv(output_padding, "output_padding", minimum=0)
-    pad = padding_iv(padding)
-    if H < 1 or W < 1:
-        raise ValueError(f"{input_name} must have spatial size >= 1x1; got H={H}, W={W} (shape {shown})")
+    out_pads = ints_iv(output_padding, "output_padding", rank, minimum=0)
+    pad = padding_iv(padding, rank)
+    if min(size) < 1:
+        got = ", ".join(f"{a}={n}" for a, n in zip(letters, size))
+        raise ValueError(f"{input_name} must have spatial size >= {extent((1,) * rank)}; got {got} "
+                         f"(shape {shown})")
     if Cin != C:
-        channel_axis = "last" if layout == "NHWC" else "first"
+        channel_axis = "last" if layout.endswith("C") else "first"
         raise ValueError(
             f"channel mismatch: {weight_name}'s {channel_axis} axis holds C_in={Cin} input channels, "
             f"but {input_name} has C_in={C} ({weight_name} shape {tuple(weight_shape)}, {input_name} shape {shown})"
         )
     if C % groups != 0:
         raise ValueError(f"groups={groups} must divide the input channels C_in={C} of {input_name}")
-    span_h, span_w = dh * (KH - 1) + 1, dw * (KW - 1) + 1
+    spans = tuple(d * (k - 1) + 1 for d, k in zip(dilations, kernel))
     if isinstance(pad, str):
-        if (oph, opw) != (0, 0):
+        if any(out_pads):
             raise ValueError(
                 f"output_padding must be 0 when padding is a string ({pad!r} fixes the output size); "
                 f"got output_padding={output_padding!r}"
             )
-        pt, pb, oph = _string_padding(pad, span_h, sh)
-        pl, pr, opw = _string_padding(pad, span_w, sw)
+        per_axis = [_string_padding(pad, span, st) for span, st in zip(spans, strides)]
+        crops = tuple((before, after) for before, after, _ in per_axis)
+        out_pads = tuple(op for _, _, op in per_axis)
     else:
-        (pt, pb), (pl, pr) = pad
-        for axis, op, s, d in (("height", oph, sh, dh), ("width", opw, sw, dw)):
-            if op >= max(s, d):
+        crops = pad
+        where = " in each dimension" if rank > 1 else ""
+        for axis, op, st, d in zip(letters, out_pads, strides, dilations):
+            if op >= max(st, d):
                 raise ValueError(
-                    f"output_padding must be < max(stride, dilation) in each dimension; got {op} in the {axis} "
-                    f"axis with stride {s} and dilation {d} (output_padding={output_padding!r})"
+                    f"output_padding must be < max(stride, dilation){where}; got {op} in the {_AXIS_NAMES[axis]} "
+                    f"axis with stride {st} and dilation {d} (output_padding={output_padding!r})"
                 )
-    Hout = (H - 1) * sh - pt - pb + span_h + oph
-    Wout = (W - 1) * sw - pl - pr + span_w + opw
-    if Hout < 1 or Wout < 1:
+    full = tuple((n - 1) * st + span + op for n, st, span, op in zip(size, strides, spans, out_pads))
+    outs = tuple(f - before - after for f, (before, after) in zip(full, crops))
+    if min(outs) < 1:
         raise ValueError(
             f"padding {padding!r} crops more than the transposed convolution produces: the output would be "
-            f"{Hout}x{Wout}; padding per side must leave at least 1x1 of the uncropped "
-            f"{(H - 1) * sh + span_h + oph}x{(W - 1) * sw + span_w + opw}"
+            f"{extent(outs)}; padding per side must leave at least {extent((1,) * rank)} of the uncropped "
+            f"{extent(full)}"
         )
-    return TransposeGeometry(N, H, W, C, Cog * groups, KH, KW, groups, (sh, sw), (dh, dw),
-                             ((pt, pb), (pl, pr)), (oph, opw), Hout, Wout)
+    # A 1-D transposed convolution is the 2-D one with a unit H axis (see TransposeGeometry).
+    unit = 2 - rank
+    H, W = (1,) * unit + size
+    KH, KW = (1,) * unit + kernel
+    sh, sw = (1,) * unit + strides
+    dh, dw = (1,) * unit + dilations
+    (pt, pb), (pl, pr) = ((0, 0),) * unit + tuple(crops)
+    oph, opw = (0,) * unit + tuple(out_pads)
+    Hout, Wout = (1,) * unit + outs
+    return TransposeGeometry(sizes["N"], H, W, C, Cog * groups, KH, KW, groups, (sh, sw), (dh, dw),
+                             ((pt, pb), (pl, pr)), (oph, opw), Hout, Wout, rank)
 
 
 def _call_geometry(batch: Batch, weight_shape: Shape, *, stride: IntPair, padding: Padding, output_padding: IntPair,

@@ -66,6 +66,9 @@ def winograd_supported(geometry: Any) -> tuple[bool, str]:
         fit for a ValueError message.
     """
     g = geometry
+    if getattr(g, "rank", 2) != 2:
+        # A 1-D call runs as the 2-D one with a unit H axis: a 1x3 kernel, no 3x3 tiles.
+        return False, f"winograd is for 2-D 3x3 kernels (F(2x2,3x3), F(4x4,3x3)); a 1-D kernel has KW={g.KW}"
     if (g.KH, g.KW) != (3, 3):
         return False, f"winograd needs a 3x3 kernel; got {g.KH}x{g.KW}"
     if (g.sh, g.sw) != (1, 1):

@@ -24,6 +24,7 @@ PARAM_MESSAGES = [
     ("pad_neg_asym", dict(padding=((0, 0), (-1, 0))), "padding", r"non-negative", "((0, 0), (-1, 0))"),
     ("pad_string_full", dict(padding="full"), "padding", r"'valid' or 'same'", "'full'"),
     ("pad_string_empty", dict(padding=""), "padding", r"'valid' or 'same'", "''"),
+    ("pad_causal", dict(padding="causal"), "padding", r"conv1d only.*'valid', 'same'", "'causal'"),
     ("pad_float", dict(padding=1.5), "padding", r"an int, \(ph, pw\)", "1.5"),
     ("pad_triple", dict(padding=(1, 2, 3)), "padding", r"an int, \(ph, pw\)", "(1, 2, 3)"),
     ("layout_unknown", dict(layout="NWHC"), "layout", r"NHWC.*NCHW", "'NWHC'"),
@@ -97,6 +98,8 @@ SHAPE_MESSAGES = [
     ("float128", lambda: cconv.conv2d(X.astype(np.longdouble), W), "dtype", "float32 or float64",
      str(np.dtype(np.longdouble))),
     ("output_shape_neg", lambda: cconv.output_shape((2, -5, 5, 4), W.shape), "input_shape", "non-negative", "-5"),
+    ("transposed_causal", lambda: cconv.conv_transpose2d(X, np.ones((3, 3, 2, 4)), padding="causal"), "padding",
+     r"conv1d only", "'causal'"),
 ]
 
 
