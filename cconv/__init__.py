@@ -1,8 +1,9 @@
-"""cconv: batched 2-D convolution on NumPy arrays, forward and gradients,
-compiled from typed Cython with OpenMP.
+"""cconv: batched 1-D and 2-D convolution on NumPy arrays, forward and
+gradients, compiled from typed Cython with OpenMP.
 
-NHWC input with HWIO weights is the native layout; NCHW/OIHW (PyTorch's) is
-converted at the boundary. ``cconv.reference`` holds the same functions in
+NHWC input with HWIO weights is the native layout (NWC with WIO in 1-D);
+NCHW/OIHW (PyTorch's, NCW/OIW in 1-D) is converted at the boundary. 1-D calls
+run on the 2-D kernels as one-row images (a unit H axis, as a view). ``cconv.reference`` holds the same functions in
 pure NumPy, the baseline to compare against.
 
 The submodules ``cconv.reference``, ``cconv.dask`` and ``cconv.bench`` load on
@@ -38,13 +39,29 @@ from ._conv import (
     output_shape,
     select_algorithm,
 )
-from ._layer import Conv2D, ConvTranspose2D
+from ._layer import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D
 from ._patches import col2im, im2col
 from ._transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
+from ._conv1d import (
+    conv1d,
+    conv1d_backward,
+    conv1d_grad_input,
+    conv1d_grad_weight,
+    conv1d_output_shape,
+    conv_transpose1d,
+    conv_transpose1d_backward,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "conv1d",
+    "conv1d_backward",
+    "conv1d_grad_input",
+    "conv1d_grad_weight",
+    "conv1d_output_shape",
+    "conv_transpose1d",
+    "conv_transpose1d_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_grad_input",
@@ -56,7 +73,9 @@ __all__ = [
     "col2im",
     "output_shape",
     "select_algorithm",
+    "Conv1D",
     "Conv2D",
+    "ConvTranspose1D",
     "ConvTranspose2D",
     "get_num_threads",
     "set_num_threads",

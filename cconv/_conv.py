@@ -136,14 +136,20 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     """The kernel each pass of this convolution runs, and the ISA level it
     runs at, without running it.
 
+    It serves ``conv1d`` too: pass a 1-D layout (``"NWC"`` or ``"NCW"``)
+    with 1-D shapes and parameters, and it tells the routes ``conv1d`` runs
+    (the 2-D kernels' routes for its one-row images; never Winograd).
+
     Parameters
     ----------
     input_shape : tuple of 4 ints, or 3 for an unbatched input
-        Shape of x, in ``layout`` order.
+        Shape of x, in ``layout`` order (3 or 2 ints for a 1-D layout).
     weight_shape : tuple of 4 ints
-        Shape of the weight, in ``layout`` order.
-    stride, padding, dilation, groups, layout, algorithm
-        As in ``conv2d``.
+        Shape of the weight, in ``layout`` order (3 ints for a 1-D layout).
+    stride, padding, dilation, groups, algorithm
+        As in ``conv2d`` (or ``conv1d`` for a 1-D layout).
+    layout : {"NHWC", "NCHW", "NWC", "NCW"}, default "NHWC"
+        The layout of the shapes; a 1-D one for a ``conv1d`` call.
 
     Returns
     -------
@@ -162,7 +168,7 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     ValueError
         If ``algorithm`` cannot serve the shape, saying why.
     """
-    layout = layout_iv(layout)
+    layout = layout_iv(layout, rank=(2, 1))
     batch = input_batch_iv(input_shape, "input_shape", layout)
     geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
                               weight_name="weight_shape")

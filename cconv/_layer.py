@@ -1,4 +1,9 @@
-"""``Conv2D`` and ``ConvTranspose2D``: convolution layers holding their weight, bias and their gradients."""
+"""``Conv2D``, ``ConvTranspose2D``, ``Conv1D`` and ``ConvTranspose1D``: convolution layers holding their
+weight, bias and their gradients.
+
+The 1-D layers are the 2-D ones' code with a 1-D layout: ``_TrainableLayer``
+validates by the layout's rank and draws the weight in the layout's order.
+"""
 from __future__ import annotations
 
 from typing import Any, Union
@@ -6,14 +11,16 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._params import groups_iv, layout_iv, pair_iv
+from ._layout_hints import spatial_letters, weight_order
+from ._params import groups_iv, ints_iv, layout_iv
 from ._types import ArrayLike, FloatArray, IntPair, Padding
 from ._conv import conv2d, conv2d_backward
+from ._conv1d import conv1d, conv1d_backward, conv_transpose1d, conv_transpose1d_backward
 from ._transpose import conv_transpose2d, conv_transpose2d_backward
 
 
 class _TrainableLayer:
-    """What both layers share: keep the input of ``forward`` and turn
+    """What every layer shares: keep the input of ``forward`` and turn
     ``backward``'s gradients into ``grad_weight``/``grad_bias``. A subclass
     says which function computes each pass (``_apply``, ``_gradients``)."""
 
@@ -23,11 +30,13 @@ class _TrainableLayer:
     grad_weight: FloatArray | None
     grad_bias: FloatArray | None
     _x: ArrayLike | None
+    #: Spatial axes of the layer's input (its layouts, kernel_size and parameters follow it).
+    _rank = 2
 
     def _set_common(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair,
-                    padding: Padding, groups: int, layout: str, dtype: DTypeLike) -> tuple[int, int]:
-        """Validate and store what both layers take; return (KH, KW)."""
-        self.layout = layout_iv(layout)
+                    padding: Padding, groups: int, layout: str, dtype: DTypeLike) -> tuple[int, ...]:
+        """Validate and store what every layer takes; return the kernel size per spatial axis."""
+        self.layout = layout_iv(layout, self._rank)
         self.groups = groups_iv(groups)
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
@@ -37,12 +46,27 @@ class _TrainableLayer:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {self.dtype}")
-        KH, KW = pair_iv(kernel_size, "kernel_size")
+        kernel = ints_iv(kernel_size, "kernel_size", self._rank)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = (KH, KW)
+        self.kernel_size: tuple[int, ...] = kernel
         self.stride: IntPair = stride
         self.padding: Padding = padding
-        return KH, KW
+        return kernel
+
+    def _initial_weight(self, kernel: tuple[int, ...], fan_channels: int, channels: tuple[int, int],
+                        transposed: bool, rng: Union[np.random.Generator, int, None]) -> FloatArray:
+        """He-style initial weight in the layout's order: normal with standard deviation
+        sqrt(2 / fan_in), fan_in = fan_channels * prod(kernel).
+
+        It is drawn channels last, shape ``(*kernel, *channels)`` (HWIO, or
+        HWOI for a transposed weight), and then reordered, so a layer's
+        initial values do not depend on its layout.
+        """
+        std = np.sqrt(2.0 / (fan_channels * int(np.prod(kernel))))
+        drawn = np.random.default_rng(rng).standard_normal((*kernel, *channels)) * std
+        src = weight_order(self.layout[0] + spatial_letters(self.layout) + "C", transposed)  # channels-last order
+        dst = weight_order(self.layout, transposed)
+        return np.ascontiguousarray(drawn.transpose([src.index(a) for a in dst]), dtype=self.dtype)
 
     def _kwargs(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -57,8 +81,8 @@ class _TrainableLayer:
         """Return the layer's output for ``x`` and keep ``x`` for ``backward``.
 
         ``x`` is a batch in the layer's layout or one unbatched image
-        ((H, W, C) for NHWC, (C, H, W) for NCHW); the output is batched as
-        ``x`` is.
+        ((H, W, C) for NHWC, (C, H, W) for NCHW; (W, C) or (C, W) for the 1-D
+        layers); the output is batched as ``x`` is.
         """
         y = self._apply(x)
         self._x = x
@@ -87,7 +111,39 @@ class _TrainableLayer:
         return gx
 
 
-class Conv2D(_TrainableLayer):
+class _Conv(_TrainableLayer):
+    """What Conv2D and Conv1D share: the 2-D functions unless a subclass names its own."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                 layout: str = "NHWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        kernel = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
+        self.dilation: IntPair = dilation
+        cg = self.in_channels // self.groups
+        self.weight = self._initial_weight(kernel, cg, (cg, self.out_channels), False, rng)
+        self.bias: FloatArray | None = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
+        self.grad_weight: FloatArray | None = None
+        self.grad_bias: FloatArray | None = None
+        self._x: ArrayLike | None = None
+
+    def _kwargs(self) -> dict[str, Any]:
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
+                    layout=self.layout)
+
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv2d(x, self.weight, self.bias, **self._kwargs())
+
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv2d_backward(grad_out, x, self.weight, **self._kwargs())
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
+
+
+class Conv2D(_Conv):
     """A 2-D convolution layer with forward and backward passes.
 
     Parameters
@@ -113,40 +169,42 @@ class Conv2D(_TrainableLayer):
         Set by ``backward``; None before it.
     """
 
+
+class _ConvTranspose(_TrainableLayer):
+    """What ConvTranspose2D and ConvTranspose1D share: the 2-D functions unless a subclass names its own."""
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
-                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                 layout: str = "NHWC", dtype: DTypeLike = np.float32,
+                 padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NHWC", dtype: DTypeLike = np.float32,
                  rng: Union[np.random.Generator, int, None] = None) -> None:
-        KH, KW = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
+        kernel = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
+        self.output_padding: IntPair = output_padding
         self.dilation: IntPair = dilation
-        rng = np.random.default_rng(rng)
-        cg = self.in_channels // self.groups
-        std = np.sqrt(2.0 / (cg * KH * KW))
-        hwio = rng.standard_normal((KH, KW, cg, self.out_channels)) * std
-        self.weight = np.ascontiguousarray(hwio if self.layout == "NHWC" else hwio.transpose(3, 2, 0, 1),
-                                           dtype=self.dtype)
+        cog = self.out_channels // self.groups
+        self.weight = self._initial_weight(kernel, cog, (cog, self.in_channels), True, rng)
         self.bias: FloatArray | None = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
         self.grad_weight: FloatArray | None = None
         self.grad_bias: FloatArray | None = None
         self._x: ArrayLike | None = None
 
     def _kwargs(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
-                    layout=self.layout)
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
+                    dilation=self.dilation, groups=self.groups, layout=self.layout)
 
     def _apply(self, x: ArrayLike) -> FloatArray:
-        return conv2d(x, self.weight, self.bias, **self._kwargs())
+        return conv_transpose2d(x, self.weight, self.bias, **self._kwargs())
 
     def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
-        return conv2d_backward(grad_out, x, self.weight, **self._kwargs())
+        return conv_transpose2d_backward(grad_out, x, self.weight, **self._kwargs())
 
     def __repr__(self) -> str:
-        return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
-                f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r}, output_padding={self.output_padding}, "
+                f"dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}, "
+                f"layout={self.layout!r}, dtype={self.dtype.name})")
 
 
-class ConvTranspose2D(_TrainableLayer):
+class ConvTranspose2D(_ConvTranspose):
     """A transposed 2-D convolution layer (as ``torch.nn.ConvTranspose2d``) with forward and backward passes.
 
     Parameters
@@ -173,35 +231,91 @@ class ConvTranspose2D(_TrainableLayer):
         Set by ``backward``; None before it.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
-                 padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
-                 bias: bool = True, layout: str = "NHWC", dtype: DTypeLike = np.float32,
-                 rng: Union[np.random.Generator, int, None] = None) -> None:
-        KH, KW = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
-        self.output_padding: IntPair = output_padding
-        self.dilation: IntPair = dilation
-        rng = np.random.default_rng(rng)
-        cog = self.out_channels // self.groups
-        hw_oi = rng.standard_normal((KH, KW, cog, self.in_channels)) * np.sqrt(2.0 / (cog * KH * KW))
-        self.weight = np.ascontiguousarray(hw_oi if self.layout == "NHWC" else hw_oi.transpose(3, 2, 0, 1),
-                                           dtype=self.dtype)
-        self.bias: FloatArray | None = np.zeros(self.out_channels, dtype=self.dtype) if bias else None
-        self.grad_weight: FloatArray | None = None
-        self.grad_bias: FloatArray | None = None
-        self._x: ArrayLike | None = None
 
-    def _kwargs(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    dilation=self.dilation, groups=self.groups, layout=self.layout)
+class Conv1D(_Conv):
+    """A 1-D convolution layer (as ``torch.nn.Conv1d``, ``keras.layers.Conv1D``) with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and O; both divisible by ``groups``.
+    kernel_size : int or (int,)
+        KW.
+    stride, padding, dilation, groups
+        As in ``cconv.conv1d`` (``padding="causal"`` included).
+    layout : {"NWC", "NCW"}, default "NWC"
+        Channels last (native) or PyTorch's channels first.
+    bias : bool, default True
+        Whether the layer adds a learned bias (initialised to zero).
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights: normal with standard
+        deviation sqrt(2 / fan_in), fan_in = (C // groups) * KW.
+
+    Attributes
+    ----------
+    weight : ndarray, (KW, C//groups, O) for NWC or (O, C//groups, KW) for NCW
+    bias : ndarray of shape (O,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    _rank = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                 layout: str = "NWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                         groups=groups, bias=bias, layout=layout, dtype=dtype, rng=rng)
 
     def _apply(self, x: ArrayLike) -> FloatArray:
-        return conv_transpose2d(x, self.weight, self.bias, **self._kwargs())
+        return conv1d(x, self.weight, self.bias, **self._kwargs())
 
     def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
-        return conv_transpose2d_backward(grad_out, x, self.weight, **self._kwargs())
+        return conv1d_backward(grad_out, x, self.weight, **self._kwargs())
 
-    def __repr__(self) -> str:
-        return (f"ConvTranspose2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding!r}, output_padding={self.output_padding}, "
-                f"dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}, "
-                f"layout={self.layout!r}, dtype={self.dtype.name})")
+
+class ConvTranspose1D(_ConvTranspose):
+    """A transposed 1-D convolution layer (as ``torch.nn.ConvTranspose1d``) with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C_in and C_out; both divisible by ``groups``.
+    kernel_size : int or (int,)
+        KW.
+    stride, padding, output_padding, dilation, groups
+        As in ``cconv.conv_transpose1d``.
+    layout : {"NWC", "NCW"}, default "NWC"
+    bias : bool, default True
+        Whether the layer adds a learned bias (initialised to zero).
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights: normal with standard
+        deviation sqrt(2 / fan_in), fan_in = (C_out // groups) * KW.
+
+    Attributes
+    ----------
+    weight : ndarray, (KW, C_out//groups, C_in) for NWC or (C_in, C_out//groups, KW) for NCW
+    bias : ndarray of shape (C_out,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    _rank = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         output_padding=output_padding, dilation=dilation, groups=groups, bias=bias, layout=layout,
+                         dtype=dtype, rng=rng)
+
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv_transpose1d(x, self.weight, self.bias, **self._kwargs())
+
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv_transpose1d_backward(grad_out, x, self.weight, **self._kwargs())
+

@@ -1,11 +1,12 @@
-"""Pure-NumPy reference implementation of cconv's 2-D convolution API.
+"""Pure-NumPy reference implementation of cconv's convolution API (1-D and 2-D).
 
 Everything is vectorised NumPy (``sliding_window_view`` plus BLAS-backed matmul or
 einsum); it is the baseline the compiled kernels are tested and benchmarked against.
 Like cconv, every function takes its activations batched or unbatched (``x`` of shape
 (H, W, C) or (C, H, W)); the validation shared with cconv (``cconv._params``,
 ``cconv._batch``) adds and strips the batch axis, so the computations below only see
-batched arrays.
+batched arrays. The 1-D functions are the 2-D ones on one-row images: a unit H axis
+inserted as a view (``cconv._unit_axis``), validated first in 1-D terms.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import DTypeLike, NDArray
 
+from . import _unit_axis as unit
 from ._batch import grad_out_shape_iv
 from ._params import (
     ConvGeometry,
@@ -30,6 +32,10 @@ from ._params import (
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 __all__ = [
+    "conv1d",
+    "conv1d_backward",
+    "conv1d_grad_input",
+    "conv1d_grad_weight",
     "conv2d",
     "conv2d_backward",
     "conv2d_grad_input",
@@ -635,3 +641,95 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
         )
     result_dtype, dtype = compute_dtype(cols)
     return batch.strip(np.ascontiguousarray(_col2im_add_at(cols, g, layout, dtype), dtype=result_dtype))
+
+
+# ----------------------------------------------------------------------------------
+# 1-D: the 2-D functions above on one-row images
+
+
+def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0,
+           dilation: IntPair = 1, groups: int = 1, layout: str = "NWC", num_threads: int | None = None) -> FloatArray:
+    """1-D cross-correlation of a batch of sequences, or of one unbatched sequence.
+
+    Parameters
+    ----------
+    x : array_like
+        (N, W, C) for ``layout="NWC"`` or (N, C, W) for ``"NCW"``; or unbatched (W, C) or (C, W).
+    weight : array_like
+        (KW, C // groups, O) for ``"NWC"``, (O, C // groups, KW) (PyTorch's) for ``"NCW"``.
+    bias : array_like, optional
+        Shape (O,).
+    stride, dilation : int or (int,)
+    padding : int, (left, right), ((left, right),), "valid", "same" or "causal"
+        As in ``cconv.conv1d``; "causal" puts all of dilation*(KW-1) on the left.
+    groups, num_threads
+        As in :func:`conv2d` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    y : ndarray
+        (N, Wo, O) or (N, O, Wo), without N for an unbatched x.
+    """
+    layout = layout_iv(layout, rank=1)
+    num_threads_iv(num_threads)
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", 3)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = conv2d(unit.lift(x, "x", layout), unit.lift(weight, "w", layout), bias, **unit.conv2d_kwargs(g, layout))
+    return batch.strip(unit.drop(y, "x", layout))
+
+
+def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
+                    padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
+                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of :func:`conv1d` with respect to its input, weight and bias.
+
+    ``grad_out`` has the forward output's shape (unbatched exactly when ``x`` is); the
+    other arguments are as for :func:`conv1d`. Returns ``(grad_x, grad_weight,
+    grad_bias)`` shaped as ``x``, ``weight`` and (O,).
+    """
+    layout = layout_iv(layout, rank=1)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", 3)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    gx, gw, gb = conv2d_backward(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),
+                                 unit.lift(weight, "w", layout), **unit.conv2d_kwargs(g, layout))
+    return batch.strip(unit.drop(gx, "x", layout)), unit.drop(gw, "w", layout), gb
+
+
+def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
+                      padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
+                      num_threads: int | None = None) -> FloatArray:
+    """Gradient of :func:`conv1d` with respect to its input, of shape ``input_shape``
+    (3 ints, or 2 for an unbatched input, in ``layout``'s order)."""
+    layout = layout_iv(layout, rank=1)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    weight = array_iv(weight, "weight", 3)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    gx = conv2d_grad_input(unit.lift(batch.add(grad_out), "x", layout), unit.lift(weight, "w", layout),
+                           unit.lift_shape(batch.batched_shape, "x", layout), **unit.conv2d_kwargs(g, layout))
+    return batch.strip(unit.drop(gx, "x", layout))
+
+
+def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
+                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
+                       num_threads: int | None = None) -> FloatArray:
+    """Gradient of :func:`conv1d` with respect to its weight, of shape ``weight_shape``
+    ((KW, C // groups, O) for ``"NWC"``, (O, C // groups, KW) for ``"NCW"``); ``x`` is
+    batched or unbatched, and ``grad_out`` exactly as ``x``."""
+    layout = layout_iv(layout, rank=1)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    g = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           weight_name="weight_shape")
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    gw = conv2d_grad_weight(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),
+                            g.weight_shape(unit.LAYOUT_2D[layout]), **unit.conv2d_kwargs(g, layout))
+    return unit.drop(gw, "w", layout)

@@ -336,3 +336,162 @@ def test_every_mixed_up_case_that_fails_says_the_fix():
                     failed += 1
                     assert fix in str(exc) and "assumed" in str(exc), (case["id"], unbatched, str(exc))
     assert failed >= tried // 2, (failed, tried)
+
+
+# ---------------------------------------------------------------------------
+# the 1-D functions: the same rules, in 1-D terms (NWC/NCW, KW, one stride)
+# ---------------------------------------------------------------------------
+X1, W1, GY1 = np.ones((2, 5, 4)), np.ones((3, 4, 6)), np.ones((2, 3, 6))   # NWC: x, WIO weight, grad_out
+TW1, TGY1 = np.ones((3, 2, 4)), np.ones((2, 7, 2))                        # transposed: (KW, C_out, C_in)
+
+FUNCS_1D = {
+    "conv1d": lambda **kw: cconv.conv1d(X1, W1, **kw),
+    "conv1d_backward": lambda **kw: cconv.conv1d_backward(GY1, X1, W1, **kw),
+    "conv1d_grad_input": lambda **kw: cconv.conv1d_grad_input(GY1, W1, X1.shape, **kw),
+    "conv1d_grad_weight": lambda **kw: cconv.conv1d_grad_weight(GY1, X1, W1.shape, **kw),
+    "conv1d_output_shape": lambda **kw: cconv.conv1d_output_shape(X1.shape, W1.shape, **kw),
+    "conv_transpose1d": lambda **kw: cconv.conv_transpose1d(X1, TW1, **kw),
+    "conv_transpose1d_backward": lambda **kw: cconv.conv_transpose1d_backward(TGY1, X1, TW1, **kw),
+    "Conv1D": lambda **kw: cconv.Conv1D(4, 6, 3, **kw)(X1),
+    "ConvTranspose1D": lambda **kw: cconv.ConvTranspose1D(4, 2, 3, **kw)(X1),
+    "reference.conv1d": lambda **kw: cconv.reference.conv1d(X1, W1, **kw),
+    "reference.conv1d_backward": lambda **kw: cconv.reference.conv1d_backward(GY1, X1, W1, **kw),
+}
+NO_THREADS_1D = {"conv1d_output_shape", "Conv1D", "ConvTranspose1D"}
+TRANSPOSED_1D = {"conv_transpose1d", "conv_transpose1d_backward", "ConvTranspose1D"}
+
+# (id, kwargs, argument name, expected (regex), actual value as it must appear)
+PARAM_MESSAGES_1D = [
+    ("stride0", dict(stride=0), "stride", r"must be >= 1; got", "0"),
+    ("stride_pair", dict(stride=(1, 2)), "stride", r"an int or a 1-tuple of ints \(w,\)", "(1, 2)"),
+    ("stride_float", dict(stride=1.5), "stride", r"an int or a 1-tuple", "1.5"),
+    ("dilation0", dict(dilation=(0,)), "dilation", r">= 1", "(0,)"),
+    ("pad_neg_int", dict(padding=-1), "padding", r"non-negative", "-1"),
+    ("pad_neg_side", dict(padding=(0, -1)), "padding", r"non-negative", "(0, -1)"),
+    ("pad_neg_axis", dict(padding=((-1, 0),)), "padding", r"non-negative", "((-1, 0),)"),
+    ("pad_string", dict(padding="full"), "padding", r"'valid', 'same'|'valid' or 'same'", "'full'"),
+    ("pad_triple", dict(padding=(1, 2, 3)), "padding", r"an int, \(left, right\), \(\(left, right\),\)", "(1, 2, 3)"),
+    ("pad_2d_form", dict(padding=((0, 0), (1, 1))), "padding", r"\(left, right\)", "((0, 0), (1, 1))"),
+    ("layout_2d", dict(layout="NHWC"), "layout", r"\('NWC', 'NCW'\)", "'NHWC'"),
+    ("layout_not_str", dict(layout=3), "layout", r"string", "3"),
+    ("groups0", dict(groups=0), "groups", r">= ?1", "0"),
+    ("threads0", dict(num_threads=0), "num_threads", r"\[1, \d+\]", "0"),
+]
+
+# Terms of the 2-D call that runs a 1-D one, which a 1-D message must not show.
+LEAKS_2D = r"\bNHWC\b|\bNCHW\b|\bHWIO\b|\bOIHW\b|\bKH\b|\bH=|\(h, w\)|4 dimensions|\b\d+x\d+\b"
+
+
+def _check_1d(message, arg, expected, actual):
+    _check(message, arg, expected, actual)
+    # (the caller's own value, such as layout="NHWC", may of course be quoted back)
+    assert not re.search(LEAKS_2D, message.replace(actual, "")), f"2-D terms in a 1-D message: {message}"
+
+
+def _param_cases_1d():
+    for name in FUNCS_1D:
+        for pid, kw, arg, expected, actual in PARAM_MESSAGES_1D:
+            if "num_threads" in kw and name in NO_THREADS_1D:
+                continue
+            if pid == "layout_2d" and name.startswith("reference"):
+                expected = r"'NWC', 'NCW'"
+            yield pytest.param(name, kw, arg, expected, actual, id=f"{name}-{pid}")
+
+
+@pytest.mark.parametrize("name,kw,arg,expected,actual", list(_param_cases_1d()))
+def test_1d_parameter_error_message(name, kw, arg, expected, actual):
+    FUNCS_1D[name]()                          # the baseline is valid
+    with pytest.raises((ValueError, TypeError)) as info:
+        FUNCS_1D[name](**kw)
+    _check_1d(str(info.value), arg, expected, actual)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS_1D))
+def test_causal_padding_is_for_conv1d_only(name):
+    if name in TRANSPOSED_1D:
+        with pytest.raises(ValueError) as info:
+            FUNCS_1D[name](padding="causal")
+        _check_1d(str(info.value), "padding", r"conv1d only", "'causal'")
+    else:  # accepted (the baseline's grad_out then has the wrong length: that is the only complaint)
+        try:
+            FUNCS_1D[name](padding="causal")
+        except ValueError as exc:
+            assert str(exc).startswith("grad_out must have the forward output's shape (2, 5, 6)"), str(exc)
+
+
+SHAPE_MESSAGES_1D = [
+    ("x_ndim", lambda: cconv.conv1d(np.ones(5), W1), "x",
+     r"2 \(unbatched\) or 3 \(batched\) dimensions for layout 'NWC'", "got 1 (shape (5,))"),
+    ("x_ndim_4", lambda: cconv.conv1d(np.ones((1, 2, 5, 4)), W1, layout="NCW"), "x",
+     r"2 \(unbatched\) or 3 \(batched\) dimensions for layout 'NCW'", "got 4"),
+    ("weight_ndim", lambda: cconv.conv1d(X1, np.ones((1, 3, 4, 6))), "weight", "3 dimensions", "got 4"),
+    ("channel_mismatch", lambda: cconv.conv1d(np.ones((2, 5, 3)), W1), "x", "C//groups=4", "C=3"),
+    ("kernel_too_large", lambda: cconv.conv1d(np.ones((1, 3, 1)), np.ones((5, 1, 1))), "kernel",
+     r"dilated extent 5\)", "padded input (3)"),
+    ("kernel0", lambda: cconv.conv1d(X1, np.ones((0, 4, 6))), "weight", r"kernel size must be >= 1", "KW=0"),
+    ("bias_shape", lambda: cconv.conv1d(X1, W1, np.ones(7)), "bias", r"\(6,\)", "(7,)"),
+    ("grad_out_shape", lambda: cconv.conv1d_backward(np.ones((2, 9, 6)), X1, W1), "grad_out",
+     r"\(2, 3, 6\) \(NWC\)", "(2, 9, 6)"),
+    ("grad_out_unbatched", lambda: cconv.conv1d_grad_weight(GY1, X1[0], W1.shape), "grad_out",
+     r"but x is unbatched \(2 dimensions, shape \(5, 4\)\)", "grad_out is batched (3 dimensions"),
+    ("grad_out_shape_unbatched", lambda: cconv.conv1d_grad_input(np.ones((4, 6)), W1, (5, 4)), "grad_out",
+     r"\(3, 6\) \(WC, unbatched NWC\)", "(4, 6)"),
+    ("input_shape_ndim", lambda: cconv.conv1d_grad_input(GY1, W1, (5,)), "input_shape",
+     r"2 \(unbatched\) or 3 \(batched\)", "got 1"),
+    ("weight_shape_ndim", lambda: cconv.conv1d_grad_weight(GY1, X1, (3, 4)), "weight_shape", "3 dimensions",
+     "got 2"),
+    ("output_shape_neg", lambda: cconv.conv1d_output_shape((2, -5, 4), W1.shape), "input_shape", "non-negative",
+     "-5"),
+    ("transposed_empty", lambda: cconv.conv_transpose1d(np.ones((2, 0, 4)), TW1), "x", r"spatial size >= 1;",
+     "W=0"),
+    ("transposed_channels", lambda: cconv.conv_transpose1d(np.ones((2, 5, 3)), TW1), "weight", "C_in=4",
+     "C_in=3"),
+    ("transposed_output_padding", lambda: cconv.conv_transpose1d(X1, TW1, output_padding=1), "output_padding",
+     r"< max\(stride, dilation\); got 1 in the width axis", "output_padding=1"),
+    ("transposed_crop", lambda: cconv.conv_transpose1d(X1, TW1, padding=(4, 4)), "padding",
+     r"at least 1 of the uncropped 7", "would be -1"),
+    ("transposed_grad_out", lambda: cconv.conv_transpose1d_backward(np.ones((2, 8, 2)), X1, TW1), "grad_out",
+     r"\(2, 7, 2\)", "(2, 8, 2)"),
+    ("layer_kernel_size", lambda: cconv.Conv1D(4, 6, (3, 3)), "kernel_size", r"1-tuple of ints", "(3, 3)"),
+    ("layer_layout", lambda: cconv.ConvTranspose1D(4, 6, 3, layout="NCHW"), "layout", r"'NWC', 'NCW'", "'NCHW'"),
+    ("layer_channels", lambda: cconv.Conv1D(4, 0, 3), "out_channels", r">= ?1", "0"),
+    ("select_algorithm_1d", lambda: cconv.select_algorithm((2, 5, 3), W1.shape, layout="NWC"), "x|input_shape",
+     "C//groups=4", "C=3"),
+]
+
+
+@pytest.mark.parametrize("call,arg,expected,actual", [pytest.param(*c[1:], id=c[0]) for c in SHAPE_MESSAGES_1D])
+def test_1d_shape_error_message(call, arg, expected, actual):
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    message = str(info.value)
+    assert re.search(rf"\b({arg})\b" if "|" in arg else rf"\b{re.escape(arg)}\b", message), (arg, message)
+    assert re.search(expected, message), (expected, message)
+    assert actual in message, (actual, message)
+    assert not re.search(LEAKS_2D, message.replace(actual, "")), f"2-D terms in a 1-D message: {message}"
+
+
+X_NCW, W_OIW = np.ones((2, 3, 8)), np.ones((16, 3, 3))   # PyTorch's conv1d arrays: N=2, C=3, W=8; O=16, KW=3
+
+LAYOUT_MIXUPS_1D = [
+    ("torch_arrays", lambda: cconv.conv1d(X_NCW, W_OIW),
+     ["Layout 'NWC' assumed", "x (2, 3, 8) read as NWC: N=2, W=3, C=8", "weight (16, 3, 3) read as WIO: KW=16",
+      "the shapes fit layout 'NCW' (x as NCW, weight as OIW, PyTorch's order)", 'pass layout="NCW"']),
+    ("oiw_weight", lambda: cconv.conv1d(np.ones((2, 8, 3)), W_OIW),
+     ["weight fits as OIW, PyTorch's order (O=16, C=3, KW=3): for layout 'NWC' pass weight.transpose(2, 1, 0)"]),
+    ("unbatched_torch", lambda: cconv.conv1d_backward(np.ones((1, 1)), X_NCW[0], W_OIW),
+     ["x (3, 8) read as WC: W=3, C=8", 'pass layout="NCW"']),
+    ("transposed_torch", lambda: cconv.conv_transpose1d(X_NCW, np.ones((3, 16, 3))),
+     ["weight (3, 16, 3) read as WOI", 'pass layout="NCW"']),
+    ("layer", lambda: cconv.Conv1D(3, 16, 3)(X_NCW), ["x.transpose(0, 2, 1)"]),
+]
+
+
+@pytest.mark.parametrize("call,parts", [pytest.param(c[1], c[2], id=c[0]) for c in LAYOUT_MIXUPS_1D])
+def test_1d_layout_mixup_is_explained(call, parts):
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    for part in parts:
+        assert part in message, f"{part!r} not in: {message}"
+    assert not re.search(LEAKS_2D, message), message

@@ -17,6 +17,10 @@ on cconv and on ``cconv.reference``:
 
 A crash would kill the test process; a hang would blow the run's time limit.
 
+The 1-D functions run on the same drawn cases read as 1-D ones (``_case_1d``:
+the H axis dropped, the W entry of each per-axis parameter kept, and "causal"
+drawn among the paddings).
+
 Adding a function is one entry in ``TARGETS``: a function
 ``(module, case) -> result`` that calls the function of that name on
 ``module`` (cconv or cconv.reference). A cconv-only keyword to sweep (such as
@@ -297,6 +301,216 @@ def _transpose_layer(m, c):
     return y, gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
 
 
+# ---------------------------------------------------------------------------
+# the 1-D functions: each drawn case is also read as a 1-D one (its H axis
+# dropped, each per-axis parameter's W entry kept), so the 1-D targets see the
+# same sizes, dtypes, memory layouts and faults. The 1-D reference is
+# cconv.reference's conv1d*; the transposed and layer targets use the
+# direct-definition oracle above on the unit-H 2-D form.
+# ---------------------------------------------------------------------------
+def _is_plain_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _w_entry(v):
+    """A per-axis int parameter for 1-D: a valid (h, w) pair keeps w; anything else stays as drawn."""
+    if isinstance(v, tuple) and len(v) == 2 and all(_is_plain_int(u) for u in v):
+        return v[1]
+    return v
+
+
+def _padding_1d(p):
+    if isinstance(p, tuple) and len(p) == 2 and all(isinstance(v, tuple) for v in p):
+        return (p[1],)                                   # ((t, b), (l, r)) -> ((l, r),)
+    if p == "Valid":
+        return "causal"                                  # so that conv1d's "causal" is drawn too
+    return p                                             # int, (l, r), strings, bad values
+
+
+def _layout_1d(layout):
+    if isinstance(layout, str) and layout.upper() in ("NHWC", "NCHW"):
+        return "".join(ch for ch in layout if ch.upper() != "H")
+    return layout
+
+
+def _drop_h(a, axis):
+    """``a`` without its H axis ``axis``: a view of row 0, or, when H is 0, a W of 0 (so the fault stays)."""
+    if a.shape[axis] > 0:
+        return a[(slice(None),) * axis + (0,)]
+    shape = list(a.shape)
+    del shape[axis]
+    shape[axis] = 0                                      # W follows H in every order
+    return np.zeros(shape, a.dtype)
+
+
+def _case_1d(c):
+    """The drawn case read as a 1-D one (built once per case)."""
+    if "case_1d" in c.extra:
+        return c.extra["case_1d"]
+    nchw = str(c.kw["layout"]).upper() == "NCHW"
+    x = c.x
+    if x.ndim in (3, 4):
+        x = _drop_h(x, (1 if x.ndim == 3 else 2) if nchw else (0 if x.ndim == 3 else 1))
+    w = _drop_h(c.w, 2 if nchw else 0) if c.w.ndim == 4 else c.w
+    kw = dict(c.kw, stride=_w_entry(c.kw["stride"]), dilation=_w_entry(c.kw["dilation"]),
+              padding=_padding_1d(c.kw["padding"]), layout=_layout_1d(c.kw["layout"]))
+    geo = {k: v for k, v in kw.items() if k != "num_threads"}
+    try:
+        y_shape = tuple(ref.conv1d(np.zeros(x.shape), np.zeros(w.shape), **geo).shape)
+    except ERRORS:
+        y_shape = (1, 1, 1)
+    fault = c.extra["fault"]
+    if fault == "gy":
+        y_shape = y_shape[:-1] + (y_shape[-1] + 1,)
+    if fault == "gy_batch":
+        y_shape = (1,) + y_shape if c.extra["unbatched"] else y_shape[1:]
+    gy = c.extra["rng_values"](y_shape)
+    c1 = Case(x=x, w=w, b=c.b, gy=gy, cols=c.cols, kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
+              kernel_size=c.kernel_size, extra=dict(c.extra, output_padding=_w_entry(c.extra["output_padding"])))
+    c.extra["case_1d"] = c1
+    return c1
+
+
+def _lift_int(v, unit):
+    """A 1-D per-axis int parameter as the 2-D one with ``unit`` along H; what 1-D refuses, 2-D refuses too."""
+    if _is_plain_int(v):
+        return (unit, int(v))
+    if isinstance(v, (tuple, list)) and len(v) == 1 and _is_plain_int(v[0]):
+        return (unit, int(v[0]))
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        return None                                      # a pair is no 1-D value: a TypeError on both sides
+    return v
+
+
+def _lift_padding(p):
+    if _is_plain_int(p):
+        return ((0, 0), (int(p), int(p)))
+    if isinstance(p, tuple) and len(p) == 2 and all(_is_plain_int(v) for v in p):
+        return ((0, 0), (int(p[0]), int(p[1])))
+    if isinstance(p, tuple) and len(p) == 1:
+        q = p[0]
+        if _is_plain_int(q):
+            return ((0, 0), (int(q), int(q)))
+        if isinstance(q, tuple) and len(q) == 2 and all(_is_plain_int(v) for v in q):
+            return ((0, 0), (int(q[0]), int(q[1])))
+    if isinstance(p, tuple) and len(p) == 2:
+        return None                                      # ((t, b), (l, r)) is 2-D only
+    return p
+
+
+def _lift_layout(layout):
+    if isinstance(layout, str) and layout.upper() in ("NWC", "NCW"):
+        return {"NWC": "NHWC", "NCW": "NCHW"}[layout.upper()]
+    return layout
+
+
+def _ref_conv_transpose1d_call(x, w, b, gy, kw1, op1):
+    """The direct-definition oracle on the unit-H 2-D form: (forward,) or the backward triple."""
+    from cconv._params import array_iv
+
+    x, w = array_iv(x, "x"), array_iv(w, "weight")
+    ncw = str(kw1["layout"]).upper() == "NCW"
+    x_axis = {3: 2 if ncw else 1, 2: 1 if ncw else 0}.get(x.ndim, 0)
+    w_axis = (2 if ncw else 0) if w.ndim == 3 else 0
+    kw2 = dict(kw1, stride=_lift_int(kw1["stride"], 1), dilation=_lift_int(kw1["dilation"], 1),
+               padding=_lift_padding(kw1["padding"]), layout=_lift_layout(kw1["layout"]))
+    kw2.pop("num_threads", None)
+    if "num_threads" in kw1:
+        from cconv._params import num_threads_iv
+        num_threads_iv(kw1["num_threads"])
+    op2 = _lift_int(op1, 0)
+    x2, w2 = np.expand_dims(x, x_axis), np.expand_dims(w, w_axis)
+    if gy is None:
+        return np.squeeze(_ref_conv_transpose2d(x2, w2, b, kw2, op2), axis=x_axis)
+    gy = array_iv(gy, "grad_out")
+    gy2 = np.expand_dims(gy, x_axis) if gy.ndim == x.ndim else gy
+    gx, gw, gb = _ref_conv_transpose2d_backward(gy2, x2, w2, kw2, op2)
+    return np.squeeze(gx, axis=x_axis), np.squeeze(gw, axis=w_axis), gb
+
+
+def _t1_out_shape(c1, weight_shape):
+    kw = {k: v for k, v in c1.kw.items() if k != "num_threads"}
+    return _ref_conv_transpose1d_call(np.zeros(c1.gy.shape), np.zeros(weight_shape), None, None, kw,
+                                      c1.extra["output_padding"]).shape
+
+
+def _conv1d_target(name):
+    def call(m, c):
+        c1 = _case_1d(c)
+        if name == "conv1d":
+            return m.conv1d(c1.x, c1.w, c1.b, **c1.geo(), **_extra(m, c1, name))
+        if name == "conv1d_backward":
+            return m.conv1d_backward(c1.gy, c1.x, c1.w, **c1.geo(), **_extra(m, c1, name))
+        if name == "conv1d_grad_input":
+            return m.conv1d_grad_input(c1.gy, c1.w, c1.x_shape, **c1.geo(), **_extra(m, c1, name))
+        if name == "conv1d_grad_weight":
+            return m.conv1d_grad_weight(c1.gy, c1.x, c1.w_shape, **c1.geo(), **_extra(m, c1, name))
+        if name == "conv1d_output_shape":
+            if m is cconv:
+                return np.array(cconv.conv1d_output_shape(c1.x_shape, c1.w_shape, **c1.geo(threads=False)))
+            return np.array(ref.conv1d(np.zeros(c1.x_shape), np.zeros(c1.w_shape), **c1.geo(threads=False)).shape)
+        if name == "select_algorithm":
+            if m is cconv:
+                route = cconv.select_algorithm(c1.x_shape, c1.w_shape, **c1.geo(threads=False))["forward"]
+                algorithm = "direct" if route.startswith("direct") else "gemm"
+                return cconv.conv1d(c1.x, c1.w, c1.b, **c1.geo(), algorithm=algorithm)
+            return ref.conv1d(c1.x, c1.w, c1.b, **c1.geo())
+        # the transposed pair: x = the case's grad_out, the adjoint of the case's convolution
+        op = c1.extra["output_padding"]
+        if name == "conv_transpose1d":
+            if m is cconv:
+                return cconv.conv_transpose1d(c1.gy, c1.w, c1.extra["bias_t"], output_padding=op, **c1.kw)
+            return _ref_conv_transpose1d_call(c1.gy, c1.w, c1.extra["bias_t"], None, c1.kw, op)
+        shape = _t1_out_shape(c1, c1.w.shape)
+        gt = c1.x if c1.x.shape == shape else c1.extra["rng_values"](shape)
+        if m is cconv:
+            return cconv.conv_transpose1d_backward(gt, c1.gy, c1.w, output_padding=op, **c1.kw)
+        return _ref_conv_transpose1d_call(c1.gy, c1.w, None, gt, c1.kw, op)
+    return call
+
+
+def _layer_1d(transposed):
+    def call(m, c):
+        c1 = _case_1d(c)
+        if len(c1.w_shape) != 3:
+            raise ValueError(f"a 1-D layer's weight shape has 3 dimensions; got {len(c1.w_shape)}")
+        layout = c1.kw.get("layout", "NWC")
+        KW, Cg, O = (c1.w_shape[2], c1.w_shape[1], c1.w_shape[0]) if str(layout).upper() == "NCW" else c1.w_shape
+        groups = c1.kw.get("groups", 1)
+        C = Cg * groups if _is_plain_int(groups) else Cg
+        kw = c1.geo(threads=False)
+        if not transposed:
+            layer = cconv.Conv1D(C, O, KW, stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"],
+                                 groups=groups, layout=layout, dtype=c1.extra["layer_dtype"], rng=0)
+            if m is cconv:
+                y = layer(c1.x)
+                return y, layer.backward(c1.gy), layer.grad_weight, layer.grad_bias
+            gx, gw, gb = ref.conv1d_backward(c1.gy, c1.x, layer.weight, **kw)
+            return ref.conv1d(c1.x, layer.weight, layer.bias, **kw), gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
+        op = c1.extra["output_padding"]
+        layer = cconv.ConvTranspose1D(O, C, KW, stride=kw["stride"], padding=kw["padding"], output_padding=op,
+                                      dilation=kw["dilation"], groups=groups, layout=layout,
+                                      dtype=c1.extra["layer_dtype"], rng=0)
+        gt = c1.extra["rng_values"](_t1_out_shape(c1, layer.weight.shape))
+        if m is cconv:
+            y = layer(c1.gy)
+            return y, layer.backward(gt), layer.grad_weight, layer.grad_bias
+        y = _ref_conv_transpose1d_call(c1.gy, layer.weight, layer.bias, None, kw, op)
+        gx, gw, gb = _ref_conv_transpose1d_call(c1.gy, layer.weight, None, gt, kw, op)
+        return y, gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
+    return call
+
+
+def _layer_1d_rejects_itself(case):
+    """Conv1D/ConvTranspose1D validate their own constructor: channels >= 1."""
+    c1 = _case_1d(case)
+    layout = str(c1.kw.get("layout", "")).upper()
+    if layout not in ("NWC", "NCW") or len(c1.w_shape) != 3:
+        return True
+    O, Cg = (c1.w_shape[0], c1.w_shape[1]) if layout == "NCW" else (c1.w_shape[2], c1.w_shape[1])
+    return O < 1 or Cg < 1
+
+
 TARGETS = {
     "conv2d": lambda m, c: m.conv2d(c.x, c.w, c.b, **c.geo(), **_extra(m, c, "conv2d")),
     "conv2d_backward": lambda m, c: m.conv2d_backward(c.gy, c.x, c.w, **c.geo(), **_extra(m, c, "conv2d_backward")),
@@ -313,6 +527,11 @@ TARGETS = {
     "conv_transpose2d_backward": _transpose_target("backward"),
     "conv_transpose2d_output_shape": _transpose_target("output_shape"),
     "ConvTranspose2D": _transpose_layer,
+    **{name: _conv1d_target(name) for name in ("conv1d", "conv1d_backward", "conv1d_grad_input", "conv1d_grad_weight",
+                                              "conv1d_output_shape", "conv_transpose1d", "conv_transpose1d_backward")},
+    "select_algorithm-1d": _conv1d_target("select_algorithm"),
+    "Conv1D": _layer_1d(transposed=False),
+    "ConvTranspose1D": _layer_1d(transposed=True),
 }
 # cconv-only keywords swept per target: {"conv2d": {"algorithm": ["auto", "gemm", ...]}}; each case
 # picks one value of each (the reference, which has no such keyword, is called without it)
@@ -552,9 +771,10 @@ def test_fuzz_against_reference(target, case):
         ref_error = None
     except ERRORS as exc:
         ref_error = exc
-    layer_target = target in ("Conv2D", "ConvTranspose2D")
-    if layer_target and ref_error is None and _layer_rejects_itself(case):
-        ref_error = ValueError("Conv2D needs in_channels, out_channels >= 1")
+    layer_target = target in ("Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D")
+    rejects_itself = _layer_1d_rejects_itself if target.endswith("1D") else _layer_rejects_itself
+    if layer_target and ref_error is None and rejects_itself(case):
+        ref_error = ValueError(f"{target} needs in_channels, out_channels >= 1")
     try:
         got = fn(cconv, case)
         error = None
@@ -577,6 +797,9 @@ def test_fuzz_against_reference(target, case):
     assert error is None, f"{target}: cconv raised {error!r} where the reference returned"
     _assert_same_results(got, expected, target)
     outcome = f"{target}:match" + ("-unbatched" if case.extra["unbatched"] else "")
+    if target.startswith(("conv1d", "conv_transpose1d", "select_algorithm-1d")) or target.endswith("1D"):
+        if _case_1d(case).kw["padding"] == "causal":
+            outcome += "-causal"
     FUZZ_COUNTS[outcome] = FUZZ_COUNTS.get(outcome, 0) + 1
 
 

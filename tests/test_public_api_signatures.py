@@ -28,6 +28,56 @@ SIGNATURES = {
     "select_algorithm": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY + ALGORITHM,
 }
 
+# The 1-D functions: the keywords of their 2-D counterparts, with the native 1-D layout as default.
+GEOMETRY_1D = [(n, k, "NWC" if n == "layout" else d) for n, k, d in GEOMETRY]
+TRANSPOSED_1D = [("stride", KW, 1), ("padding", KW, 0), ("output_padding", KW, 0), ("dilation", KW, 1),
+                 ("groups", KW, 1), ("layout", KW, "NWC")]
+SIGNATURES_1D = {
+    "conv1d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + GEOMETRY_1D + THREADS + ALGORITHM,
+    "conv1d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY_1D + THREADS + ALGORITHM,
+    "conv1d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY_1D
+    + THREADS + ALGORITHM,
+    "conv1d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY_1D
+    + THREADS + ALGORITHM,
+    "conv1d_output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY_1D,
+    "conv_transpose1d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + TRANSPOSED_1D + THREADS,
+    "conv_transpose1d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + TRANSPOSED_1D
+    + THREADS,
+}
+
+
+@pytest.mark.parametrize("name", list(SIGNATURES_1D))
+def test_1d_function_signature(name):
+    assert _params(getattr(cconv, name)) == SIGNATURES_1D[name]
+
+
+@pytest.mark.parametrize("name_1d,name_2d", [("conv1d", "conv2d"), ("conv1d_backward", "conv2d_backward"),
+                                             ("conv1d_grad_input", "conv2d_grad_input"),
+                                             ("conv1d_grad_weight", "conv2d_grad_weight"),
+                                             ("conv1d_output_shape", "output_shape"),
+                                             ("conv_transpose1d", "conv_transpose2d"),
+                                             ("conv_transpose1d_backward", "conv_transpose2d_backward")])
+def test_1d_functions_take_the_keywords_of_their_2d_counterparts(name_1d, name_2d):
+    strip = lambda ps: [(n, k) for n, k, _ in ps]  # noqa: E731
+    assert strip(_params(getattr(cconv, name_1d))) == strip(_params(getattr(cconv, name_2d)))
+
+
+@pytest.mark.parametrize("layer_1d,layer_2d", [("Conv1D", "Conv2D"), ("ConvTranspose1D", "ConvTranspose2D")])
+def test_1d_layer_signatures_mirror_the_2d_layers(layer_1d, layer_2d):
+    one = [(n, k, d) for n, k, d in _params(getattr(cconv, layer_1d).__init__) if n != "self"]
+    two = [(n, k, "NWC" if n == "layout" else d) for n, k, d in _params(getattr(cconv, layer_2d).__init__)
+           if n != "self"]
+    assert one == two
+    for method in ("forward", "__call__", "backward"):
+        assert callable(getattr(getattr(cconv, layer_1d), method))
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv1d_backward", "conv1d_grad_input", "conv1d_grad_weight"])
+def test_reference_has_the_1d_signatures(name):
+    ref = pytest.importorskip("cconv.reference")
+    assert _params(getattr(ref, name)) == [p for p in SIGNATURES_1D[name] if p[0] != "algorithm"]
+    assert "unbatched" in getattr(ref, name).__doc__
+
 
 def _params(fn):
     return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
@@ -64,7 +114,9 @@ def test_reference_has_the_same_signatures(name):
 # and its docstring says so.
 TAKES_ACTIVATIONS = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight", "output_shape",
                      "select_algorithm", "conv_transpose2d", "conv_transpose2d_backward",
-                     "conv_transpose2d_output_shape", "im2col", "col2im"]
+                     "conv_transpose2d_output_shape", "im2col", "col2im", "conv1d", "conv1d_backward",
+                     "conv1d_grad_input", "conv1d_grad_weight", "conv1d_output_shape", "conv_transpose1d",
+                     "conv_transpose1d_backward"]
 
 
 @pytest.mark.parametrize("name", TAKES_ACTIVATIONS)
@@ -79,7 +131,7 @@ def test_reference_docstring_says_unbatched_input_is_accepted(name):
     assert "unbatched" in getattr(ref, name).__doc__, name
 
 
-@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D"])
+@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D"])
 def test_layer_docstrings_say_unbatched_input_is_accepted(layer):
     cls = getattr(cconv, layer)
     assert "unbatched" in cls.forward.__doc__ and "unbatched" in cls.backward.__doc__

@@ -57,3 +57,24 @@ def transposed() -> tuple[int, ...]:
     gx, gw, gb = cconv.conv_transpose2d_backward(np.ones_like(y), x, w, stride=2, padding=1, output_padding=1)
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (5,)
     return cconv.conv_transpose2d_output_shape(x.shape, w.shape, stride=2, padding=1, output_padding=1)
+
+
+def one_dimensional() -> tuple[int, ...]:
+    """The 1-D functions and layers, channels first as PyTorch has them."""
+    x = np.zeros((2, 3, 16), dtype=np.float32)
+    w = np.zeros((8, 3, 5), dtype=np.float32)
+    y = cconv.conv1d(x, w, None, stride=(2,), padding="causal", dilation=2, layout="NCW", algorithm="auto")
+    gx, gw, gb = cconv.conv1d_backward(np.ones_like(y), x, w, stride=2, padding="causal", dilation=2, layout="NCW")
+    gx2 = cconv.conv1d_grad_input(np.ones_like(y), w, x.shape, stride=2, padding="causal", dilation=2, layout="NCW")
+    gw2 = cconv.conv1d_grad_weight(np.ones_like(y), x, w.shape, stride=2, padding="causal", dilation=2,
+                                   layout="NCW")
+    ref = cconv.reference.conv1d(x, w, stride=2, padding=(8, 0), dilation=2, layout="NCW")
+    t = cconv.conv_transpose1d(y, w.transpose(0, 1, 2), stride=2, padding=((1, 1),), layout="NCW")
+    tx, tw, tb = cconv.conv_transpose1d_backward(np.ones_like(t), y, w, stride=2, padding=((1, 1),), layout="NCW")
+    layer = cconv.Conv1D(3, 8, 5, padding="same", layout="NCW")
+    back = cconv.ConvTranspose1D(8, 3, 5, stride=2, layout="NCW")
+    z = back(layer(x))
+    routes: dict[str, str] = cconv.select_algorithm(x.shape, w.shape, layout="NCW")
+    assert gx.shape == gx2.shape and gw.shape == gw2.shape and gb.shape == (8,) and ref.shape == y.shape
+    assert tx.shape == y.shape and tw.shape == w.shape and tb.shape == (3,) and z.ndim == 3 and routes
+    return cconv.conv1d_output_shape(x.shape, w.shape, stride=2, padding="causal", dilation=2, layout="NCW")
