@@ -15,7 +15,7 @@ import cconv
 # site-packages), so the subprocesses import the same one.
 CCONV_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(cconv.__file__)))
 PRIVATE = ["_conv", "_layer", "_patches", "_transpose", "_params", "_routes", "_threading", "_config",
-           "_types", "_winograd", "_threads", "_kernels", "_forward", "_backward"]
+           "_types", "_winograd", "_threads", "_kernels", "_forward", "_backward", "_conv1d", "_unit_axis"]
 
 
 def run_fresh(code, tmp_path):
