@@ -13,8 +13,8 @@ along it, so the 1-D functions validate their call in 1-D terms
   OIW (O, C//groups, KW) -> OIHW (O, C//groups, 1, KW); transposed weights
   likewise (WOI -> HWOI, IOW -> IOHW).
 
-In every order H goes just before W, which is where ``np.expand_dims`` puts a
-unit axis as a view: nothing is copied for it, and the results lose it again
+In every order H goes just before W, where indexing with ``np.newaxis`` puts
+a unit axis as a view: nothing is copied for it, and the results lose it again
 as views. The positions come from the order strings, not from per-function
 code.
 """
@@ -48,14 +48,15 @@ def _order(kind: str, layout: str, unbatched: bool = False) -> str:
     return weight_order(layout, transposed=kind == "wt")
 
 
+# Both by indexing, which is a view of a NumPy array and a lazy view of a Dask one (cconv.dask's 1-D functions).
 def lift(a: NDArray[Any], kind: str, layout: str, unbatched: bool = False) -> NDArray[Any]:
     """``a`` with the unit H axis inserted (a view)."""
-    return np.expand_dims(a, _h_axis(_order(kind, layout, unbatched)))
+    return a[(slice(None),) * _h_axis(_order(kind, layout, unbatched)) + (np.newaxis,)]
 
 
 def drop(a: NDArray[Any], kind: str, layout: str, unbatched: bool = False) -> NDArray[Any]:
     """A 2-D result without its unit H axis (a view); ``kind`` and ``layout`` as for ``lift``."""
-    return np.squeeze(a, axis=_h_axis(_order(kind, layout, unbatched)))
+    return a[(slice(None),) * _h_axis(_order(kind, layout, unbatched)) + (0,)]
 
 
 def lift_shape(shape: Sequence[int], kind: str, layout: str, unbatched: bool = False) -> tuple[int, ...]:

@@ -1,7 +1,11 @@
 """cconv on Dask arrays: the same convolution functions, lazy and chunked.
 
 ``cconv.dask.conv2d`` and ``cconv.dask.conv2d_backward`` take the same
-arguments as ``cconv.conv2d`` and ``cconv.conv2d_backward`` but accept a
+arguments as ``cconv.conv2d`` and ``cconv.conv2d_backward`` (and
+``cconv.dask.conv1d`` / ``conv1d_backward`` those of ``cconv.conv1d`` /
+``conv1d_backward``: they are the 2-D ones on a lazy unit H axis, as
+``cconv.conv1d`` is on the compiled kernels, so W chunks get the same exact
+halos) but accept a
 ``dask.array.Array`` input (NumPy inputs are wrapped as one chunk) and return
 lazy Dask arrays. Each chunk is computed by the compiled kernels, so any Dask
 scheduler (threads, processes, ``dask.distributed``) runs them.
@@ -45,7 +49,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _conv
+from . import _conv, _conv1d
+from . import _unit_axis as unit
 from ._batch import Batch, batch_iv, grad_out_shape_iv
 from ._params import ExplicitPadding, array_iv, compute_dtype, conv_call_geometry, layout_iv, num_threads_iv
 from ._types import ArrayLike, IntPair, Padding
@@ -57,7 +62,7 @@ DaskArray = Any
 Grid = List[List[int]]  # small int lists: [chunk, start, stop] from _covering; [start, stop] in tasks
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 
-__all__ = ["conv2d", "conv2d_backward"]
+__all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_backward"]
 
 _SPLIT_EVERY = 8  # fan-in of the grad_weight tree reduction
 
@@ -430,3 +435,86 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
         grad_w = grad_w.transpose(3, 2, 0, 1)
     grad_b = gh.astype(dtype).sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY).astype(result_dtype)
     return grad_x, grad_w, grad_b
+
+
+def _notes_1d(func: _Func) -> _Func:
+    doc = cast(str, func.__doc__).replace("{notes}", _DASK_NOTES.replace("H/W chunks", "W chunks"))
+    func.__doc__ = doc.replace("{params}", _conv1d._PARAMS_DOC)
+    return func
+
+
+@_notes_1d
+def conv1d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayLike | DaskArray | None = None, *,
+           stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
+           num_threads: int | None = None) -> DaskArray:
+    """1-D convolution of a Dask array, as ``cconv.conv1d`` but lazy and chunked.
+
+    Parameters
+    ----------
+    x : dask.array.Array of shape (N, W, C) or (N, C, W)
+        Input batch in ``layout`` order (a NumPy array is wrapped as one
+        chunk), or one unbatched sequence, (W, C) or (C, W).
+    weight : array_like of shape (KW, C//groups, O) or (O, C//groups, KW)
+        Kernel (a Dask array is computed first: it is small).
+    bias : array_like of shape (O,), optional
+    {params}
+
+    Returns
+    -------
+    y : dask.array.Array of shape (N, Wo, O) or (N, O, Wo)
+        Without N for an unbatched x. Lazy; W chunks follow ``x``'s through
+        the stride, as for ``conv2d``.
+    {notes}
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid shape, parameter or dtype, naming the argument in 1-D
+        terms, before anything is computed.
+    """
+    layout = layout_iv(layout, rank=1)
+    x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
+    weight = _small_input(weight, "weight", 3)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = conv2d(unit.lift(x, "x", layout), unit.lift(weight, "w", layout), bias, **unit.conv2d_kwargs(geom, layout),
+               num_threads=num_threads)
+    return batch.strip(unit.drop(y, "x", layout))
+
+
+@_notes_1d
+def conv1d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, *,
+                    stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NWC",
+                    num_threads: int | None = None) -> tuple[DaskArray, DaskArray, DaskArray]:
+    """Gradients of ``conv1d`` on Dask arrays, as ``cconv.conv1d_backward`` but lazy and chunked.
+
+    Parameters
+    ----------
+    grad_out : dask.array.Array, the shape of ``conv1d(x, weight, ...)``
+        Unbatched exactly when ``x`` is.
+    x : dask.array.Array of shape (N, W, C) or (N, C, W)
+        The forward input, batched or unbatched ((W, C) or (C, W)).
+    weight : array_like of shape (KW, C//groups, O) or (O, C//groups, KW)
+    {params}
+
+    Returns
+    -------
+    grad_x : dask.array.Array, shape, layout and chunks of ``x``
+    grad_weight : dask.array.Array, shape and layout of ``weight``
+        A tree reduction of per-tile partial sums, as for ``conv2d_backward``.
+    grad_bias : dask.array.Array of shape (O,)
+    {notes}
+    """
+    layout = layout_iv(layout, rank=1)
+    grad_out = _dask_input(grad_out, "grad_out")
+    x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
+    weight = _small_input(weight, "weight", 3)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    gx, gw, gb = conv2d_backward(unit.lift(_batched(grad_out, batch), "x", layout), unit.lift(x, "x", layout),
+                                 unit.lift(weight, "w", layout), **unit.conv2d_kwargs(geom, layout),
+                                 num_threads=num_threads)
+    return batch.strip(unit.drop(gx, "x", layout)), unit.drop(gw, "w", layout), gb
