@@ -10,6 +10,8 @@ torch's own unbatched path is then the oracle, not a batch of one made here.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from _oracle import pair
@@ -63,3 +65,14 @@ def _back(a, layout):
     if layout != "NHWC":
         return a
     return a.transpose(0, 2, 3, 1) if a.ndim == 4 else a.transpose(1, 2, 0)
+
+
+@contextlib.contextmanager
+def case_label(*parts):
+    """Prefix an assertion failure inside the block with the case it checked:
+    the PyTorch comparisons loop over their cases inside one test each, so a
+    machine without torch skips each comparison once, not once per case."""
+    try:
+        yield
+    except AssertionError as e:
+        raise AssertionError(f"[{' '.join(str(p) for p in parts)}] {e}") from e

@@ -8,10 +8,13 @@ rule from tests/test_conv1d.py.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 import cconv
+from _torch_ref import case_label
 from test_conv1d import CASES, IDS, T_CASES, T_IDS, LAYOUTS, close, one, pads_1d, problem, t_problem, w_in, x_in
 
 
@@ -34,39 +37,39 @@ def torch_conv1d_all(torch, x, w, b, gy, kw):
             wt.grad.numpy().transpose(2, 1, 0), bt.grad.numpy())
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_conv1d_forward_and_autograd_match_torch(case, layout, dtype):
+def test_conv1d_forward_and_autograd_match_torch():
     torch = _torch()
-    x, w, b, gy, kw = problem(case, dtype)
-    ey, ex, ew, eb = torch_conv1d_all(torch, x, w, b, gy, kw)
-    y = cconv.conv1d(x_in(x, layout), w_in(w, layout), b, layout=layout, **kw)
-    close(x_in(y, layout), ey, dtype)
-    gx, gw, gb = cconv.conv1d_backward(x_in(gy, layout), x_in(x, layout), w_in(w, layout), layout=layout, **kw)
-    close(x_in(gx, layout), ex, dtype)
-    close(w_in(gw, layout), ew, dtype)
-    close(gb, eb, dtype)
+    for case, layout, dtype in itertools.product(CASES, LAYOUTS, (np.float64, np.float32)):
+        with case_label(case[0], layout, dtype.__name__):
+            x, w, b, gy, kw = problem(case, dtype)
+            ey, ex, ew, eb = torch_conv1d_all(torch, x, w, b, gy, kw)
+            y = cconv.conv1d(x_in(x, layout), w_in(w, layout), b, layout=layout, **kw)
+            close(x_in(y, layout), ey, dtype)
+            gx, gw, gb = cconv.conv1d_backward(x_in(gy, layout), x_in(x, layout), w_in(w, layout), layout=layout, **kw)
+            close(x_in(gx, layout), ex, dtype)
+            close(w_in(gw, layout), ew, dtype)
+            close(gb, eb, dtype)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_unbatched_ncw_matches_torchs_unbatched_path(dtype):
+def test_unbatched_ncw_matches_torchs_unbatched_path():
     torch = _torch()
-    F = torch.nn.functional
-    rng = np.random.default_rng(0)
-    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((4, 11), (6, 2, 3), (6,)))
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-    y = F.conv1d(xt, wt, torch.tensor(b, dtype=torch.float64), stride=2, padding=1, dilation=2, groups=2)
-    assert y.ndim == 2
-    kw = dict(stride=2, padding=1, dilation=2, groups=2, layout="NCW")
-    close(cconv.conv1d(x, w, b, **kw), y.detach().numpy(), dtype)
-    gy = rng.standard_normal(tuple(y.shape)).astype(dtype)
-    y.backward(torch.tensor(gy, dtype=torch.float64))
-    gx, gw, _ = cconv.conv1d_backward(gy, x, w, **kw)
-    close(gx, xt.grad.numpy(), dtype)
-    close(gw, wt.grad.numpy(), dtype)
-    close(cconv.conv1d_grad_input(gy, w, x.shape, **kw), xt.grad.numpy(), dtype)
+    for dtype in (np.float64, np.float32):
+        with case_label(dtype.__name__):
+            F = torch.nn.functional
+            rng = np.random.default_rng(0)
+            x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((4, 11), (6, 2, 3), (6,)))
+            xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+            y = F.conv1d(xt, wt, torch.tensor(b, dtype=torch.float64), stride=2, padding=1, dilation=2, groups=2)
+            assert y.ndim == 2
+            kw = dict(stride=2, padding=1, dilation=2, groups=2, layout="NCW")
+            close(cconv.conv1d(x, w, b, **kw), y.detach().numpy(), dtype)
+            gy = rng.standard_normal(tuple(y.shape)).astype(dtype)
+            y.backward(torch.tensor(gy, dtype=torch.float64))
+            gx, gw, _ = cconv.conv1d_backward(gy, x, w, **kw)
+            close(gx, xt.grad.numpy(), dtype)
+            close(gw, wt.grad.numpy(), dtype)
+            close(cconv.conv1d_grad_input(gy, w, x.shape, **kw), xt.grad.numpy(), dtype)
 
 
 def test_grad_input_and_grad_weight_match_torch_nn_grad():
@@ -82,28 +85,30 @@ def test_grad_input_and_grad_weight_match_torch_nn_grad():
           torch.nn.grad.conv1d_weight(torch.tensor(x), w.shape, gyt, **kw).numpy(), np.float64)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("case", [c for c in T_CASES if not isinstance(c[6].get("padding", 0), (str, tuple))],
-                         ids=[c[0] for c in T_CASES if not isinstance(c[6].get("padding", 0), (str, tuple))])
-def test_conv_transpose1d_matches_torch(case, layout, dtype):
+# Torch's conv_transpose1d takes symmetric integer padding only.
+_T_TORCH_CASES = [c for c in T_CASES if not isinstance(c[6].get("padding", 0), (str, tuple))]
+
+
+def test_conv_transpose1d_matches_torch():
     torch = _torch()
-    F = torch.nn.functional
-    x, wt, b, gy, kw = t_problem(case, dtype)
-    xt = torch.tensor(x.transpose(0, 2, 1), dtype=torch.float64, requires_grad=True)
-    wtt = torch.tensor(wt.transpose(2, 1, 0), dtype=torch.float64, requires_grad=True)   # (C_in, C_out//g, KW)
-    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
-    y = F.conv_transpose1d(xt, wtt, bt, stride=one(kw.get("stride", 1)), padding=kw.get("padding", 0),
-                           output_padding=kw.get("output_padding", 0), groups=kw.get("groups", 1),
-                           dilation=kw.get("dilation", 1))
-    y.backward(torch.tensor(gy.transpose(0, 2, 1), dtype=torch.float64))
-    got = cconv.conv_transpose1d(x_in(x, layout), w_in(wt, layout), b, layout=layout, **kw)
-    close(x_in(got, layout), y.detach().numpy().transpose(0, 2, 1), dtype)
-    gx, gw, gb = cconv.conv_transpose1d_backward(x_in(gy, layout), x_in(x, layout), w_in(wt, layout),
-                                                 layout=layout, **kw)
-    close(x_in(gx, layout), xt.grad.numpy().transpose(0, 2, 1), dtype)
-    close(w_in(gw, layout), wtt.grad.numpy().transpose(2, 1, 0), dtype)
-    close(gb, bt.grad.numpy(), dtype)
+    for case, layout, dtype in itertools.product(_T_TORCH_CASES, LAYOUTS, (np.float64, np.float32)):
+        with case_label(case[0], layout, dtype.__name__):
+            F = torch.nn.functional
+            x, wt, b, gy, kw = t_problem(case, dtype)
+            xt = torch.tensor(x.transpose(0, 2, 1), dtype=torch.float64, requires_grad=True)
+            wtt = torch.tensor(wt.transpose(2, 1, 0), dtype=torch.float64, requires_grad=True)   # (C_in, C_out//g, KW)
+            bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+            y = F.conv_transpose1d(xt, wtt, bt, stride=one(kw.get("stride", 1)), padding=kw.get("padding", 0),
+                                   output_padding=kw.get("output_padding", 0), groups=kw.get("groups", 1),
+                                   dilation=kw.get("dilation", 1))
+            y.backward(torch.tensor(gy.transpose(0, 2, 1), dtype=torch.float64))
+            got = cconv.conv_transpose1d(x_in(x, layout), w_in(wt, layout), b, layout=layout, **kw)
+            close(x_in(got, layout), y.detach().numpy().transpose(0, 2, 1), dtype)
+            gx, gw, gb = cconv.conv_transpose1d_backward(x_in(gy, layout), x_in(x, layout), w_in(wt, layout),
+                                                         layout=layout, **kw)
+            close(x_in(gx, layout), xt.grad.numpy().transpose(0, 2, 1), dtype)
+            close(w_in(gw, layout), wtt.grad.numpy().transpose(2, 1, 0), dtype)
+            close(gb, bt.grad.numpy(), dtype)
 
 
 def test_layers_match_torch_modules():
