@@ -60,6 +60,20 @@ cdef inline void grad_output_tiles(const cck_row* k, int m, const floating* dy, 
         k.d.wg_grad_output(m, dy, g, zeros, t0, cnt, E, es)
 
 
+cdef inline ccwg_geom tile_geom(Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                               Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, int m,
+                               Py_ssize_t pt, Py_ssize_t pl) noexcept:
+    """The transforms' view of one call: input N x H x W x C, output (or
+    output gradient) N x Ho x Wo x O, tiled by m x m from (-pt, -pl)."""
+    cdef ccwg_geom g
+    g.N = N; g.H = H; g.W = W; g.C = C
+    g.O = O; g.Ho = Ho; g.Wo = Wo
+    g.pt = pt; g.pl = pl
+    g.tiles_h = (Ho + m - 1) // m
+    g.tiles_w = (Wo + m - 1) // m
+    return g
+
+
 def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                      const floating[:, :, :, ::1] w,    # IN  (3, 3, C//groups, O)
                      const floating[::1] bias,          # IN  (O,) or None
@@ -69,12 +83,8 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     """y = conv(x, w) + bias by F(m x m, 3 x 3); ``pt``/``pl`` are the top and
     left padding (negative crops); y's shape gives the output size.
     ``tiles_per_block`` output tiles share one pass of the GEMMs."""
-    cdef ccwg_geom g
-    g.N = x.shape[0]; g.H = x.shape[1]; g.W = x.shape[2]; g.C = x.shape[3]
-    g.O = y.shape[3]; g.Ho = y.shape[1]; g.Wo = y.shape[2]
-    g.pt = pt; g.pl = pl
-    g.tiles_h = (g.Ho + m - 1) // m
-    g.tiles_w = (g.Wo + m - 1) // m
+    cdef ccwg_geom g = tile_geom(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                                 y.shape[1], y.shape[2], y.shape[3], m, pt, pl)
     cdef Py_ssize_t Cg = w.shape[2]
     cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
     cdef Py_ssize_t Og = g.O // groups
@@ -210,12 +220,8 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     The last transform (in double, on chunks of the (c, o) plane) runs in the
     same parallel region: under a contended core each region costs a wake-up.
     """
-    cdef ccwg_geom g
-    g.N = x.shape[0]; g.H = x.shape[1]; g.W = x.shape[2]; g.C = x.shape[3]
-    g.O = dy.shape[3]; g.Ho = dy.shape[1]; g.Wo = dy.shape[2]
-    g.pt = pt; g.pl = pl
-    g.tiles_h = (g.Ho + m - 1) // m
-    g.tiles_w = (g.Wo + m - 1) // m
+    cdef ccwg_geom g = tile_geom(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                                 dy.shape[1], dy.shape[2], dy.shape[3], m, pt, pl)
     cdef Py_ssize_t Cg = M.shape[1]
     cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
     cdef Py_ssize_t Og = g.O // groups
