@@ -124,3 +124,30 @@ def test_cli_says_a_file_is_not_a_bench_json(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert "is not a results file written by 'python -m cconv.bench --json'" in err
     assert "codec can't decode" not in err.splitlines()[-1].split(";")[0]
+
+
+def test_ort_has_its_own_label_and_colour_and_no_empty_backward_bars():
+    """ORT is timed forward only: its bars (labelled onnxruntime, in a colour
+    of its own) appear in the forward panel, and the backward panel, where
+    every ORT value is None, draws none for it."""
+    plt = plot.import_pyplot()
+    fwd = [_record("layer-a", "fwd", {"cconv": 120.0, "torch": 110.0, "ort": 100.0})]
+    bwd = [_record("layer-a", "bwd", {"cconv": 90.0, "torch": 80.0, "ort": None})]
+    impls = ["cconv", "torch", "ort"]
+    fig, (ax_f, ax_b) = plt.subplots(1, 2)
+    try:
+        plot._draw_pass(ax_f, fwd, impls, "fwd")
+        plot._draw_pass(ax_b, bwd, impls, "bwd")
+        handles, labels = ax_f.get_legend_handles_labels()
+        assert labels == ["cconv", "torch", "onnxruntime"]
+        colours = {tuple(h.patches[0].get_facecolor()) for h in handles}
+        assert len(colours) == 3
+        assert ax_b.get_legend_handles_labels()[1] == ["cconv", "torch"]
+    finally:
+        plt.close(fig)
+
+
+def test_subtitle_names_the_onnxruntime_version():
+    doc = _document()
+    doc["metadata"]["onnxruntime_version"] = "1.32.0"
+    assert "onnxruntime 1.32.0" in plot._subtitle(doc["metadata"])

@@ -23,8 +23,8 @@ from typing import Any, Sequence, cast
 from .schema import SCHEMA
 
 PASS_TITLES = {"fwd": "forward", "bwd": "backward (grad_x + grad_weight + grad_bias)"}
-LABELS = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch"}
-COLORS = {"cconv": "#1f77b4", "reference": "#7f7f7f", "torch": "#ff7f0e"}
+LABELS = {"cconv": "cconv", "reference": "numpy-ref", "torch": "torch", "ort": "onnxruntime"}
+COLORS = {"cconv": "#1f77b4", "reference": "#7f7f7f", "torch": "#ff7f0e", "ort": "#2ca02c"}
 INSTALL_HINT = 'pip install "cconv[bench]"'
 
 
@@ -98,6 +98,8 @@ def _subtitle(meta: dict[str, Any]) -> str:
         parts.append("--quick")
     if meta.get("torch_version"):
         parts.append(f"torch {meta['torch_version']}")
+    if meta.get("onnxruntime_version"):
+        parts.append(f"onnxruntime {meta['onnxruntime_version']}")
     cpu = meta.get("cpu_model")
     if cpu:
         parts.append(cpu if len(cpu) <= 48 else cpu[:45] + "...")
@@ -105,8 +107,13 @@ def _subtitle(meta: dict[str, Any]) -> str:
 
 
 def _draw_pass(ax: Any, records: list[dict[str, Any]], impls: list[str], pass_: str) -> None:
-    """Grouped horizontal bars of one pass on ``ax``: layers top to bottom."""
+    """Grouped horizontal bars of one pass on ``ax``: layers top to bottom.
+
+    An implementation with no value on any layer of this pass (ORT's
+    backward, which is not timed) gets no bars, so the pass's panel shows
+    only what was measured."""
     names = [r["name"] for r in records]
+    impls = [i for i in impls if any(r["gflops"].get(i) is not None for r in records)]
     count = len(impls)
     height = 0.8 / count
     top = max([r["gflops"].get(i) or 0.0 for r in records for i in impls] + [1e-9])
@@ -164,8 +171,14 @@ def plot_benchmark(document: dict[str, Any], path: str) -> str:
         _draw_pass(ax, [r for r in document["results"] if r["pass"] == pass_], impls, pass_)
     fig.suptitle("cconv.bench: conv2d throughput per layer\n" + _subtitle(document["metadata"]),
                  fontsize=11)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(impls), frameon=False)
+    # One legend entry per implementation drawn in any panel, in the
+    # metadata's order (ORT has bars in the forward panel only).
+    entries: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
+               ncols=max(len(entries), 1), frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
