@@ -3,7 +3,7 @@
 Per layer and pass, AFTER_MATMUL_REPEATS calls issued each right after a
 numpy ``a @ b`` on 1024x1024 float32 matrices, against as many calls issued
 back to back (interleaved in blocks of 5; a back-to-back block starts after
-a 0.12 s pause and one untimed call); the table shows both medians and their
+a 0.12 s pause and WARM_AFTER_PAUSE_S of untimed calls); the table shows both medians and their
 ratio. numpy's BLAS keeps its own thread count in this mode (nothing is
 limited; the header shows the count threadpoolctl reads). OpenBLAS's workers
 spin for a while after a call; a statically scheduled OpenMP loop that needs
@@ -27,7 +27,7 @@ from .machine import blas_thread_counts
 from .report import fmt_ms, progress, render_table
 from .schema import document, write_document
 from .suite import PASSES, Layer
-from .timing import SETTLE_BLAS_S, timed
+from .timing import SETTLE_BLAS_S, WARM_AFTER_PAUSE_S, timed, warm
 
 AFTER_MATMUL_REPEATS = 15
 AFTER_MATMUL_SIZE = 1024
@@ -41,8 +41,10 @@ def time_after_matmul(fn: Callable[[], object], matmul: Callable[[], object],
     AFTER_MATMUL_BLOCK.
 
     A back-to-back block starts after SETTLE_BLAS_S of sleep (OpenBLAS's
-    workers from the previous matmul stop spinning) and one untimed call of
-    ``fn`` (its own thread pool wakes up); in an after-matmul block each timed
+    workers from the previous matmul stop spinning) and WARM_AFTER_PAUSE_S of
+    untimed calls of ``fn`` (its thread pool and the machine's idle cores wake
+    up; one call was not enough on a VM, which made back-to-back look slow and
+    the ratio small); in an after-matmul block each timed
     call of ``fn`` follows a call of ``matmul`` at once.
     """
     back: list[float] = []
@@ -54,7 +56,7 @@ def time_after_matmul(fn: Callable[[], object], matmul: Callable[[], object],
             block = min(AFTER_MATMUL_BLOCK, repeats - len(back))
             if block > 0:
                 time.sleep(SETTLE_BLAS_S)
-                fn()
+                warm(fn, WARM_AFTER_PAUSE_S)
                 back += [timed(fn) * 1e3 for _ in range(block)]
             for _ in range(min(AFTER_MATMUL_BLOCK, repeats - len(after))):
                 matmul()

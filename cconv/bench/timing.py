@@ -7,7 +7,12 @@ cconv, then of the reference, then of torch, then of ORT) with
 ``time.perf_counter`` and the garbage collector off. After the reference the
 runner pauses 0.12 s, as OpenBLAS (under the reference's matmul) keeps a
 worker spinning for ~0.1 s after a call, which would steal a core from the
-next implementation (after ORT, whose worker spins ~50 ms, 0.1 s). The
+next implementation (after ORT, whose worker spins ~50 ms, 0.1 s). After
+such a pause the next implementation runs untimed for WARM_AFTER_PAUSE_S
+before its block is timed: on a virtual machine an idle vCPU can take tens
+of milliseconds to run at full speed again, and without the warm-up the
+block after a pause (cconv's and torch's, never ORT's, which follows torch
+without a pause) measured up to 2x slower. The
 number of repeats adapts to the warm-up time: at least a few, more for fast
 layers until a time budget per function is spent, and fewer for the slow
 reference; ``--repeat N`` fixes it for all. The median is reported.
@@ -28,6 +33,12 @@ from .impl import Impl
 #: cconv/torch calls on 2 cores. OpenMP runtimes (cconv, torch) spin for a few
 #: milliseconds at most; the first call of each block absorbs that.
 SETTLE_BLAS_S = 0.12
+
+#: Untimed calls of the next implementation after a settle pause, for at least
+#: this long: on a 2-vCPU AMD EPYC (Zen 5) VM, a 10-call block of a 2-thread
+#: conv right after 0.2 s idle measured a median of 4.2 ms against 2.4-2.6 ms
+#: after 50-200 ms of such calls (20 ms: 3.1 ms).
+WARM_AFTER_PAUSE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -66,23 +77,39 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def warm(fn: Callable[[], object], seconds: float) -> int:
+    """Call ``fn`` untimed until ``seconds`` have passed (at least once when
+    ``seconds`` > 0); return the number of calls."""
+    calls = 0
+    start = time.perf_counter()
+    while seconds > 0 and (calls == 0 or time.perf_counter() - start < seconds):
+        fn()
+        calls += 1
+    return calls
+
+
 class Runner:
     """Times calls one at a time, pausing whenever the implementation changes.
 
     The pause is the previous implementation's ``settle_s``: its idle threads
     must stop spinning before another thread pool starts, or the two fight
-    over the cores and the second one's time is inflated.
+    over the cores and the second one's time is inflated. After a pause the
+    new implementation first runs untimed for ``warm_s`` (see
+    WARM_AFTER_PAUSE_S), so that every timed block starts on awake cores.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, warm_s: float = WARM_AFTER_PAUSE_S) -> None:
         self._previous: Impl | None = None
+        self.warm_s = warm_s
 
     def time(self, impl: Impl, pass_: str) -> tuple[float, object]:
         """Run one pass of ``impl``; return (seconds, result)."""
-        if self._previous is not None and self._previous is not impl:
-            time.sleep(self._previous.settle_s)
-        self._previous = impl
         fn = impl.pass_fn(pass_)
+        if self._previous is not None and self._previous is not impl:
+            if self._previous.settle_s > 0:
+                time.sleep(self._previous.settle_s)
+                warm(fn, self.warm_s)
+        self._previous = impl
         start = time.perf_counter()
         result = fn()
         return time.perf_counter() - start, result
