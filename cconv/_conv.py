@@ -158,8 +158,9 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
         one of ``"winograd-f2"``, ``"winograd-f4"`` (Winograd F(2x2,3x3) /
         F(4x4,3x3)), ``"direct-depthwise"``, ``"direct-single-channel"`` (one
         input channel, stride 1), ``"gemm-pointwise"`` (1x1 stride 1: no
-        im2col), ``"gemm-band"`` (forward of few-channel layers: no im2col)
-        or ``"gemm"`` (im2col tiles times the packed GEMM); and
+        im2col), ``"gemm-implicit"`` (forward: the GEMM reads the receptive
+        fields in place, no im2col) or ``"gemm"`` (im2col tiles times the
+        packed GEMM); and
         ``"isa"``: the instruction-set level of the kernels (``"baseline"``,
         ``"avx2"`` or ``"avx512"``, see ``cconv.show_config``).
 
@@ -231,8 +232,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
                 _forward.conv2d_depthwise(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             elif route == "direct-single-channel":
                 _forward.conv2d_single_channel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
-            elif route == "gemm-band":
-                _forward.conv2d_band(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+            elif route == "gemm-implicit":
+                _forward.conv2d_implicit(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             else:
                 _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return batch.strip(from_nhwc(y, layout, result_dtype, n_threads))

@@ -25,15 +25,15 @@ def conv2d_gemm(
 ) -> None:
     """im2col + GEMM forward; writes ``y`` (bias fused into the store)."""
 
-def conv2d_band(
+def conv2d_implicit(
     x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)
-    w: NDArray[_F],  # const floating[:, :, :, ::1], (KH, KW, C, O), one group
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (KH, KW, C//groups, O)
     bias: NDArray[_F] | None,  # const floating[::1], (O,) or None
     y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Ho, Wo, O)
-    geom: tuple[int, ...],  # tuple -> Geom struct
+    geom: tuple[int, ...],  # tuple -> Geom struct; KH*KW*C//groups <= the row's kc
     n_threads: int,  # int
 ) -> None:
-    """One GEMM per output row on a band of its input rows, no im2col; writes ``y``."""
+    """Implicit-GEMM forward (receptive fields read in place through a pointer table); writes ``y``."""
 
 def conv2d_depthwise(
     x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)

@@ -19,11 +19,12 @@ A route is a short name the benchmark prints:
   and kernel row over the gradient's (tap, channel) values;
 - ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
   (NHWC), or one GEMM per image on the planes (NCHW);
-- ``"gemm-band"``: the forward of a layer with few input channels, one
-  group and kw dilation 1: per output row, its input rows copied once into a
-  band whose every pixel's receptive field is one contiguous run, read by
-  the GEMM in place (no im2col);
-- ``"gemm"``: im2col tiles times the packed weight.
+- ``"gemm-implicit"``: the forward of any other layer whose im2col row
+  (KH*KW*C/groups values) fits one K block of the GEMM: the GEMM reads each
+  pixel's receptive field where it lies in the input, through a table of
+  pointers to its contiguous runs (an implicit GEMM: no im2col copy);
+- ``"gemm"``: im2col tiles times the packed weight (every backward GEMM, and
+  forwards with a longer im2col row).
 
 The heuristics are measured (docs/winograd.md, docs/performance.md): Winograd
 pays when both channel counts per group are at least 16, so the transforms are
@@ -38,6 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._params import ConvGeometry
+from . import _kernels
 from ._winograd import winograd_supported
 
 #: The values of the ``algorithm`` keyword.
@@ -45,16 +47,14 @@ ALGORITHMS = ("auto", "gemm", "winograd", "direct")
 
 # Winograd under "auto": both per-group channel counts at least this.
 _WINOGRAD_MIN_CHANNELS = 16
-# "gemm-band" for the forward pass: at most this many input channels (one
-# group, kw dilation 1) and output rows at least this wide. Measured on an
-# AVX-512 Xeon, one thread: 10-36% faster than im2col + GEMM for C = 3..8 and
-# Wo >= 28 (a 7x7 RGB stem, 3x3 and 5x5 layers); 7-8% slower for C = 16..64
-# and 38% slower for LeNet's second layer (Wo = 10: each GEMM is one row).
-_BAND_MAX_CHANNELS = 8
-_BAND_MIN_WIDTH = 24
-# A thread's band holds KH input rows: at most this many elements (1 MiB of
-# float32), so the working memory stays bounded however wide the image.
-_BAND_MAX_ELEMENTS = 256 * 1024
+# "gemm-implicit" serves a forward whose im2col row is at most one K block of
+# the active kernel row's GEMM (its B is then one packed block). Measured on
+# Zen 5 at one thread, against im2col + GEMM: 0.56-0.97 of the time at
+# avx512, 0.76-0.94 at avx2, over LeNet's layers, a 7x7/2 RGB stem, 3x3/2
+# downsamples and 3x3/5x5 layers of 3..128 channels; it also beat the
+# earlier row-band forward for few channels (0.80 against 0.93, the stem).
+_IMPLICIT_MAX_K = min(info["kc"] for dtype, info in _kernels.row_info().items()
+                      if dtype in ("float32", "float64"))
 # F(4x4) under "auto" (and for an explicit "winograd") when the smaller side
 # of the computed image is at least this; F(2x2) below.
 _F4_MIN_SIDE = 20
@@ -87,12 +87,10 @@ def is_single_channel(geom: ConvGeometry) -> bool:
     return geom.C == 1 and geom.groups == 1 and geom.sh == geom.sw == 1
 
 
-def is_band(geom: ConvGeometry) -> bool:
-    """Few input channels, one group, kw dilation 1, wide output rows: the
-    "gemm-band" forward beats im2col there (see _BAND_MAX_CHANNELS)."""
-    band = ((geom.Wo - 1) * geom.sw + geom.KW) * geom.KH * geom.C
-    return (geom.groups == 1 and geom.dw == 1 and geom.C <= _BAND_MAX_CHANNELS
-            and geom.Wo >= _BAND_MIN_WIDTH and band <= _BAND_MAX_ELEMENTS and not is_pointwise(geom))
+def is_implicit(geom: ConvGeometry) -> bool:
+    """Not 1x1 stride 1 unpadded, and the im2col row fits one K block: the
+    "gemm-implicit" forward serves it."""
+    return not is_pointwise(geom) and geom.KH * geom.KW * geom.Cg <= _IMPLICIT_MAX_K
 
 
 def winograd_tile(side: int) -> int:
@@ -110,12 +108,12 @@ def _cannot(algorithm: str, why: str) -> ValueError:
 
 
 def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
-    """The route of the forward pass ("gemm-band" is a forward-only form of
-    "gemm", so an explicit ``"gemm"`` may take it too)."""
+    """The route of the forward pass ("gemm-implicit" is a forward-only form of
+    "gemm", so an explicit ``"gemm"`` takes it too)."""
     if algorithm in ("auto", "direct") and is_single_channel(geom):
         return "direct-single-channel"
     route = _route(geom, algorithm, min(geom.Ho, geom.Wo))
-    return "gemm-band" if route == "gemm" and is_band(geom) else route
+    return "gemm-implicit" if route == "gemm" and is_implicit(geom) else route
 
 
 def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:

@@ -5,9 +5,9 @@ Entry points validate nothing: cconv._conv checks every argument first.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
-from _patches cimport fill_cols, copy_run, zero_run
+from _patches cimport fill_cols
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
-from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
+from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows
 from _depthwise cimport depthwise_geom, dw_forward_row
 from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
@@ -77,77 +77,118 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                                     bp + grp * g.Og if bp != NULL else NULL, abuf)
 
 
-def conv2d_band(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
-                const floating[:, :, :, ::1] w,    # IN  (KH, KW, C, O), one group
-                const floating[::1] bias,          # IN  (O,) or None
-                floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
-                tuple geom, int n_threads):
-    """Forward by one GEMM per output row with no im2col (the "gemm-band"
-    route: one group, kw dilation 1, few channels).
+def conv2d_implicit(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
+                    const floating[:, :, :, ::1] w,    # IN  (KH, KW, C//groups, O)
+                    const floating[::1] bias,          # IN  (O,) or None
+                    floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
+                    tuple geom, int n_threads):
+    """Implicit-GEMM forward (the "gemm-implicit" route): the GEMM reads each
+    output pixel's receptive field where it lies in x, through a table of
+    run pointers, so no im2col copy is made.
 
-    Per output row (n, ho), the KH input rows it reads are copied into a band
-    laid out column by column: band[wp][kh][c] for the Wp = (Wo-1)*sw + KW
-    padded columns (zeros outside the image). An output pixel wo's receptive
-    field is then band[wo*sw : wo*sw + KW] -- one contiguous run of
-    KW*KH*C values -- so the band is the GEMM's A in place, row wo starting
-    sw*KH*C further on (rows overlap), against the weight packed in
-    (kw, kh, c) order. The band holds KH input rows once (im2col would copy
-    each value up to KH*KW times). Output rows are handed out dynamically.
+    In NHWC a pixel's taps in one kernel row are one contiguous run of KW*C
+    values when the layer has one group and kw dilation 1 (otherwise each
+    tap's Cg channels are a run): the table holds one pointer per run and
+    output pixel (XNNPACK's indirection buffer). A pixel whose receptive field
+    reaches the padding has its im2col row written to the thread's edge
+    buffer, and its pointers point there. Tiles of output pixels are handed
+    out dynamically; the caller (cconv/_routes.py) guarantees K <= the row's kc.
     """
     cdef Geom g = geom_from_tuple(geom)
-    cdef Py_ssize_t rows = g.N * g.Ho
-    if rows == 0 or g.O == 0 or g.Wo == 0:
+    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    if P == 0 or g.O == 0:
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t Wp = (g.Wo - 1) * g.sw + g.KW
-    cdef Py_ssize_t col = g.KH * g.C             # one band column: KH rows of C channels
-    cdef Py_ssize_t bandsize = Wp * col
-    cdef Py_ssize_t bsize = packb_size(k, tag, g.K, g.O)
+    cdef int mr = k.s.mr if floating is float else k.d.mr
+    cdef bint span = g.dw == 1 and g.Cg == g.C
+    cdef Py_ssize_t nseg = g.KH if span else g.KH * g.KW
+    cdef Py_ssize_t seglen = g.KW * g.C if span else g.Cg
+    cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
+    cdef Py_ssize_t Tpad = (T + mr - 1) // mr * mr
+    cdef Py_ssize_t n_tiles = (P + T - 1) // T
+    cdef Py_ssize_t bsize = packb_size(k, tag, g.K, g.Og)
     cdef Py_ssize_t asize = abuf_size(k, tag, g.K)
-    n_threads = <int>min(n_threads, rows)
+    n_threads = <int>min(n_threads, n_tiles)
     dtype = np.float32 if floating is float else np.float64
-    # The weight in (kw, kh, c) x O order: the order of a band run.
-    w_kw_major = np.ascontiguousarray(np.asarray(w).transpose(1, 0, 2, 3)).reshape(g.K, g.O)
-    cdef const floating[:, ::1] wk = w_kw_major
-    packed_array = np.empty(max(bsize, 1), dtype=dtype)
-    work_array = np.empty((n_threads, bandsize + asize), dtype=dtype)
+    packed_array = np.empty(max(g.groups * bsize, 1), dtype=dtype)
+    # Per thread: the edge rows (written only for pixels at the border) and abuf.
+    work_array = np.empty((n_threads, T * g.K + asize), dtype=dtype)
+    table_array = np.empty((n_threads, Tpad * nseg), dtype=np.intp)
     cdef floating[::1] packed = packed_array
     cdef floating[:, ::1] work = work_array
-    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
+    cdef Py_ssize_t[:, ::1] table = table_array
+    cdef const floating* xp = &x[0, 0, 0, 0]
+    cdef const floating* wp = &w[0, 0, 0, 0]
     cdef const floating* bp = &bias[0] if bias is not None else NULL
     cdef floating* yp = &y[0, 0, 0, 0]
     cdef floating* Bp = &packed[0]
-    cdef Py_ssize_t row, n, ho, kh, hi, c0, c1, wcol
-    cdef floating* band
-    cdef floating* abuf
+    cdef Py_ssize_t t, p0, cnt, grp
+    cdef floating* edge
+    cdef const floating** ptrs
+    cdef Geom* gp = &g
     with nogil:
-        if g.K:
-            pack_b(k, g.K, g.O, &wk[0, 0], g.O, 1, Bp)
+        for grp in range(g.groups):
+            pack_b(k, g.K, g.Og, wp + grp * g.Og, g.O, 1, Bp + grp * bsize)
         with parallel(num_threads=n_threads):
-            band = &work[threadid(), 0]
-            abuf = band + bandsize
-            for row in prange(rows, schedule='dynamic'):
-                n = row // g.Ho
-                ho = row % g.Ho
-                # Padded columns [c0, c1) are inside the image.
-                c0 = min(max(g.pl, 0), Wp)
-                c1 = min(max(g.pl + g.W, c0), Wp)
-                for kh in range(g.KH):
-                    hi = ho * g.sh - g.pt + kh * g.dh
-                    if hi < 0 or hi >= g.H:
-                        for wcol in range(Wp):
-                            zero_run(band + wcol * col + kh * g.C, g.C)
-                        continue
-                    for wcol in range(c0):
-                        zero_run(band + wcol * col + kh * g.C, g.C)
-                    for wcol in range(c0, c1):
-                        copy_run(band + wcol * col + kh * g.C,
-                                 xp + ((n * g.H + hi) * g.W + wcol - g.pl) * g.C, g.C)
-                    for wcol in range(c1, Wp):
-                        zero_run(band + wcol * col + kh * g.C, g.C)
-                gemm_packed(k, g.Wo, g.O, g.K, band, g.sw * col, 1, Bp,
-                            yp + row * g.Wo * g.O, g.O, False, bp, abuf)
+            edge = &work[threadid(), 0]
+            ptrs = <const floating**>&table[threadid(), 0]
+            for t in prange(n_tiles, schedule='dynamic'):
+                p0 = t * T
+                cnt = min(T, P - p0)
+                for grp in range(g.groups):
+                    fill_run_table(xp, gp, p0, cnt, grp, span, mr, edge, ptrs)
+                    gemm_indirect(k, cnt, g.Og, nseg, seglen, ptrs, Bp + grp * bsize,
+                                  yp + p0 * g.O + grp * g.Og, g.O,
+                                  bp + grp * g.Og if bp != NULL else NULL, edge + T * g.K)
+
+
+cdef inline void fill_run_table(const floating* x, const Geom* g, Py_ssize_t p0,
+                                Py_ssize_t count, Py_ssize_t grp, bint span, int mr,
+                                floating* edge, const floating** ptrs) noexcept nogil:
+    """The implicit GEMM's table for output pixels p0 .. p0+count-1 (group grp):
+    nseg run pointers per pixel into x, or into the pixel's im2col row in
+    ``edge`` when its receptive field reaches the padding; then the rows up to
+    the next multiple of mr repeat the last pixel's pointers."""
+    cdef Py_ssize_t HoWo = g.Ho * g.Wo
+    cdef Py_ssize_t n = p0 // HoWo
+    cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
+    cdef Py_ssize_t wo = p0 % g.Wo
+    cdef Py_ssize_t C = g.C, KW = g.KW, K = g.K
+    cdef Py_ssize_t nseg = g.KH if span else g.KH * g.KW
+    cdef Py_ssize_t seglen = K // nseg
+    cdef Py_ssize_t r, s, kh, kw, hbase, wbase
+    cdef const floating** row
+    cdef const floating* xrow
+    for r in range(count):
+        row = ptrs + r * nseg
+        hbase = ho * g.sh - g.pt
+        wbase = wo * g.sw - g.pl
+        if (hbase >= 0 and hbase + (g.KH - 1) * g.dh < g.H
+                and wbase >= 0 and wbase + (KW - 1) * g.dw < g.W):
+            for kh in range(g.KH):
+                xrow = x + ((n * g.H + hbase + kh * g.dh) * g.W + wbase) * C + grp * g.Cg
+                if span:
+                    row[kh] = xrow
+                else:
+                    for kw in range(KW):
+                        row[kh * KW + kw] = xrow + kw * g.dw * C
+        else:
+            fill_cols(x, g, p0 + r, 1, grp, edge + r * K, K)
+            for s in range(nseg):
+                row[s] = edge + r * K + s * seglen
+        wo += 1
+        if wo == g.Wo:
+            wo = 0
+            ho += 1
+            if ho == g.Ho:
+                ho = 0
+                n += 1
+    r = count
+    while r % mr:
+        for s in range(nseg):
+            ptrs[r * nseg + s] = ptrs[(count - 1) * nseg + s]
+        r += 1
 
 
 def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)

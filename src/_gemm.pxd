@@ -50,3 +50,15 @@ cdef inline void gemm_packed(const cck_row* k, Py_ssize_t M, Py_ssize_t N, Py_ss
         k.s.gemm(<int>M, <int>N, <int>K, A, rsa, csa, Bp, C, ldc, beta, bias, abuf)
     else:
         k.d.gemm(<int>M, <int>N, <int>K, A, rsa, csa, Bp, C, ldc, beta, bias, abuf)
+
+
+cdef inline void gemm_indirect(const cck_row* k, Py_ssize_t M, Py_ssize_t N, Py_ssize_t nseg,
+                               Py_ssize_t seglen, const floating** ptrs, const floating* Bp,
+                               floating* C, Py_ssize_t ldc, const floating* bias,
+                               floating* abuf) noexcept nogil:
+    """C[M, N] (ld ldc) = A @ B (+ bias), row i of A being the nseg runs of seglen values
+    at ptrs[i*nseg + s] (the table has roundup(M, mr) rows); nseg*seglen <= the row's kc."""
+    if floating is float:
+        k.s.gemm_indirect(<int>M, <int>N, <int>nseg, <int>seglen, ptrs, Bp, C, ldc, bias, abuf)
+    else:
+        k.d.gemm_indirect(<int>M, <int>N, <int>nseg, <int>seglen, ptrs, Bp, C, ldc, bias, abuf)

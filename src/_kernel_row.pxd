@@ -26,6 +26,9 @@ cdef extern from "kernels/table.h" nogil:
         void (*gemm)(int M, int N, int K, const float* A, Py_ssize_t rsa, Py_ssize_t csa,
                      const float* Bp, float* C, Py_ssize_t ldc, int beta, const float* bias,
                      float* abuf) noexcept nogil
+        void (*gemm_indirect)(int M, int N, int nseg, int seglen, const float* const* ptrs,
+                              const float* Bp, float* C, Py_ssize_t ldc, const float* bias,
+                              float* abuf) noexcept nogil
         void (*dw_forward_row)(const float* x, const float* w, const float* bias, float* y,
                                const ccdw_geom* g, Py_ssize_t row) noexcept nogil
         void (*dw_grad_input_row)(const float* dy, const float* w, float* dx,
@@ -59,6 +62,9 @@ cdef extern from "kernels/table.h" nogil:
         void (*gemm)(int M, int N, int K, const double* A, Py_ssize_t rsa, Py_ssize_t csa,
                      const double* Bp, double* C, Py_ssize_t ldc, int beta, const double* bias,
                      double* abuf) noexcept nogil
+        void (*gemm_indirect)(int M, int N, int nseg, int seglen, const double* const* ptrs,
+                              const double* Bp, double* C, Py_ssize_t ldc, const double* bias,
+                              double* abuf) noexcept nogil
         void (*dw_forward_row)(const double* x, const double* w, const double* bias, double* y,
                                const ccdw_geom* g, Py_ssize_t row) noexcept nogil
         void (*dw_grad_input_row)(const double* dy, const double* w, double* dx,

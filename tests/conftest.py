@@ -129,7 +129,8 @@ CASES = [
     # run over whole kernel rows (5 taps x 6 channels), clipped at each edge.
     dict(id="single_channel_lenet", N=2, H=9, W=13, C=1, O=6, K=(5, 5), stride=1,
          padding=((2, 1), (0, 3)), dilation=1, groups=1),
-    # Few input channels and a 25-pixel output row: the "gemm-band" forward,
+    # Few input channels and a 25-pixel output row (once the "gemm-band" forward, now
+    # "gemm-implicit", as most forwards are),
     # with row dilation, a column stride and padding on both sides.
     dict(id="band_small_c", N=2, H=9, W=50, C=3, O=20, K=(3, 5), stride=(1, 2),
          padding=((1, 0), (2, 1)), dilation=(2, 1), groups=1),

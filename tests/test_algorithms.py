@@ -75,7 +75,7 @@ def test_the_case_table_reaches_every_route():
     for case in CASES:
         for alg in ALGORITHMS:
             seen.update(_routes_or_empty(case, alg))
-    assert seen == {"gemm", "gemm-band", "gemm-pointwise", "direct-depthwise", "direct-single-channel", "winograd-f2",
+    assert seen == {"gemm", "gemm-implicit", "gemm-pointwise", "direct-depthwise", "direct-single-channel", "winograd-f2",
                     "winograd-f4"}
 
 
@@ -84,23 +84,24 @@ def test_auto_picks_winograd_for_wide_3x3_stride1_and_gemm_otherwise():
     assert r == {"forward": "winograd-f4", "grad_input": "winograd-f4", "grad_weight": "winograd-f4",
                  "isa": cconv.show_config("dicts")["isa"]}
     assert cconv.select_algorithm((8, 14, 14, 256), (3, 3, 256, 256), padding=1)["forward"] == "winograd-f2"
-    assert cconv.select_algorithm((8, 56, 56, 64), (3, 3, 64, 128), padding=1, stride=2)["forward"] == "gemm"
-    assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["forward"] == "gemm-band"
+    assert cconv.select_algorithm((8, 56, 56, 64), (3, 3, 64, 128), padding=1, stride=2)["forward"] == "gemm-implicit"
+    assert cconv.select_algorithm((8, 56, 56, 130), (3, 3, 130, 128), padding=1, stride=2)["forward"] == "gemm"
+    assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["forward"] == "gemm-implicit"
     assert cconv.select_algorithm((2, 224, 224, 3), (7, 7, 3, 64), padding=3, stride=2)["grad_input"] == "gemm"
-    assert cconv.select_algorithm((64, 14, 14, 6), (5, 5, 6, 16))["forward"] == "gemm"     # rows too short
-    assert cconv.select_algorithm((64, 28, 28, 3), (3, 3, 3, 64), padding=1)["forward"] == "gemm-band"
+    assert cconv.select_algorithm((64, 14, 14, 6), (5, 5, 6, 16))["forward"] == "gemm-implicit"
+    assert cconv.select_algorithm((64, 28, 28, 3), (3, 3, 3, 64), padding=1)["forward"] == "gemm-implicit"
     assert set(_passes(cconv.select_algorithm((8, 28, 28, 256), (1, 1, 256, 64))).values()) == {"gemm-pointwise"}
     assert set(_passes(cconv.select_algorithm((8, 56, 56, 128), (3, 3, 1, 128), padding=1,
                                               groups=128)).values()) == {"direct-depthwise"}
     assert _passes(cconv.select_algorithm((64, 28, 28, 1), (5, 5, 1, 6))) == {
         "forward": "direct-single-channel", "grad_input": "direct-single-channel",
         "grad_weight": "direct-single-channel"}
-    assert cconv.select_algorithm((64, 28, 28, 1), (5, 5, 1, 6), stride=2)["forward"] == "gemm"
+    assert cconv.select_algorithm((64, 28, 28, 1), (5, 5, 1, 6), stride=2)["forward"] == "gemm-implicit"
 
 
 def test_forcing_gemm_on_a_depthwise_layer_uses_grouped_gemm():
     r = cconv.select_algorithm((2, 9, 9, 8), (3, 3, 1, 8), padding=1, groups=8, algorithm="gemm")
-    assert set(_passes(r).values()) == {"gemm"}
+    assert _passes(r) == {"forward": "gemm-implicit", "grad_input": "gemm", "grad_weight": "gemm"}
 
 
 @pytest.mark.parametrize("algorithm, why", [

@@ -87,7 +87,7 @@ def test_json_follows_the_documented_schema(run):
         assert 0 < r["fraction_of_peak"] < 1.5   # a pass cannot beat the cores' FMA rate (Winograd aside)
     routes = {(r["name"], r["pass"]): r["route"] for r in doc["results"]}
     assert routes[("depthwise-3x3", "fwd")] == "direct-depthwise"
-    assert routes[("lenet-conv2", "fwd")] == "gemm"
+    assert routes[("lenet-conv2", "fwd")] == "gemm-implicit"
     assert set(doc["summary"]) == SUMMARY_KEYS
     assert doc["metadata"]["onnxruntime_version"] is None
 

@@ -145,7 +145,7 @@ CASES = [
     ("pointwise", 2, 7, 6, 3, 1, {}),
     ("audio_stem", 1, 40, 1, 8, 10, dict(stride=5)),
     ("kernel_equals_input", 2, 5, 2, 3, 5, {}),
-    ("few_channels_wide", 2, 40, 3, 5, 3, dict(padding=1)),      # the "gemm-band" forward
+    ("few_channels_wide", 2, 40, 3, 5, 3, dict(padding=1)),      # once "gemm-band", now "gemm-implicit"
 ]
 IDS = [c[0] for c in CASES]
 LAYOUTS = ["NWC", "NCW"]
@@ -381,14 +381,14 @@ def test_conv_transpose1d_is_the_adjoint_of_conv1d(case):
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("case_id,forward", [("depthwise", "direct-depthwise"), ("single_channel",
                                               "direct-single-channel"), ("pointwise", "gemm-pointwise"),
-                                             ("basic", "gemm"), ("causal", "gemm"),
-                                             ("few_channels_wide", "gemm-band")])
+                                             ("basic", "gemm-implicit"), ("causal", "gemm-implicit"),
+                                             ("few_channels_wide", "gemm-implicit")])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_select_algorithm_tells_the_1d_routes(case_id, forward, layout):
     x, w, b, gy, kw = problem(CASES[IDS.index(case_id)])
     routes = cconv.select_algorithm(x_in(x, layout).shape, w_in(w, layout).shape, layout=layout, **kw)
     assert routes["forward"] == forward and routes["isa"] in ("baseline", "avx2", "avx512")
-    algorithm = "direct" if forward.startswith("direct") else "gemm"   # gemm also takes gemm-band
+    algorithm = "direct" if forward.startswith("direct") else "gemm"   # gemm also takes gemm-implicit
     y = cconv.conv1d(x_in(x, layout), w_in(w, layout), b, layout=layout, algorithm=algorithm, **kw)
     close(x_out(y, layout), oracle_conv1d(x, w, b, **kw), np.float64)
     gx, gw, _ = cconv.conv1d_backward(x_in(gy, layout), x_in(x, layout), w_in(w, layout), layout=layout,

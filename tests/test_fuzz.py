@@ -52,7 +52,7 @@ def _select_algorithm(m, c):
     if m is cconv:
         route = cconv.select_algorithm(c.x_shape, c.w_shape, **c.geo(threads=False))["forward"]
         algorithm = {"winograd-f2": "winograd", "winograd-f4": "winograd", "direct-depthwise": "direct",
-                     "direct-single-channel": "direct"}.get(route, "gemm")   # gemm, gemm-band, gemm-pointwise
+                     "direct-single-channel": "direct"}.get(route, "gemm")   # gemm, gemm-implicit, gemm-pointwise
         return cconv.conv2d(c.x, c.w, c.b, **c.geo(), algorithm=algorithm)
     return m.conv2d(c.x, c.w, c.b, **c.geo())
 

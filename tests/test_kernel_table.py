@@ -142,7 +142,7 @@ def test_show_config_rejects_a_bad_mode(mode, error):
 def test_select_algorithm_reports_the_isa():
     routes = cconv.select_algorithm((1, 8, 8, 3), (3, 3, 3, 4))
     assert routes["isa"] == _kernels.isa()
-    assert routes["forward"] == "gemm"
+    assert routes["forward"] == "gemm-implicit"
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -19,7 +19,7 @@
         (MR), (NR), CCK_KC, cck_##S##_mc, CCK_VBYTES / (int)sizeof(S##_elem),   \
         CCSC_OB, CCSC_VBYTES / (int)sizeof(S##_elem),                           \
         cck_##S##_packb_size, cck_##S##_abuf_size, cck_kc_for,                  \
-        cck_##S##_pack_b, cck_##S##_gemm,                                       \
+        cck_##S##_pack_b, cck_##S##_gemm, cck_##S##_gemm_indirect,              \
         ccdw_##S##_forward_row, ccdw_##S##_grad_input_row,                      \
         ccdw_##S##_grad_weight_row,                                             \
         ccdp_##S##_forward, ccdp_##S##_grad_input, ccdp_##S##_grad_weight,      \

@@ -40,6 +40,10 @@ typedef struct {                                                                
     void (*pack_b)(int K, int N, const T *B, ptrdiff_t rsb, ptrdiff_t csb, T *Bp);          \
     void (*gemm)(int M, int N, int K, const T *A, ptrdiff_t rsa, ptrdiff_t csa,             \
                  const T *Bp, T *C, ptrdiff_t ldc, int beta, const T *bias, T *abuf);       \
+    /* Implicit GEMM: C[M,N] = A @ B (+bias), row i of A is nseg runs of seglen      */  \
+    /* values at ptrs[i*nseg + s] (gemm/driver.h); K = nseg*seglen <= kc.            */  \
+    void (*gemm_indirect)(int M, int N, int nseg, int seglen, const T *const *ptrs,         \
+                          const T *Bp, T *C, ptrdiff_t ldc, const T *bias, T *abuf);        \
     /* Depthwise, NHWC rows. */                                                             \
     void (*dw_forward_row)(const T *x, const T *w, const T *bias, T *y,                     \
                            const ccdw_geom *g, ptrdiff_t row);                              \

@@ -188,4 +188,75 @@ static void cck_##S##_gemm(int M, int N, int K, const T *A, ptrdiff_t rsa,      
 CCK_DEFINE_GEMM(float, s, CCK_S_MR, CCK_S_NR)
 CCK_DEFINE_GEMM(double, d, CCK_D_MR, CCK_D_NR)
 
+/* ---- Implicit GEMM: A read through a table of pointers (XNNPACK's
+ * "indirection buffer"), so a convolution needs no im2col copy.
+ *
+ *   C[M x N] = A @ B (+ bias),   a(i, s*seglen + k) = ptrs[i*nseg + s][k]
+ *
+ * Row i of A is nseg runs of seglen contiguous values (one run per kernel
+ * row of a stride-1-in-W layer, or per tap); run s of row i starts at
+ * ptrs[i*nseg + s]. The table has roundup(M, MR) rows: rows >= M must point
+ * at readable runs too (the caller repeats a real row); their results are
+ * not stored. K = nseg*seglen must be at most CCK_KC, so B (from pack_b) is
+ * one K block; abuf has abuf_size(K) elements.
+ *
+ * An ISA whose micro-kernel header defines CCK_HAS_UKR_INDIRECT reads A in
+ * place (cck_S_ukr_indirect: the ukr contract with A through the table, beta
+ * 0); the others pack each MC-row block of A from the table into MR-row
+ * micro-panels (as the driver packs A^T) and run their packed kernel. */
+#define CCK_DEFINE_GEMM_INDIRECT(T, S, MR, NR)                                  \
+static inline void cck_##S##_pack_a_indirect(int mc, int nseg, int seglen,            \
+                                      const T *const *ptrs, T *p)              \
+{                                                                               \
+    for (int ir = 0; ir < mc; ir += (MR)) {                                     \
+        const T *const *pr = ptrs + (size_t)ir * nseg;                          \
+        for (int s = 0; s < nseg; s++)                                          \
+            for (int k = 0; k < seglen; k++, p += (MR))                         \
+                for (int i = 0; i < (MR); i++) p[i] = pr[i * nseg + s][k];      \
+    }                                                                           \
+}                                                                               \
+static void cck_##S##_gemm_indirect(int M, int N, int nseg, int seglen,         \
+        const T *const *ptrs, const T *Bp, T *C, ptrdiff_t ldc, const T *bias,  \
+        T *abuf)                                                                \
+{                                                                               \
+    const int K = nseg * seglen, MC = cck_##S##_mc;                             \
+    if (K <= 0) {                                                               \
+        for (int i = 0; i < M; i++)                                             \
+            for (int j = 0; j < N; j++) C[i * ldc + j] = bias ? bias[j] : 0;    \
+        return;                                                                 \
+    }                                                                           \
+    (void)abuf;                                                                 \
+    for (int ic = 0; ic < M; ic += MC) {                                        \
+        const int mc = cck_min(MC, M - ic);                                     \
+        const T *const *pt = ptrs + (size_t)ic * nseg;                          \
+        CCK_INDIRECT_PACK(S, mc, nseg, seglen, pt, abuf)                        \
+        for (int jr = 0; jr < N; jr += (NR)) {                                  \
+            const int nr = cck_min((NR), N - jr);                               \
+            const T *bp = Bp + (size_t)jr * K;                                  \
+            const T *bj = bias ? bias + jr : NULL;                              \
+            for (int ir = 0; ir < mc; ir += (MR)) {                             \
+                const int mr = cck_min((MR), mc - ir);                          \
+                T *cp = C + (ptrdiff_t)(ic + ir) * ldc + jr;                    \
+                CCK_INDIRECT_UKR(S, pt + (size_t)ir * nseg, abuf + (size_t)ir * K) \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}
+
+#ifdef CCK_HAS_UKR_INDIRECT
+#define CCK_INDIRECT_PACK(S, mc, nseg, seglen, pt, abuf)
+#define CCK_INDIRECT_UKR(S, rows, panel)                                        \
+    cck_##S##_ukr_indirect(nseg, seglen, rows, bp, cp, ldc, mr, nr, bj);
+#else
+#define CCK_INDIRECT_PACK(S, mc, nseg, seglen, pt, abuf)                        \
+    cck_##S##_pack_a_indirect(mc, nseg, seglen, pt, abuf);
+#define CCK_INDIRECT_UKR(S, rows, panel)                                        \
+    cck_##S##_ukr_packed(K, panel, 1, CCK_##S##_MR_, bp, cp, ldc, mr, nr, 0, bj);
+#endif
+#define CCK_s_MR_ CCK_S_MR
+#define CCK_d_MR_ CCK_D_MR
+
+CCK_DEFINE_GEMM_INDIRECT(float, s, CCK_S_MR, CCK_S_NR)
+CCK_DEFINE_GEMM_INDIRECT(double, d, CCK_D_MR, CCK_D_NR)
+
 #endif

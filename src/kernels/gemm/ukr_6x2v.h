@@ -87,6 +87,58 @@ static void cck_##S##_ukr_rows(int kc, const T *a, ptrdiff_t rsa,    \
     (void)csa;                                                                 \
     cck_##S##_ukr_body(kc, a, rsa, 1, b, c, ldc, m, n, beta, bias);            \
 }                                                                              \
+/* The implicit GEMM's tile (driver.h): A through a table of run pointers,  \
+ * six per run s (rows[i*nseg + s]), beta 0; edge tiles via store_tile. */    \
+static void cck_##S##_ukr_indirect(int nseg, int seglen, const T *const *rows, \
+        const T *b, T *c, ptrdiff_t ldc, int m, int n, const T *bias)          \
+{                                                                              \
+    enum { NR = 2 * (VL) };                                                    \
+    V c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO();                  \
+    V c20 = ZERO(), c21 = ZERO(), c30 = ZERO(), c31 = ZERO();                  \
+    V c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();                  \
+    for (int s = 0; s < nseg; s++, b += (size_t)seglen * NR) {                 \
+        const T *a0 = rows[s], *a1 = rows[nseg + s], *a2 = rows[2 * nseg + s]; \
+        const T *a3 = rows[3 * nseg + s], *a4 = rows[4 * nseg + s];            \
+        const T *a5 = rows[5 * nseg + s];                                      \
+        _Pragma("GCC unroll 4")                                                \
+        for (int k = 0; k < seglen; k++) {                                     \
+            const V b0 = LOADU(b + k * NR), b1 = LOADU(b + k * NR + (VL));     \
+            V t;                                                               \
+            t = BCAST(a0 + k); c00 = FMA(t, b0, c00); c01 = FMA(t, b1, c01);   \
+            t = BCAST(a1 + k); c10 = FMA(t, b0, c10); c11 = FMA(t, b1, c11);   \
+            t = BCAST(a2 + k); c20 = FMA(t, b0, c20); c21 = FMA(t, b1, c21);   \
+            t = BCAST(a3 + k); c30 = FMA(t, b0, c30); c31 = FMA(t, b1, c31);   \
+            t = BCAST(a4 + k); c40 = FMA(t, b0, c40); c41 = FMA(t, b1, c41);   \
+            t = BCAST(a5 + k); c50 = FMA(t, b0, c50); c51 = FMA(t, b1, c51);   \
+        }                                                                      \
+    }                                                                          \
+    if (m == 6 && n == NR) {             /* full tile: fused store */       \
+        if (bias) {                                                            \
+            const V p0 = LOADU(bias), p1 = LOADU(bias + (VL));                 \
+            c00 = ADD(c00, p0); c01 = ADD(c01, p1);                            \
+            c10 = ADD(c10, p0); c11 = ADD(c11, p1);                            \
+            c20 = ADD(c20, p0); c21 = ADD(c21, p1);                            \
+            c30 = ADD(c30, p0); c31 = ADD(c31, p1);                            \
+            c40 = ADD(c40, p0); c41 = ADD(c41, p1);                            \
+            c50 = ADD(c50, p0); c51 = ADD(c51, p1);                            \
+        }                                                                      \
+        STOREU(c, c00); STOREU(c + (VL), c01);                                 \
+        STOREU(c + ldc, c10); STOREU(c + ldc + (VL), c11);                     \
+        STOREU(c + 2 * ldc, c20); STOREU(c + 2 * ldc + (VL), c21);             \
+        STOREU(c + 3 * ldc, c30); STOREU(c + 3 * ldc + (VL), c31);             \
+        STOREU(c + 4 * ldc, c40); STOREU(c + 4 * ldc + (VL), c41);             \
+        STOREU(c + 5 * ldc, c50); STOREU(c + 5 * ldc + (VL), c51);             \
+        return;                                                                \
+    }                                                                          \
+    T tt[6 * NR];                                                              \
+    STOREU(tt + 0 * NR, c00); STOREU(tt + 0 * NR + (VL), c01);                 \
+    STOREU(tt + 1 * NR, c10); STOREU(tt + 1 * NR + (VL), c11);                 \
+    STOREU(tt + 2 * NR, c20); STOREU(tt + 2 * NR + (VL), c21);                 \
+    STOREU(tt + 3 * NR, c30); STOREU(tt + 3 * NR + (VL), c31);                 \
+    STOREU(tt + 4 * NR, c40); STOREU(tt + 4 * NR + (VL), c41);                 \
+    STOREU(tt + 5 * NR, c50); STOREU(tt + 5 * NR + (VL), c51);                 \
+    cck_##S##_store_tile(tt, NR, c, ldc, m, n, 0, bias);                       \
+}                                                                              \
 static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,              \
         ptrdiff_t csa, const T *b, T *c, ptrdiff_t ldc, int m, int n,          \
         int beta, const T *bias)                                               \
@@ -94,5 +146,8 @@ static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,              \
     (void)rsa;                                                                 \
     cck_##S##_ukr_body(kc, a, 1, csa, b, c, ldc, m, n, beta, bias);            \
 }
+
+/* The template above provides the implicit GEMM's in-place tile. */
+#define CCK_HAS_UKR_INDIRECT 1
 
 #endif

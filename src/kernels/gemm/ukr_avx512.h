@@ -252,7 +252,84 @@ static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,             \
     cck_##S##_zbody(kc, a, 1, csa, b, c, ldc, m, n, beta, bias);               \
 }
 
+/* cck_S_ukr_indirect: the implicit GEMM's tile (driver.h): the same 6-row
+ * tile and stores, A read in place through a table of run pointers, six per
+ * run s (rows[i*nseg + s]), beta 0. NV == 1 splits each run into even / odd
+ * k chains as the kernel above does. */
+#define CCK_ZI_AROW(i) (r##i + k)
+#define CCK_ZI_FMA(S, i) {                                                     \
+    const cck_##S##_zv t = cck_##S##_zbc(CCK_ZI_AROW(i));                      \
+    c##i##_0 = cck_##S##_zfma(t, b0, c##i##_0);                                \
+    if (NV > 1) c##i##_1 = cck_##S##_zfma(t, b1, c##i##_1);                    \
+    if (NV > 2) c##i##_2 = cck_##S##_zfma(t, b2, c##i##_2);                    \
+    if (NV > 3) c##i##_3 = cck_##S##_zfma(t, b3, c##i##_3); }
+#define CCK_ZI_FMA_PAIR(S, i) {                                                \
+    c##i##_0 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i)), b0, c##i##_0);    \
+    c##i##_1 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i) + 1), b1, c##i##_1); }
+#define CCK_ZI_ROW(S, i) const ctype_ *r##i = rows[(i) * nseg + s];
+
+#define CCK_ZI_DEFINE(S, T)                                                    \
+CCK_Z_INLINE void cck_##S##_zikern(const int NV, int nseg, int seglen,        \
+        const T *const *rows, const T *restrict b, T *c, ptrdiff_t ldc,        \
+        int m, int n, const T *bias)                                           \
+{                                                                              \
+    typedef T ctype_;                                                          \
+    const int beta = 0;                                                        \
+    CCK_Z_REP6(CCK_Z_DECL, S)                                                  \
+    for (int s = 0; s < nseg; s++) {                                           \
+        CCK_Z_REP6(CCK_ZI_ROW, S)                                              \
+        int k = 0;                                                             \
+        if (NV == 1) {                                                         \
+            for (; k + 1 < seglen; k += 2) {                                   \
+                const cck_##S##_zv b0 = cck_##S##_zld(b);                      \
+                const cck_##S##_zv b1 = cck_##S##_zld(b + 4 * CCK_Z_VL_##S);   \
+                CCK_Z_REP6(CCK_ZI_FMA_PAIR, S)                                 \
+                b += 8 * CCK_Z_VL_##S;                                         \
+            }                                                                  \
+        }                                                                      \
+        for (; k < seglen; k++) {                                              \
+            const cck_##S##_zv b0 = cck_##S##_zld(b);                          \
+            const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)   \
+                                           : cck_##S##_zzero();                \
+            const cck_##S##_zv b2 = NV > 2 ? cck_##S##_zld(b + 2 * CCK_Z_VL_##S) \
+                                           : cck_##S##_zzero();                \
+            const cck_##S##_zv b3 = NV > 3 ? cck_##S##_zld(b + 3 * CCK_Z_VL_##S) \
+                                           : cck_##S##_zzero();                \
+            CCK_Z_REP6(CCK_ZI_FMA, S)                                          \
+            b += 4 * CCK_Z_VL_##S;                                             \
+        }                                                                      \
+    }                                                                          \
+    if (NV == 1) { CCK_Z_REP6(CCK_Z_FOLD, S) }                                 \
+    const cck_##S##_zm k0 = cck_##S##_zmask(n);                                \
+    const cck_##S##_zm k1 = cck_##S##_zmask(n - CCK_Z_VL_##S);                 \
+    const cck_##S##_zm k2 = cck_##S##_zmask(n - 2 * CCK_Z_VL_##S);             \
+    const cck_##S##_zm k3 = cck_##S##_zmask(n - 3 * CCK_Z_VL_##S);             \
+    cck_##S##_zv q0 = cck_##S##_zzero(), q1 = q0, q2 = q0, q3 = q0;            \
+    if (bias) {                                                                \
+        q0 = cck_##S##_zldz(k0, bias);                                         \
+        if (NV > 1) q1 = cck_##S##_zldz(k1, bias + CCK_Z_VL_##S);              \
+        if (NV > 2) q2 = cck_##S##_zldz(k2, bias + 2 * CCK_Z_VL_##S);          \
+        if (NV > 3) q3 = cck_##S##_zldz(k3, bias + 3 * CCK_Z_VL_##S);          \
+    }                                                                          \
+    CCK_Z_REP6(CCK_Z_STORE, S)                                                 \
+}                                                                              \
+static void cck_##S##_ukr_indirect(int nseg, int seglen, const T *const *rows, \
+        const T *restrict b, T *c, ptrdiff_t ldc, int m, int n, const T *bias) \
+{                                                                              \
+    if (n > 3 * CCK_Z_VL_##S)                                                  \
+        cck_##S##_zikern(4, nseg, seglen, rows, b, c, ldc, m, n, bias);        \
+    else if (n > 2 * CCK_Z_VL_##S)                                             \
+        cck_##S##_zikern(3, nseg, seglen, rows, b, c, ldc, m, n, bias);        \
+    else if (n > CCK_Z_VL_##S)                                                 \
+        cck_##S##_zikern(2, nseg, seglen, rows, b, c, ldc, m, n, bias);        \
+    else                                                                       \
+        cck_##S##_zikern(1, nseg, seglen, rows, b, c, ldc, m, n, bias);        \
+}
+
 CCK_Z_DEFINE(s, float)
 CCK_Z_DEFINE(d, double)
+CCK_ZI_DEFINE(s, float)
+CCK_ZI_DEFINE(d, double)
+#define CCK_HAS_UKR_INDIRECT 1
 
 #endif /* CCK_UKR_AVX512_H */

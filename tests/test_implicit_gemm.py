@@ -1,0 +1,85 @@
+"""The "gemm-implicit" forward: the GEMM reads each output pixel's receptive
+field where it lies in the input, through a table of run pointers, and writes
+the im2col row of a border pixel only. Checked against the float64 loop
+definition (tests/_oracle.py) on the shapes that reach each of its paths, at
+whatever ISA level the kernel table runs (``.ci/run`` repeats this file under
+every ``CCONV_ISA`` level the machine has), and where the route ends."""
+import numpy as np
+import pytest
+
+import cconv
+from cconv import _kernels, _routes
+from _oracle import assert_close, conv2d_loop, explicit_padding
+
+# (id, N, H, W, C, O, (KH, KW), stride, padding, dilation, groups)
+SHAPES = [
+    # LeNet's second layer in small: no padding, so every pixel reads x in place,
+    # one run of KW*C values per kernel row; 16 output channels (one vector at avx512).
+    ("lenet_interior", 3, 14, 14, 6, 16, (5, 5), 1, 0, 1, 1),
+    # Padding on every side and an odd stride: border pixels go through the edge rows,
+    # the interior ones through x, in the same micro-tile.
+    ("padded_mixed_rows", 2, 9, 11, 5, 70, (3, 3), (2, 1), ((1, 2), (0, 1)), 1, 1),
+    # kw dilation and groups: one run per tap (Cg channels), not per kernel row.
+    ("runs_per_tap", 1, 9, 11, 4, 6, (3, 2), (1, 2), ((1, 1), (2, 0)), (2, 3), 2),
+    # A 7x7/2 RGB stem in small: 3-channel runs of 21 values, mostly border pixels.
+    ("stem_like", 3, 8, 8, 3, 33, (7, 7), 2, 3, 1, 1),
+    # Whole 6-row tiles, several 64-wide panels and a ragged one (130 = 2*64 + 2).
+    ("wide_output", 1, 9, 9, 8, 130, (3, 3), 1, 1, (2, 1), 1),
+    # A 1x1 layer with padding is not pointwise: its padded pixels are all edge rows.
+    ("padded_1x1", 2, 5, 5, 2, 1, (1, 1), 1, ((1, 0), (0, 2)), 1, 1),
+    # One output pixel: a table of one real row and five repeats of it.
+    ("single_pixel", 1, 3, 3, 4, 5, (3, 3), 1, 0, 1, 1),
+]
+
+
+def _case(shape_id, N, H, W, C, O, k, stride, padding, dilation, groups, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    w = rng.standard_normal((*k, C // groups, O)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, w, b, kw
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("num_threads", [1, 2])
+@pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
+def test_matches_the_definition(shape, num_threads, dtype):
+    x, w, b, kw = _case(*shape, dtype=dtype)
+    routes = cconv.select_algorithm(x.shape, w.shape, **kw)
+    assert routes["forward"] == "gemm-implicit", routes
+    pads = explicit_padding(kw["padding"], x.shape[1:3], w.shape[:2], kw["stride"], kw["dilation"])
+    ref_kw = dict(stride=kw["stride"], pads=pads, dilation=kw["dilation"], groups=kw["groups"])
+    x_before = x.copy()
+    for bias in (b, None):
+        y = cconv.conv2d(x, w, bias, num_threads=num_threads, **kw)
+        assert_close(y, conv2d_loop(x, w, bias, **ref_kw), dtype, what=f"{shape[0]} bias={bias is not None}")
+    assert np.array_equal(x, x_before)
+
+
+def test_the_route_ends_where_the_im2col_row_outgrows_one_k_block():
+    """KH*KW*C/groups up to the kernel row's K block is implicit; one channel more is im2col, and
+    both give the definition's answer."""
+    kc = min(_kernels.row_info()[t]["kc"] for t in ("float32", "float64"))
+    assert _routes._IMPLICIT_MAX_K == kc
+    C = kc // 9
+    for c, route in ((C, "gemm-implicit"), (C + 1, "gemm")):
+        x, w, b, kw = _case("k_block", 1, 5, 6, c, 7, (3, 3), 1, 1, 1, 1, np.float64, seed=c)
+        assert cconv.select_algorithm(x.shape, w.shape, padding=1)["forward"] == route
+        y = cconv.conv2d(x, w, b, padding=1)
+        assert_close(y, conv2d_loop(x, w, b, pads=((1, 1), (1, 1))), np.float64, what=route)
+
+
+def test_the_backward_of_an_implicit_forward_stays_on_im2col():
+    routes = cconv.select_algorithm((64, 14, 14, 6), (5, 5, 6, 16))
+    assert routes["forward"] == "gemm-implicit"
+    assert routes["grad_input"] == routes["grad_weight"] == "gemm"
+
+
+def test_nchw_and_unbatched_inputs_take_the_same_route():
+    x, w, b, kw = _case("layouts", 2, 9, 10, 5, 12, (3, 3), 2, 1, 1, 1, np.float32)
+    y = cconv.conv2d(x, w, b, **kw)
+    y_nchw = cconv.conv2d(np.ascontiguousarray(x.transpose(0, 3, 1, 2)),
+                          np.ascontiguousarray(w.transpose(3, 2, 0, 1)), b, layout="NCHW", **kw)
+    np.testing.assert_allclose(y_nchw.transpose(0, 2, 3, 1), y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cconv.conv2d(x[0], w, b, **kw), y[0], rtol=1e-5, atol=1e-5)
