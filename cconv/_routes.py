@@ -14,7 +14,9 @@ A route is a short name the benchmark prints:
 - ``"direct-depthwise"``: the depthwise kernels (NHWC rows, or NCHW planes);
 - ``"direct-single-channel"``: one input channel, stride 1 (LeNet's first
   layer, grayscale stems): eight pixels by eight output channels per register
-  block, read straight from the input (forward); grad_weight as dot products of
+  block, read straight from the input (forward, under ``"auto"`` only for
+  unpadded layers of at most 8 output channels and rows of whole 8-pixel
+  vectors: "gemm-implicit" takes the others); grad_weight as dot products of
   input rows and gradient rows; grad_input as one dot product per input pixel
   and kernel row over the gradient's (tap, channel) values;
 - ``"gemm-pointwise"``: a 1x1 stride-1 layer, the input rows are the GEMM's A
@@ -55,6 +57,9 @@ _WINOGRAD_MIN_CHANNELS = 16
 # earlier row-band forward for few channels (0.80 against 0.93, the stem).
 _IMPLICIT_MAX_K = min(info["kc"] for dtype, info in _kernels.row_info().items()
                       if dtype in ("float32", "float64"))
+# The direct single-channel forward under "auto": at most this many output
+# channels (see _single_channel_forward_pays).
+_SINGLE_CHANNEL_MAX_OUT = 8
 # F(4x4) under "auto" (and for an explicit "winograd") when the smaller side
 # of the computed image is at least this; F(2x2) below.
 _F4_MIN_SIDE = 20
@@ -107,10 +112,21 @@ def _cannot(algorithm: str, why: str) -> ValueError:
     return ValueError(f"algorithm={algorithm!r} cannot compute this convolution: {why}")
 
 
+def _single_channel_forward_pays(geom: ConvGeometry) -> bool:
+    """Whether the direct single-channel forward beats "gemm-implicit".
+    Measured on Zen 5, one thread: 0.41-0.52 of its time on LeNet's first
+    layer (no padding, 24-pixel rows, 6 or 8 output channels), a tie at 12
+    channels, and 1.2-4.5x slower with padding, rows that end in a partial
+    8-pixel vector, or 16-32 channels (64x64 grayscale, 3x3 and 5x5)."""
+    return (geom.O <= _SINGLE_CHANNEL_MAX_OUT and geom.Wo % 8 == 0
+            and geom.pt == geom.pb == geom.pl == geom.pr == 0)
+
+
 def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of the forward pass ("gemm-implicit" is a forward-only form of
     "gemm", so an explicit ``"gemm"`` takes it too)."""
-    if algorithm in ("auto", "direct") and is_single_channel(geom):
+    if is_single_channel(geom) and (algorithm == "direct"
+                                    or algorithm == "auto" and _single_channel_forward_pays(geom)):
         return "direct-single-channel"
     route = _route(geom, algorithm, min(geom.Ho, geom.Wo))
     return "gemm-implicit" if route == "gemm" and is_implicit(geom) else route

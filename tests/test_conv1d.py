@@ -142,6 +142,7 @@ CASES = [
     ("depthwise", 2, 12, 5, 5, 5, dict(groups=5, padding="same", dilation=2)),
     ("depthwise_multiplier", 1, 8, 3, 6, 3, dict(groups=3)),
     ("single_channel", 3, 16, 1, 9, 5, dict(padding=2)),
+    ("single_channel_unpadded", 2, 20, 1, 6, 5, {}),              # the direct forward too (Wo = 16, O <= 8)
     ("pointwise", 2, 7, 6, 3, 1, {}),
     ("audio_stem", 1, 40, 1, 8, 10, dict(stride=5)),
     ("kernel_equals_input", 2, 5, 2, 3, 5, {}),
@@ -379,8 +380,8 @@ def test_conv_transpose1d_is_the_adjoint_of_conv1d(case):
 # ---------------------------------------------------------------------------
 # routes, algorithms, views
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("case_id,forward", [("depthwise", "direct-depthwise"), ("single_channel",
-                                              "direct-single-channel"), ("pointwise", "gemm-pointwise"),
+@pytest.mark.parametrize("case_id,forward", [("depthwise", "direct-depthwise"), ("single_channel_unpadded",
+                                              "direct-single-channel"), ("single_channel", "gemm-implicit"), ("pointwise", "gemm-pointwise"),
                                              ("basic", "gemm-implicit"), ("causal", "gemm-implicit"),
                                              ("few_channels_wide", "gemm-implicit")])
 @pytest.mark.parametrize("layout", LAYOUTS)

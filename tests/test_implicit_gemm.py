@@ -83,3 +83,17 @@ def test_nchw_and_unbatched_inputs_take_the_same_route():
                           np.ascontiguousarray(w.transpose(3, 2, 0, 1)), b, layout="NCHW", **kw)
     np.testing.assert_allclose(y_nchw.transpose(0, 2, 3, 1), y, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(cconv.conv2d(x[0], w, b, **kw), y[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, forward", [
+    ((2, 28, 28, 1), "direct-single-channel"),     # LeNet's first layer: unpadded, 24-pixel rows, 6 channels
+])
+def test_one_input_channel_takes_the_direct_forward_only_where_it_was_measured_faster(shape, forward):
+    w_shape = (5, 5, 1, 6)
+    assert cconv.select_algorithm(shape, w_shape)["forward"] == forward
+    assert cconv.select_algorithm(shape, w_shape, padding=2)["forward"] == "gemm-implicit"
+    assert cconv.select_algorithm(shape, (3, 3, 1, 32), padding=1)["forward"] == "gemm-implicit"
+    assert cconv.select_algorithm((2, 27, 27, 1), w_shape)["forward"] == "gemm-implicit"   # 23-pixel rows
+    assert cconv.select_algorithm(shape, w_shape, padding=2, algorithm="direct")["forward"] == forward
+    x, w, b, kw = _case("gray", 2, 12, 13, 1, 32, (3, 3), 1, 1, 1, 1, np.float32)
+    assert_close(cconv.conv2d(x, w, b, **kw), conv2d_loop(x, w, b, pads=((1, 1), (1, 1))), np.float32)
