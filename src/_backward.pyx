@@ -6,7 +6,7 @@ from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols, scatter_cols
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport (tile_rows, block_out_rows, block_first_pixel, phase_blocks,
+from _tiling cimport (tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
 from _depthwise cimport depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row
 from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row, sc_grad_input_row
@@ -192,6 +192,7 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
     forward's register-blocked rows instead of the general gather."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.H
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
     if rows == 0 or g.O == 0 or g.Ho * g.Wo == 0:
         return
     cdef const floating* dyp = &dy[0, 0, 0, 0]
@@ -211,11 +212,11 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
         dg.pt = pt_rot; dg.pl = pl_rot
         wp = &w_rot[0, 0, 0]
         with nogil:
-            for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+            for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>min(n_threads, rows)):
                 dw_forward_row(k, dyp, wp, NULL, dxp, &dg, row)
         return
     with nogil:
-        for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+        for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>min(n_threads, rows)):
             dw_grad_input_row(k, dyp, wp, dxp, &dg, row)
 
 
@@ -316,6 +317,7 @@ def grad_input_single_channel(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, 
     every pixel is written by one thread."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.H
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
     if rows == 0 or g.W == 0:
         return
     if g.O == 0 or g.Ho * g.Wo == 0:
@@ -336,5 +338,5 @@ def grad_input_single_channel(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, 
     cdef const cck_row* k = ROW
     cdef Py_ssize_t row
     with nogil:
-        for row in prange(rows, schedule='dynamic', num_threads=<int>max(1, min(n_threads, rows))):
+        for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>max(1, min(n_threads, rows))):
             sc_grad_input_row(k, dyp, wp, dxp, &sg, row)

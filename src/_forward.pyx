@@ -8,7 +8,7 @@ from _geometry cimport Geom, geom_from_tuple
 from _patches cimport fill_cols
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
-from _tiling cimport tile_rows
+from _tiling cimport tile_rows, row_chunk
 from _depthwise cimport depthwise_geom, dw_forward_row
 from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
 
@@ -202,6 +202,7 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     dynamically."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
     if rows == 0 or g.O == 0:
         return
     n_threads = <int>min(n_threads, rows)
@@ -214,7 +215,7 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef ccdw_geom dg = depthwise_geom(gp)
     cdef const cck_row* k = ROW
     with nogil:
-        for row in prange(rows, schedule='dynamic', num_threads=n_threads):
+        for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=n_threads):
             dw_forward_row(k, xp, wp, bp, yp, &dg, row)
 
 
@@ -229,6 +230,7 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
     output rows, handed out dynamically."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Ho
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
     if rows == 0 or g.O == 0 or g.Wo == 0:
         return
     dtype = np.float32 if floating is float else np.float64
@@ -250,5 +252,5 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
     cdef floating* yp = &y[0, 0, 0, 0]
     cdef Py_ssize_t row
     with nogil:
-        for row in prange(rows, schedule='dynamic', num_threads=<int>min(n_threads, rows)):
+        for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>min(n_threads, rows)):
             sc_forward_row(k, xp, wp, bp, yp, &sg, row)
