@@ -19,7 +19,7 @@ from ._params import (
     input_batch_iv,
     layout_iv,
 )
-from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes
+from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes, transposed_geometry
 from ._threading import resolve_num_threads
 from ._winograd import winograd_conv2d, winograd_grad_input, winograd_grad_weight
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
@@ -158,8 +158,9 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
         one of ``"winograd-f2"``, ``"winograd-f4"`` (Winograd F(2x2,3x3) /
         F(4x4,3x3)), ``"direct-depthwise"``, ``"direct-single-channel"`` (one
         input channel, stride 1), ``"gemm-pointwise"`` (1x1 stride 1: no
-        im2col), ``"gemm-implicit"`` (forward: the GEMM reads the receptive
-        fields in place, no im2col) or ``"gemm"`` (im2col tiles times the
+        im2col), ``"gemm-implicit"`` (the GEMM reads the receptive
+        fields in place, no im2col: forwards, and stride-1 grad_inputs of
+        >= 16 channels per group) or ``"gemm"`` (im2col tiles times the
         packed GEMM); and
         ``"isa"``: the instruction-set level of the kernels (``"baseline"``,
         ``"avx2"`` or ``"avx512"``, see ``cconv.show_config``).
@@ -280,19 +281,29 @@ def _plane_weight(weight: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike) ->
     return np.ascontiguousarray(weight, dtype=dtype).reshape(geom.O, geom.Cg * geom.KH * geom.KW)
 
 
+def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[Any]:
+    """The HWIO weight of grad_input's forward (routes.transposed_geometry):
+    w'[kh, kw, o, g*Cg + c] = w[KH-1-kh, KW-1-kw, c, g*Og + o]."""
+    w5 = wh.reshape(geom.KH, geom.KW, geom.Cg, geom.groups, geom.Og)[::-1, ::-1]
+    return np.ascontiguousarray(w5.transpose(0, 1, 4, 3, 2)).reshape(geom.KH, geom.KW, geom.Og, geom.C)
+
+
 def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
                      route: str) -> NDArray[Any]:
     if route.startswith("winograd"):
         return winograd_grad_input(dyh, wh, (geom.N, geom.H, geom.W, geom.C), geom.padding4, n_threads,
                                    tile=_tile(route))
     # The direct kernels write every pixel of dx; the GEMM route scatters into it.
-    writes_all = route in ("direct-depthwise", "direct-single-channel") and dyh.size > 0
+    writes_all = route in ("direct-depthwise", "direct-single-channel", "gemm-implicit") and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":
             _backward.depthwise_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
         elif route == "direct-single-channel":
             _backward.grad_input_single_channel(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+        elif route == "gemm-implicit":
+            _forward.conv2d_implicit(dyh, _flipped_transposed_weight(wh, geom), None, dx,
+                                     transposed_geometry(geom).kernel_tuple(), n_threads)
         else:
             _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dx

@@ -24,7 +24,9 @@ A route is a short name the benchmark prints:
 - ``"gemm-implicit"``: the forward of any other layer whose im2col row
   (KH*KW*C/groups values) fits one K block of the GEMM: the GEMM reads each
   pixel's receptive field where it lies in the input, through a table of
-  pointers to its contiguous runs (an implicit GEMM: no im2col copy);
+  pointers to its contiguous runs (an implicit GEMM: no im2col copy); and the
+  grad_input of a stride-1 layer of >= 16 input channels per group, as that
+  forward on grad_out with the kernel flipped;
 - ``"gemm"``: im2col tiles times the packed weight (every backward GEMM, and
   forwards with a longer im2col row).
 
@@ -38,6 +40,7 @@ every dtype.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ._params import ConvGeometry
@@ -57,6 +60,12 @@ _WINOGRAD_MIN_CHANNELS = 16
 # earlier row-band forward for few channels (0.80 against 0.93, the stem).
 _IMPLICIT_MAX_K = min(info["kc"] for dtype, info in _kernels.row_info().items()
                       if dtype in ("float32", "float64"))
+# grad_input of a stride-1 layer as the implicit GEMM's forward of grad_out:
+# at least this many input channels per group. Measured on Zen 5 against
+# GEMM + col2im, one thread: 0.61 of the time at 16 and 32 channels (3x3 and
+# 5x5), but 2.0x as long at 6 channels (LeNet's second layer) and 3.8x at 3
+# (the 7x7 stem shape at stride 1): C is the GEMM's width.
+_IMPLICIT_GRAD_INPUT_MIN_CHANNELS = 16
 # The direct single-channel forward under "auto": at most this many output
 # channels (see _single_channel_forward_pays).
 _SINGLE_CHANNEL_MAX_OUT = 8
@@ -132,13 +141,35 @@ def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     return "gemm-implicit" if route == "gemm" and is_implicit(geom) else route
 
 
+def transposed_geometry(geom: ConvGeometry) -> ConvGeometry:
+    """The forward convolution that computes a stride-1 layer's grad_input:
+    of grad_out (Ho x Wo, O channels) with the kernel flipped and its channel
+    axes swapped, padded by the kernel's extent less the layer's padding,
+    giving H x W with C channels."""
+    ekh, ekw = (geom.KH - 1) * geom.dh, (geom.KW - 1) * geom.dw
+    return replace(geom, H=geom.Ho, W=geom.Wo, C=geom.O, O=geom.C, Ho=geom.H, Wo=geom.W,
+                   pt=ekh - geom.pt, pb=ekh - geom.pb, pl=ekw - geom.pl, pr=ekw - geom.pr)
+
+
+def _implicit_grad_input_pays(geom: ConvGeometry) -> bool:
+    """Stride 1, padding no wider than the kernel's extent, and at least
+    _IMPLICIT_GRAD_INPUT_MIN_CHANNELS input channels per group (the width of
+    the transposed GEMM), whose im2col row fits one K block."""
+    if geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS:
+        return False
+    t = transposed_geometry(geom)
+    return min(t.pt, t.pb, t.pl, t.pr) >= 0 and is_implicit(t)
+
+
 def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of grad_input: a 3x3 stride-1 grad_input is itself a 3x3
     stride-1 convolution (of grad_out, with the kernel flipped), so the same
-    rules apply, with the input image as the computed one."""
+    rules apply, with the input image as the computed one. Other stride-1
+    ones wide enough take that convolution through "gemm-implicit"."""
     if algorithm in ("auto", "direct") and is_single_channel(geom):
         return "direct-single-channel"
-    return _route(geom, algorithm, min(geom.H, geom.W))
+    route = _route(geom, algorithm, min(geom.H, geom.W))
+    return "gemm-implicit" if route == "gemm" and _implicit_grad_input_pays(geom) else route
 
 
 def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:

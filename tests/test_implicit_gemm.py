@@ -97,3 +97,39 @@ def test_one_input_channel_takes_the_direct_forward_only_where_it_was_measured_f
     assert cconv.select_algorithm(shape, w_shape, padding=2, algorithm="direct")["forward"] == forward
     x, w, b, kw = _case("gray", 2, 12, 13, 1, 32, (3, 3), 1, 1, 1, 1, np.float32)
     assert_close(cconv.conv2d(x, w, b, **kw), conv2d_loop(x, w, b, pads=((1, 1), (1, 1))), np.float32)
+
+
+# (id, N, H, W, C, O, (KH, KW), padding, dilation, groups): stride 1, >= 16 channels per group.
+GRAD_INPUT_SHAPES = [
+    ("5x5_same", 2, 9, 10, 32, 8, (5, 5), 2, 1, 1),
+    ("asym_pad_dilated_groups", 1, 8, 9, 32, 12, (3, 2), ((1, 2), (0, 1)), (2, 1), 2),
+    ("unpadded", 1, 7, 7, 16, 5, (3, 3), 0, 1, 1),
+    ("wide_gradient", 1, 6, 7, 20, 128, (3, 3), 1, 1, 1),     # K' = 9 * 128 = 1152, one K block
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", GRAD_INPUT_SHAPES, ids=[s[0] for s in GRAD_INPUT_SHAPES])
+def test_grad_input_as_the_implicit_forward_of_grad_out(shape, dtype):
+    from _oracle import conv2d_backward_loop
+    _, N, H, W, C, O, k, padding, dilation, groups = shape
+    x, w, _, kw = _case(*shape[:7], 1, padding, dilation, groups, dtype=dtype)
+    routes = cconv.select_algorithm(x.shape, w.shape, algorithm="gemm", **kw)
+    assert routes["grad_input"] == "gemm-implicit", routes
+    pads = explicit_padding(padding, (H, W), k, 1, dilation)
+    gy = np.random.default_rng(3).standard_normal(cconv.conv2d(x, w, **kw).shape).astype(dtype)
+    ex, ew, _ = conv2d_backward_loop(gy, x, w, stride=1, pads=pads, dilation=dilation, groups=groups)
+    for num_threads in (1, 2):
+        gx = cconv.conv2d_grad_input(gy, w, x.shape, algorithm="gemm", num_threads=num_threads, **kw)
+        assert_close(gx, ex, dtype, what=f"{shape[0]} grad_input")
+    gx, gw, _ = cconv.conv2d_backward(gy, x, w, algorithm="gemm", **kw)
+    assert_close(gx, ex, dtype, what=f"{shape[0]} backward grad_input")
+    assert_close(gw, ew, dtype, what=f"{shape[0]} backward grad_weight")
+
+
+def test_grad_input_stays_on_col2im_where_the_implicit_forward_does_not_pay_or_serve():
+    assert cconv.select_algorithm((64, 14, 14, 6), (5, 5, 6, 16))["grad_input"] == "gemm"          # C = 6
+    assert cconv.select_algorithm((8, 28, 28, 32), (5, 5, 32, 32), padding=2,
+                                  stride=2)["grad_input"] == "gemm"                                  # stride 2
+    assert cconv.select_algorithm((8, 9, 9, 32), (2, 2, 32, 8), padding=3)["grad_input"] == "gemm"  # pad > extent
+    assert cconv.select_algorithm((8, 28, 28, 32), (5, 5, 32, 64), padding=2)["grad_input"] == "gemm"  # K' = 1600
