@@ -8,6 +8,8 @@ from _geometry cimport Geom
 cdef extern from "_copy_run.h" nogil:
     void cconv_copy_run(void* dst, const void* src, size_t nbytes)
     void cconv_zero_run(void* dst, size_t nbytes)
+    void cconv_add_run_f(float* dst, const float* src, size_t n)
+    void cconv_add_run_d(double* dst, const double* src, size_t n)
 
 
 cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
@@ -18,6 +20,14 @@ cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noex
 cdef inline void zero_run(floating* dst, Py_ssize_t n) noexcept nogil:
     """dst[:n] = 0; short runs by inlined moves, long ones by memset."""
     cconv_zero_run(dst, n * sizeof(floating))
+
+
+cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[:n] += src[:n] (vectorised)."""
+    if floating is float:
+        cconv_add_run_f(dst, src, n)
+    else:
+        cconv_add_run_d(dst, src, n)
 
 
 cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
@@ -86,7 +96,8 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
     cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
     cdef Py_ssize_t wo = p0 % g.Wo
     cdef Py_ssize_t Cg = g.Cg, C = g.C, KW = g.KW
-    cdef Py_ssize_t r, kh, kw, hi, wi, hbase, wbase, c
+    cdef bint span_add = (g.dw == 1 and Cg == C)
+    cdef Py_ssize_t r, kh, kw, hi, wi, hbase, wbase, lo, hi_kw
     cdef const floating* src
     cdef floating* drow
     for r in range(count):
@@ -96,14 +107,21 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
             hi = hbase + kh * g.dh
             if hi < 0 or hi >= g.H:
                 continue
+            if span_add:
+                # As in fill_cols: a kernel row's taps of all channels are one run.
+                lo = 0 if wbase >= 0 else min(-wbase, KW)
+                hi_kw = min(KW, g.W - wbase) if g.W - wbase > 0 else 0
+                if hi_kw > lo:
+                    add_run(dx + ((n * g.H + hi) * g.W + wbase + lo) * C,
+                            cols + r * ldcols + (kh * KW + lo) * C, (hi_kw - lo) * C)
+                continue
             for kw in range(KW):
                 wi = wbase + kw * g.dw
                 if wi < 0 or wi >= g.W:
                     continue
                 src = cols + r * ldcols + (kh * KW + kw) * Cg
                 drow = dx + ((n * g.H + hi) * g.W + wi) * C + grp * Cg
-                for c in range(Cg):
-                    drow[c] += src[c]
+                add_run(drow, src, Cg)
         wo += 1
         if wo == g.Wo:
             wo = 0
