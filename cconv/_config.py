@@ -67,7 +67,7 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     -------
     dict or None
         With ``mode="dicts"``: ``{"cconv": {"version"}, "build": {"compiler",
-        "openmp", "openmp_version"}, "openmp_wait_policy": {"value",
+        "openmp", "openmp_version"}, "openmp_wait_policy": {"value", "spin_count",
         "set_by"}, "python", "machine", "threads":
         {"default"}, "cpu_features": {name: bool}, "isa": level in use,
         "isa_available": [levels this CPU runs], "isa_override", "kernels":
