@@ -13,29 +13,9 @@
 
 #include "store_tile.h"
 
-#define CCK_DEFINE_UKR_6X2V(T, S, V, VL, BCAST, LOADU, STOREU, FMA, ADD, ZERO) \
-static inline __attribute__((always_inline)) void                        \
-cck_##S##_ukr_body(int kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,          \
-                   const T *restrict b, T *c, ptrdiff_t ldc, int m, int n,     \
-                   int beta, const T *bias)                                    \
-{                                                                              \
-    enum { NR = 2 * (VL) };                                                    \
-    V c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO();                  \
-    V c20 = ZERO(), c21 = ZERO(), c30 = ZERO(), c31 = ZERO();                  \
-    V c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();                  \
-    const T *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa;                         \
-    const T *a3 = a + 3 * rsa, *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;           \
-    _Pragma("GCC unroll 4")                                                    \
-    for (ptrdiff_t k = 0; k < kc; k++) {                                       \
-        const V b0 = LOADU(b + k * NR), b1 = LOADU(b + k * NR + (VL));         \
-        V t;                                                                   \
-        t = BCAST(a0 + k * csa); c00 = FMA(t, b0, c00); c01 = FMA(t, b1, c01); \
-        t = BCAST(a1 + k * csa); c10 = FMA(t, b0, c10); c11 = FMA(t, b1, c11); \
-        t = BCAST(a2 + k * csa); c20 = FMA(t, b0, c20); c21 = FMA(t, b1, c21); \
-        t = BCAST(a3 + k * csa); c30 = FMA(t, b0, c30); c31 = FMA(t, b1, c31); \
-        t = BCAST(a4 + k * csa); c40 = FMA(t, b0, c40); c41 = FMA(t, b1, c41); \
-        t = BCAST(a5 + k * csa); c50 = FMA(t, b0, c50); c51 = FMA(t, b1, c51); \
-    }                                                                          \
+/* The tile's end (locals c00..c51, c, ldc, m, n, beta, bias, NR): a full
+ * tile stored fused with bias and beta, an edge tile through a temporary. */
+#define CCK_6X2V_STORE(T, S, V, VL, LOADU, STOREU, ADD)                       \
     if (m == 6 && n == NR) {             /* full tile: fused store */       \
         if (bias) {                                                            \
             const V p0 = LOADU(bias), p1 = LOADU(bias + (VL));                 \
@@ -71,7 +51,32 @@ cck_##S##_ukr_body(int kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,          \
         STOREU(tt + 4 * NR, c40); STOREU(tt + 4 * NR + (VL), c41);             \
         STOREU(tt + 5 * NR, c50); STOREU(tt + 5 * NR + (VL), c51);             \
         cck_##S##_store_tile(tt, NR, c, ldc, m, n, beta, bias);                    \
+    }
+
+#define CCK_DEFINE_UKR_6X2V(T, S, V, VL, BCAST, LOADU, STOREU, FMA, ADD, ZERO) \
+static inline __attribute__((always_inline)) void                        \
+cck_##S##_ukr_body(int kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,          \
+                   const T *restrict b, T *c, ptrdiff_t ldc, int m, int n,     \
+                   int beta, const T *bias)                                    \
+{                                                                              \
+    enum { NR = 2 * (VL) };                                                    \
+    V c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO();                  \
+    V c20 = ZERO(), c21 = ZERO(), c30 = ZERO(), c31 = ZERO();                  \
+    V c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();                  \
+    const T *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa;                         \
+    const T *a3 = a + 3 * rsa, *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;           \
+    _Pragma("GCC unroll 4")                                                    \
+    for (ptrdiff_t k = 0; k < kc; k++) {                                       \
+        const V b0 = LOADU(b + k * NR), b1 = LOADU(b + k * NR + (VL));         \
+        V t;                                                                   \
+        t = BCAST(a0 + k * csa); c00 = FMA(t, b0, c00); c01 = FMA(t, b1, c01); \
+        t = BCAST(a1 + k * csa); c10 = FMA(t, b0, c10); c11 = FMA(t, b1, c11); \
+        t = BCAST(a2 + k * csa); c20 = FMA(t, b0, c20); c21 = FMA(t, b1, c21); \
+        t = BCAST(a3 + k * csa); c30 = FMA(t, b0, c30); c31 = FMA(t, b1, c31); \
+        t = BCAST(a4 + k * csa); c40 = FMA(t, b0, c40); c41 = FMA(t, b1, c41); \
+        t = BCAST(a5 + k * csa); c50 = FMA(t, b0, c50); c51 = FMA(t, b1, c51); \
     }                                                                          \
+    CCK_6X2V_STORE(T, S, V, VL, LOADU, STOREU, ADD)                            \
 }                                                                              \
 static void cck_##S##_ukr_packed(int kc, const T *a, ptrdiff_t rsa,  \
         ptrdiff_t csa, const T *b, T *c, ptrdiff_t ldc, int m, int n,          \
@@ -112,32 +117,8 @@ static void cck_##S##_ukr_indirect(int nseg, int seglen, const T *const *rows, \
             t = BCAST(a5 + k); c50 = FMA(t, b0, c50); c51 = FMA(t, b1, c51);   \
         }                                                                      \
     }                                                                          \
-    if (m == 6 && n == NR) {             /* full tile: fused store */       \
-        if (bias) {                                                            \
-            const V p0 = LOADU(bias), p1 = LOADU(bias + (VL));                 \
-            c00 = ADD(c00, p0); c01 = ADD(c01, p1);                            \
-            c10 = ADD(c10, p0); c11 = ADD(c11, p1);                            \
-            c20 = ADD(c20, p0); c21 = ADD(c21, p1);                            \
-            c30 = ADD(c30, p0); c31 = ADD(c31, p1);                            \
-            c40 = ADD(c40, p0); c41 = ADD(c41, p1);                            \
-            c50 = ADD(c50, p0); c51 = ADD(c51, p1);                            \
-        }                                                                      \
-        STOREU(c, c00); STOREU(c + (VL), c01);                                 \
-        STOREU(c + ldc, c10); STOREU(c + ldc + (VL), c11);                     \
-        STOREU(c + 2 * ldc, c20); STOREU(c + 2 * ldc + (VL), c21);             \
-        STOREU(c + 3 * ldc, c30); STOREU(c + 3 * ldc + (VL), c31);             \
-        STOREU(c + 4 * ldc, c40); STOREU(c + 4 * ldc + (VL), c41);             \
-        STOREU(c + 5 * ldc, c50); STOREU(c + 5 * ldc + (VL), c51);             \
-        return;                                                                \
-    }                                                                          \
-    T tt[6 * NR];                                                              \
-    STOREU(tt + 0 * NR, c00); STOREU(tt + 0 * NR + (VL), c01);                 \
-    STOREU(tt + 1 * NR, c10); STOREU(tt + 1 * NR + (VL), c11);                 \
-    STOREU(tt + 2 * NR, c20); STOREU(tt + 2 * NR + (VL), c21);                 \
-    STOREU(tt + 3 * NR, c30); STOREU(tt + 3 * NR + (VL), c31);                 \
-    STOREU(tt + 4 * NR, c40); STOREU(tt + 4 * NR + (VL), c41);                 \
-    STOREU(tt + 5 * NR, c50); STOREU(tt + 5 * NR + (VL), c51);                 \
-    cck_##S##_store_tile(tt, NR, c, ldc, m, n, 0, bias);                       \
+    const int beta = 0;                                                        \
+    CCK_6X2V_STORE(T, S, V, VL, LOADU, STOREU, ADD)                            \
 }                                                                              \
 static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,              \
         ptrdiff_t csa, const T *b, T *c, ptrdiff_t ldc, int m, int n,          \

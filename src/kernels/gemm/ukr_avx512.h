@@ -171,6 +171,22 @@ CCK_Z_INLINE cck_d_zm cck_d_zmask(int n)
         CCK_Z_ST1(S, i, 2) CCK_Z_ST1(S, i, 3)                                  \
     }
 
+/* The tile's end: column masks for the n valid columns, the bias, then the
+ * m x n corner of C stored (+ C itself when beta). */
+#define CCK_Z_EPILOGUE(S)                                                      \
+    const cck_##S##_zm k0 = cck_##S##_zmask(n);                                \
+    const cck_##S##_zm k1 = cck_##S##_zmask(n - CCK_Z_VL_##S);                 \
+    const cck_##S##_zm k2 = cck_##S##_zmask(n - 2 * CCK_Z_VL_##S);             \
+    const cck_##S##_zm k3 = cck_##S##_zmask(n - 3 * CCK_Z_VL_##S);             \
+    cck_##S##_zv q0 = cck_##S##_zzero(), q1 = q0, q2 = q0, q3 = q0;            \
+    if (bias) {                                                                \
+        q0 = cck_##S##_zldz(k0, bias);                                         \
+        if (NV > 1) q1 = cck_##S##_zldz(k1, bias + CCK_Z_VL_##S);              \
+        if (NV > 2) q2 = cck_##S##_zldz(k2, bias + 2 * CCK_Z_VL_##S);          \
+        if (NV > 3) q3 = cck_##S##_zldz(k3, bias + 3 * CCK_Z_VL_##S);          \
+    }                                                                          \
+    CCK_Z_REP6(CCK_Z_STORE, S)
+
 /* cck_S_zkern: the whole tile for a constant NV; cck_S_zbody dispatches on
  * the panel width; cck_S_ukr_packed / _rows fix the strides of A. */
 #define CCK_Z_DEFINE(S, T)                                                     \
@@ -204,18 +220,7 @@ CCK_Z_INLINE void cck_##S##_zkern(const int NV, int kc, const T *a,           \
         for (; k < kc; k++)                                                    \
             CCK_Z_STEP(S)                                                      \
     }                                                                          \
-    const cck_##S##_zm k0 = cck_##S##_zmask(n);                                \
-    const cck_##S##_zm k1 = cck_##S##_zmask(n - CCK_Z_VL_##S);                 \
-    const cck_##S##_zm k2 = cck_##S##_zmask(n - 2 * CCK_Z_VL_##S);             \
-    const cck_##S##_zm k3 = cck_##S##_zmask(n - 3 * CCK_Z_VL_##S);             \
-    cck_##S##_zv q0 = cck_##S##_zzero(), q1 = q0, q2 = q0, q3 = q0;            \
-    if (bias) {                                                                \
-        q0 = cck_##S##_zldz(k0, bias);                                         \
-        if (NV > 1) q1 = cck_##S##_zldz(k1, bias + CCK_Z_VL_##S);              \
-        if (NV > 2) q2 = cck_##S##_zldz(k2, bias + 2 * CCK_Z_VL_##S);          \
-        if (NV > 3) q3 = cck_##S##_zldz(k3, bias + 3 * CCK_Z_VL_##S);          \
-    }                                                                          \
-    CCK_Z_REP6(CCK_Z_STORE, S)                                                 \
+    CCK_Z_EPILOGUE(S)                                                          \
 }                                                                              \
 CCK_Z_INLINE void cck_##S##_zbody(int kc, const T *a, ptrdiff_t rs,           \
         ptrdiff_t csa, const T *restrict b, T *c, ptrdiff_t ldc, int m,        \
@@ -300,18 +305,7 @@ CCK_Z_INLINE void cck_##S##_zikern(const int NV, int nseg, int seglen,        \
         }                                                                      \
     }                                                                          \
     if (NV == 1) { CCK_Z_REP6(CCK_Z_FOLD, S) }                                 \
-    const cck_##S##_zm k0 = cck_##S##_zmask(n);                                \
-    const cck_##S##_zm k1 = cck_##S##_zmask(n - CCK_Z_VL_##S);                 \
-    const cck_##S##_zm k2 = cck_##S##_zmask(n - 2 * CCK_Z_VL_##S);             \
-    const cck_##S##_zm k3 = cck_##S##_zmask(n - 3 * CCK_Z_VL_##S);             \
-    cck_##S##_zv q0 = cck_##S##_zzero(), q1 = q0, q2 = q0, q3 = q0;            \
-    if (bias) {                                                                \
-        q0 = cck_##S##_zldz(k0, bias);                                         \
-        if (NV > 1) q1 = cck_##S##_zldz(k1, bias + CCK_Z_VL_##S);              \
-        if (NV > 2) q2 = cck_##S##_zldz(k2, bias + 2 * CCK_Z_VL_##S);          \
-        if (NV > 3) q3 = cck_##S##_zldz(k3, bias + 3 * CCK_Z_VL_##S);          \
-    }                                                                          \
-    CCK_Z_REP6(CCK_Z_STORE, S)                                                 \
+    CCK_Z_EPILOGUE(S)                                                          \
 }                                                                              \
 static void cck_##S##_ukr_indirect(int nseg, int seglen, const T *const *rows, \
         const T *restrict b, T *c, ptrdiff_t ldc, int m, int n, const T *bias) \
