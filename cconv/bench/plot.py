@@ -171,8 +171,10 @@ def plot_benchmark(document: dict[str, Any], path: str) -> str:
         _draw_pass(ax, [r for r in document["results"] if r["pass"] == pass_], impls, pass_)
     fig.suptitle("cconv.bench: conv2d throughput per layer\n" + _subtitle(document["metadata"]),
                  fontsize=11)
-    # One legend entry per implementation drawn in any panel, in the
-    # metadata's order (ORT has bars in the forward panel only).
+    # One legend entry per implementation drawn in any panel, in the order the
+    # panels draw them: each panel follows the metadata's order, and an entry
+    # first seen in a later panel comes last (ORT has bars in the forward
+    # panel only, which is drawn first when both passes are).
     entries: dict[str, Any] = {}
     for ax in axes[0]:
         for handle, label in zip(*ax.get_legend_handles_labels()):
