@@ -5,7 +5,7 @@ Entry points validate nothing: cconv._conv checks every argument first.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, geom_from_tuple
-from _patches cimport fill_cols
+from _patches cimport fill_cols, next_pixel
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows, row_chunk
@@ -177,13 +177,7 @@ cdef inline void fill_run_table(const floating* x, const Geom* g, Py_ssize_t p0,
             fill_cols(x, g, p0 + r, 1, grp, edge + r * K, K)
             for s in range(nseg):
                 row[s] = edge + r * K + s * seglen
-        wo += 1
-        if wo == g.Wo:
-            wo = 0
-            ho += 1
-            if ho == g.Ho:
-                ho = 0
-                n += 1
+        next_pixel(g, &n, &ho, &wo)
     r = count
     while r % mr:
         for s in range(nseg):

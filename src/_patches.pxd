@@ -30,6 +30,18 @@ cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexc
         cconv_add_run_d(dst, src, n)
 
 
+cdef inline void next_pixel(const Geom* g, Py_ssize_t* n, Py_ssize_t* ho,
+                            Py_ssize_t* wo) noexcept nogil:
+    """Step (n, ho, wo) to the next output pixel in NHWC order."""
+    wo[0] += 1
+    if wo[0] == g.Wo:
+        wo[0] = 0
+        ho[0] += 1
+        if ho[0] == g.Ho:
+            ho[0] = 0
+            n[0] += 1
+
+
 cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                            Py_ssize_t count, Py_ssize_t grp, floating* cols,
                            Py_ssize_t ldcols) noexcept nogil:
@@ -74,13 +86,7 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                         copy_run(dst + kw * Cg, xrow + wi * C, Cg)
                     else:
                         zero_run(dst + kw * Cg, Cg)
-        wo += 1
-        if wo == g.Wo:
-            wo = 0
-            ho += 1
-            if ho == g.Ho:
-                ho = 0
-                n += 1
+        next_pixel(g, &n, &ho, &wo)
 
 
 cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
@@ -122,10 +128,4 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
                 src = cols + r * ldcols + (kh * KW + kw) * Cg
                 drow = dx + ((n * g.H + hi) * g.W + wi) * C + grp * Cg
                 add_run(drow, src, Cg)
-        wo += 1
-        if wo == g.Wo:
-            wo = 0
-            ho += 1
-            if ho == g.Ho:
-                ho = 0
-                n += 1
+        next_pixel(g, &n, &ho, &wo)
