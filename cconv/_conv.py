@@ -38,8 +38,19 @@ __all__ = [
 _PARAMS_DOC = """stride : int or (int, int), default 1
         Step of the kernel over (H, W); each >= 1.
     padding : int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
-        Zero padding. "same" follows TensorFlow: Ho = ceil(H / stride), and
-        the smaller half of the total padding goes before (top/left).
+        The padding's widths. "same" follows TensorFlow: Ho = ceil(H / stride),
+        and the smaller half of the total padding goes before (top/left).
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        What the padding holds: zeros, or the input's own samples, as
+        PyTorch's ``nn.Conv2d(padding_mode=...)`` ("reflect" mirrors about
+        the edge sample, "replicate" repeats it, "circular" wraps around) and
+        ``numpy.pad`` ("symmetric" mirrors with the edge repeated) define
+        them; numpy.pad's "constant", "edge" and "wrap" are accepted too.
+        Gradients are exact: grad_input adds the padding's gradient back onto
+        the samples it copies. "reflect" needs each pad smaller than its axis
+        and "circular" no larger (ValueError otherwise, as PyTorch).
+        A padded layer with a mode other than "zeros" runs on the GEMM
+        kernels ("winograd" and "direct" raise ValueError).
     dilation : int or (int, int), default 1
         Spacing between kernel taps; each >= 1.
     groups : int, default 1
@@ -105,7 +116,8 @@ def from_hwio(w: NDArray[Any], layout: str, dtype: DTypeLike) -> NDArray[Any]:
 
 @_doc
 def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
-                 dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC") -> tuple[int, ...]:
+                 padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                 layout: str = "NHWC") -> tuple[int, ...]:
     """Return the shape ``conv2d`` gives for these input and weight shapes.
 
     Parameters
@@ -126,12 +138,12 @@ def output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1
     layout = layout_iv(layout)
     batch = input_batch_iv(input_shape, "input_shape", layout)
     geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                              weight_name="weight_shape")
+                              weight_name="weight_shape", padding_mode=padding_mode)
     return batch.strip_shape(geom.output_shape(layout))
 
 
 def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
-                     dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+                     padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
                      algorithm: str = "auto") -> dict[str, str]:
     """The kernel each pass of this convolution runs, and the ISA level it
     runs at, without running it.
@@ -173,14 +185,15 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     layout = layout_iv(layout, rank=(2, 1))
     batch = input_batch_iv(input_shape, "input_shape", layout)
     geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                              weight_name="weight_shape")
+                              weight_name="weight_shape", padding_mode=padding_mode)
     return {**routes(geom, algorithm_iv(algorithm)), "isa": _kernels.isa()}
 
 
 @_doc
 def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
-           padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-           num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+           padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+           layout: str = "NHWC", num_threads: int | None = None,
+           algorithm: str = "auto") -> FloatArray:
     """2-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch or one image.
 
     Parameters
@@ -209,7 +222,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     layout = layout_iv(layout)
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     if bias is not None:
         bias = array_iv(bias, "bias")
         if bias.shape != (geom.O,):
@@ -234,9 +248,10 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
             elif route == "direct-single-channel":
                 _forward.conv2d_single_channel(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
             elif route == "gemm-implicit":
-                _forward.conv2d_implicit(xh, wh, bh, y, geom.kernel_tuple(), n_threads)
+                _forward.conv2d_implicit(xh, wh, bh, y, geom.kernel_tuple(), n_threads, geom.border_maps())
             else:
-                _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+                _forward.conv2d_gemm(xh, wh, bh, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                     geom.border_maps())
     return batch.strip(from_nhwc(y, layout, result_dtype, n_threads))
 
 
@@ -305,7 +320,8 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
             _forward.conv2d_implicit(dyh, _flipped_transposed_weight(wh, geom), None, dx,
                                      transposed_geometry(geom).kernel_tuple(), n_threads)
         else:
-            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                        geom.border_maps())
     return dx
 
 
@@ -321,7 +337,8 @@ def _grad_weight_nhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, d
     elif route == "direct-depthwise":
         _backward.depthwise_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
-        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                     geom.border_maps())
     return dw, db
 
 
@@ -372,8 +389,9 @@ def _grad_weight_nchw(grad_out: NDArray[Any], x: NDArray[Any], geom: ConvGeometr
 
 @_doc
 def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
-                    padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                    num_threads: int | None = None, algorithm: str = "auto") -> tuple[FloatArray, FloatArray, FloatArray]:
+                    padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NHWC", num_threads: int | None = None,
+                    algorithm: str = "auto") -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of ``conv2d`` with respect to input, weight and bias.
 
     Parameters
@@ -398,7 +416,8 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
@@ -431,8 +450,9 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
 
 @_doc
 def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
-                      padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                      num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+                      padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                      layout: str = "NHWC", num_threads: int | None = None,
+                      algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv2d`` with respect to its input (as ``torch.nn.grad.conv2d_input``).
 
     This is also the transposed convolution of ``grad_out`` with ``weight``.
@@ -454,7 +474,8 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 4)
     batch = input_batch_iv(input_shape, "input_shape", layout)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, weight)
@@ -470,8 +491,9 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
 
 @_doc
 def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
-                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-                       num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+                       padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                       layout: str = "NHWC", num_threads: int | None = None,
+                       algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv2d`` with respect to its weight (as ``torch.nn.grad.conv2d_weight``).
 
     Parameters
@@ -492,7 +514,7 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                              weight_name="weight_shape")
+                              weight_name="weight_shape", padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x)

@@ -41,6 +41,10 @@ _PARAMS_DOC = """stride : int or (int,), default 1
         before. "causal" follows Keras: all of dilation*(KW-1) before the
         sequence and none after, at any stride, so Wo = ceil(W / stride) and
         y[t] depends on x[:t*stride + 1] only.
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        What the padding holds, as for ``conv2d`` (PyTorch's
+        ``nn.Conv1d(padding_mode=...)``, and numpy.pad's "symmetric";
+        "constant", "edge" and "wrap" are accepted too). Gradients are exact.
     dilation : int or (int,), default 1
         Spacing between kernel taps; >= 1.
     groups : int, default 1
@@ -94,14 +98,15 @@ def _doc(func: _Func) -> _Func:
 
 
 def _geometry(batch: Batch, weight_shape: Shape, stride: IntPair, padding: Padding, dilation: IntPair,
-              groups: int, weight_name: str = "weight") -> ConvGeometry:
+              groups: int, weight_name: str = "weight", padding_mode: str = "zeros") -> ConvGeometry:
     return conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                              weight_name=weight_name)
+                              weight_name=weight_name, padding_mode=padding_mode)
 
 
 @_doc
 def conv1d_output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0,
-                        dilation: IntPair = 1, groups: int = 1, layout: str = "NWC") -> tuple[int, ...]:
+                        padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                        layout: str = "NWC") -> tuple[int, ...]:
     """Return the shape ``conv1d`` gives for these input and weight shapes.
 
     Parameters
@@ -121,14 +126,15 @@ def conv1d_output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntP
     """
     layout = layout_iv(layout, rank=1)
     batch = input_batch_iv(input_shape, "input_shape", layout)
-    geom = _geometry(batch, weight_shape, stride, padding, dilation, groups, weight_name="weight_shape")
+    geom = _geometry(batch, weight_shape, stride, padding, dilation, groups, weight_name="weight_shape",
+                     padding_mode=padding_mode)
     return batch.strip_shape(geom.output_shape(layout))
 
 
 @_doc
 def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
-           padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-           num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+           padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+           layout: str = "NWC", num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """1-D convolution (cross-correlation, as in PyTorch and TensorFlow) of a batch or one sequence.
 
     Parameters
@@ -157,7 +163,7 @@ def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     layout = layout_iv(layout, rank=1)
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 3)
-    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups)
+    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups, padding_mode=padding_mode)
     forward_route(geom, algorithm_iv(algorithm))  # a refused algorithm says why in 1-D terms
     y = conv2d(unit.lift(x, "x", layout), unit.lift(weight, "w", layout), bias, **unit.conv2d_kwargs(geom, layout),
                num_threads=num_threads, algorithm=algorithm)
@@ -166,8 +172,8 @@ def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
 
 @_doc
 def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
-                    padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                    num_threads: int | None = None,
+                    padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NWC", num_threads: int | None = None,
                     algorithm: str = "auto") -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of ``conv1d`` with respect to input, weight and bias.
 
@@ -193,7 +199,7 @@ def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 3)
-    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups)
+    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups, padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     algorithm = algorithm_iv(algorithm)
     grad_input_route(geom, algorithm)
@@ -206,8 +212,8 @@ def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
 
 @_doc
 def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
-                      padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                      num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+                      padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                      layout: str = "NWC", num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv1d`` with respect to its input (as ``torch.nn.grad.conv1d_input``).
 
     Parameters
@@ -227,7 +233,7 @@ def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 3)
     batch = input_batch_iv(input_shape, "input_shape", layout)
-    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups)
+    geom = _geometry(batch, weight.shape, stride, padding, dilation, groups, padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_input_route(geom, algorithm_iv(algorithm))
     dx = conv2d_grad_input(unit.lift(batch.add(grad_out), "x", layout), unit.lift(weight, "w", layout),
@@ -238,8 +244,8 @@ def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
 
 @_doc
 def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
-                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                       num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
+                       padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                       layout: str = "NWC", num_threads: int | None = None, algorithm: str = "auto") -> FloatArray:
     """Gradient of ``conv1d`` with respect to its weight (as ``torch.nn.grad.conv1d_weight``).
 
     Parameters
@@ -259,7 +265,8 @@ def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     layout = layout_iv(layout, rank=1)
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
-    geom = _geometry(batch, weight_shape, stride, padding, dilation, groups, weight_name="weight_shape")
+    geom = _geometry(batch, weight_shape, stride, padding, dilation, groups, weight_name="weight_shape",
+                     padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_weight_route(geom, algorithm_iv(algorithm))
     dw = conv2d_grad_weight(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ._layout_hints import spatial_letters, weight_order
+from ._padding_mode import padding_mode_iv
 from ._params import groups_iv, ints_iv, layout_iv
 from ._types import ArrayLike, FloatArray, IntPair, Padding
 from ._conv import conv2d, conv2d_backward
@@ -115,10 +116,11 @@ class _Conv(_TrainableLayer):
     """What Conv2D and Conv1D share: the 2-D functions unless a subclass names its own."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
-                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                 layout: str = "NHWC", dtype: DTypeLike = np.float32,
+                 padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NHWC", dtype: DTypeLike = np.float32,
                  rng: Union[np.random.Generator, int, None] = None) -> None:
         kernel = self._set_common(in_channels, out_channels, kernel_size, stride, padding, groups, layout, dtype)
+        self.padding_mode = padding_mode_iv(padding_mode)
         self.dilation: IntPair = dilation
         cg = self.in_channels // self.groups
         self.weight = self._initial_weight(kernel, cg, (cg, self.out_channels), False, rng)
@@ -128,8 +130,8 @@ class _Conv(_TrainableLayer):
         self._x: ArrayLike | None = None
 
     def _kwargs(self) -> dict[str, Any]:
-        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups,
-                    layout=self.layout)
+        return dict(stride=self.stride, padding=self.padding, padding_mode=self.padding_mode, dilation=self.dilation,
+                    groups=self.groups, layout=self.layout)
 
     def _apply(self, x: ArrayLike) -> FloatArray:
         return conv2d(x, self.weight, self.bias, **self._kwargs())
@@ -139,7 +141,8 @@ class _Conv(_TrainableLayer):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
+                f"stride={self.stride}, padding={self.padding!r}, padding_mode={self.padding_mode!r}, "
+                f"dilation={self.dilation}, groups={self.groups}, "
                 f"bias={self.bias is not None}, layout={self.layout!r}, dtype={self.dtype.name})")
 
 
@@ -152,7 +155,7 @@ class Conv2D(_Conv):
         C and O; both divisible by ``groups``.
     kernel_size : int or (int, int)
         (KH, KW).
-    stride, padding, dilation, groups, layout
+    stride, padding, padding_mode, dilation, groups, layout
         As in ``cconv.conv2d``.
     bias : bool, default True
         Whether the layer adds a learned bias (initialised to zero).
@@ -241,7 +244,7 @@ class Conv1D(_Conv):
         C and O; both divisible by ``groups``.
     kernel_size : int or (int,)
         KW.
-    stride, padding, dilation, groups
+    stride, padding, padding_mode, dilation, groups
         As in ``cconv.conv1d`` (``padding="causal"`` included).
     layout : {"NWC", "NCW"}, default "NWC"
         Channels last (native) or PyTorch's channels first.
@@ -263,11 +266,12 @@ class Conv1D(_Conv):
     _rank = 1
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
-                 padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                 layout: str = "NWC", dtype: DTypeLike = np.float32,
+                 padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NWC", dtype: DTypeLike = np.float32,
                  rng: Union[np.random.Generator, int, None] = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
-                         groups=groups, bias=bias, layout=layout, dtype=dtype, rng=rng)
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         padding_mode=padding_mode, dilation=dilation, groups=groups, bias=bias, layout=layout,
+                         dtype=dtype, rng=rng)
 
     def _apply(self, x: ArrayLike) -> FloatArray:
         return conv1d(x, self.weight, self.bias, **self._kwargs())

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from ._batch import Batch, batch_iv
 from ._layout_hints import explain_layout, spatial_letters, weight_order
+from ._padding_mode import border_map, check_pad_fits, padding_mode_iv
 
 LAYOUTS = ("NHWC", "NCHW")
 
@@ -215,6 +216,7 @@ class ConvGeometry:
     Ho: int
     Wo: int
     rank: int = 2
+    padding_mode: str = "zeros"
 
     @property
     def Cg(self) -> int:
@@ -244,6 +246,21 @@ class ConvGeometry:
     def weight_shape(self, layout: str) -> tuple[int, ...]:
         sizes = {"H": self.KH, "W": self.KW, "I": self.Cg, "O": self.O}
         return tuple(sizes[a] for a in weight_order(layout, transposed=False))
+
+    @property
+    def bordered(self) -> bool:
+        """Whether the padding holds input samples (a ``padding_mode`` other than
+        "zeros" on a padded layer): only the kernels that read through border
+        maps serve it (``cconv._routes``)."""
+        return self.padding_mode != "zeros" and max(self.padding4) > 0
+
+    def border_maps(self) -> tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None:
+        """``(hmap, wmap, bottom, right)`` for the compiled kernels of a bordered
+        layer (``cconv._padding_mode.border_map`` of H and W), else None."""
+        if not self.bordered:
+            return None
+        return (border_map(self.padding_mode, self.H, self.pt, self.pb),
+                border_map(self.padding_mode, self.W, self.pl, self.pr), self.pb, self.pr)
 
     @property
     def padding4(self) -> tuple[int, int, int, int]:
@@ -293,6 +310,7 @@ def conv_geometry(
     groups: Any = 1,
     layout: Any = "NHWC",
     input_name: str = "x",
+    padding_mode: Any = "zeros",
 ) -> ConvGeometry:
     """Validate one convolution's parameters and return its ``ConvGeometry``.
 
@@ -302,6 +320,7 @@ def conv_geometry(
     those axes only. ``out_channels`` (O) and ``weight_cin`` (C // groups as
     stored in the weight) are checked when given; ``out_channels=None`` means
     "not a weight-bearing call" (im2col/col2im) and takes O = C.
+    ``padding_mode`` (``cconv._padding_mode``) must be able to fill the pads.
     """
     layout = canonical_layout(layout)
     rank = layout_rank(layout)
@@ -314,6 +333,9 @@ def conv_geometry(
     groups = groups_iv(groups)
     kernel = ints_iv(kernel_size, "kernel_size", rank)
     pads = resolve_padding(padding_iv(padding, rank, causal=rank == 1), size, kernel, strides, dilations)
+    mode = padding_mode_iv(padding_mode)
+    for letter, n, (before, after) in zip(spatial_letters(layout), size, pads):
+        check_pad_fits(mode, letter, n, before, after, input_name)
     O = C if out_channels is None else int(out_channels)
     if C % groups != 0:
         raise ValueError(f"groups={groups} must divide the input channels C={C} of {input_name}")
@@ -341,7 +363,7 @@ def conv_geometry(
     dh, dw = (1,) * unit + dilations
     (pt, pb), (pl, pr) = ((0, 0),) * unit + pads
     Ho, Wo = (1,) * unit + outs
-    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo, rank)
+    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo, rank, mode)
 
 
 def weight_geometry(weight_shape: Any, layout: str, name: str = "weight",
@@ -389,7 +411,7 @@ def activation_iv(a: Any, name: str, layout: str) -> tuple[NDArray[Any], Batch]:
 
 
 def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-                       groups: Any = 1, weight_name: str = "weight") -> ConvGeometry:
+                       groups: Any = 1, weight_name: str = "weight", padding_mode: Any = "zeros") -> ConvGeometry:
     """The geometry of a convolution with a weight, its input described by ``batch``.
 
     Shape errors that a layout mix-up explains say so (``_layout_hints``).
@@ -397,7 +419,8 @@ def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padd
     def build(layout: str, input_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> ConvGeometry:
         kernel, Cg, O = weight_geometry(w_shape, layout, name=weight_name)
         return conv_geometry(input_shape, kernel, out_channels=O, weight_cin=Cg, stride=stride, padding=padding,
-                             dilation=dilation, groups=groups, layout=layout, input_name=batch.name)
+                             dilation=dilation, groups=groups, layout=layout, input_name=batch.name,
+                             padding_mode=padding_mode)
 
     return explain_layout(build, batch, weight_shape, weight_name, groups=groups)
 

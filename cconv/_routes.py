@@ -30,6 +30,12 @@ A route is a short name the benchmark prints:
 - ``"gemm"``: im2col tiles times the packed weight (every backward GEMM, and
   forwards with a longer im2col row).
 
+A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
+one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
+read the padding through the border maps, and their col2im adds its
+gradient back onto the pixels it copies (``src/_patches.pxd``). Winograd and
+the direct kernels assume zeros, so requesting them raises ValueError.
+
 The heuristics are measured (docs/winograd.md, docs/performance.md): Winograd
 pays when both channel counts per group are at least 16, so the transforms are
 amortised over real GEMMs; F(4x4) wins from outputs of about 28x28 up, F(2x2)
@@ -134,8 +140,8 @@ def _single_channel_forward_pays(geom: ConvGeometry) -> bool:
 def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     """The route of the forward pass ("gemm-implicit" is a forward-only form of
     "gemm", so an explicit ``"gemm"`` takes it too)."""
-    if is_single_channel(geom) and (algorithm == "direct"
-                                    or algorithm == "auto" and _single_channel_forward_pays(geom)):
+    if is_single_channel(geom) and not geom.bordered and (
+            algorithm == "direct" or algorithm == "auto" and _single_channel_forward_pays(geom)):
         return "direct-single-channel"
     route = _route(geom, algorithm, min(geom.Ho, geom.Wo))
     return "gemm-implicit" if route == "gemm" and is_implicit(geom) else route
@@ -155,7 +161,7 @@ def _implicit_grad_input_pays(geom: ConvGeometry) -> bool:
     """Stride 1, padding no wider than the kernel's extent, and at least
     _IMPLICIT_GRAD_INPUT_MIN_CHANNELS input channels per group (the width of
     the transposed GEMM), whose im2col row fits one K block."""
-    if geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS:
+    if geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS or geom.bordered:
         return False
     t = transposed_geometry(geom)
     return min(t.pt, t.pb, t.pl, t.pr) >= 0 and is_implicit(t)
@@ -166,7 +172,7 @@ def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     stride-1 convolution (of grad_out, with the kernel flipped), so the same
     rules apply, with the input image as the computed one. Other stride-1
     ones wide enough take that convolution through "gemm-implicit"."""
-    if algorithm in ("auto", "direct") and is_single_channel(geom):
+    if algorithm in ("auto", "direct") and is_single_channel(geom) and not geom.bordered:
         return "direct-single-channel"
     route = _route(geom, algorithm, min(geom.H, geom.W))
     return "gemm-implicit" if route == "gemm" and _implicit_grad_input_pays(geom) else route
@@ -177,7 +183,7 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     gradient is the transpose of the same Winograd F(m x m, 3 x 3), with the
     tiles on the output gradient, so the forward's rules apply with the
     output image as the tiled one."""
-    if algorithm in ("auto", "direct") and is_single_channel(geom):
+    if algorithm in ("auto", "direct") and is_single_channel(geom) and not geom.bordered:
         return "direct-single-channel"
     return _route(geom, algorithm, min(geom.Ho, geom.Wo))
 
@@ -194,6 +200,11 @@ def _stride(geom: ConvGeometry) -> str:
 
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
+    if geom.bordered:
+        if algorithm in ("winograd", "direct"):
+            raise _cannot(algorithm, f"padding_mode={geom.padding_mode!r} runs on the GEMM kernels only (they read "
+                                     f"the padding through border maps); use algorithm='gemm' or 'auto'")
+        return "gemm"
     if algorithm == "winograd":
         ok, why = winograd_supported(geom)
         if not ok:

@@ -72,5 +72,5 @@ def conv2d_kwargs(geom: ConvGeometry, layout: str) -> dict[str, Any]:
     Everything is explicit (the padding already resolved, "same" and "causal"
     included), so the 2-D call makes no decision of its own.
     """
-    return dict(stride=(geom.sh, geom.sw), padding=geom.padding, dilation=(geom.dh, geom.dw), groups=geom.groups,
-                layout=LAYOUT_2D[layout])
+    return dict(stride=(geom.sh, geom.sw), padding=geom.padding, padding_mode=geom.padding_mode,
+                dilation=(geom.dh, geom.dw), groups=geom.groups, layout=LAYOUT_2D[layout])

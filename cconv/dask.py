@@ -28,6 +28,11 @@ How chunks map to work
   The output channel axis (O) is one chunk.
 * Unbatched input ((H, W, C) or (C, H, W)) gets a unit batch axis as a lazy
   view, and the results lose it again, as in ``cconv.conv2d``.
+* ``padding_mode`` other than ``"zeros"`` fills the padding at the array's
+  outer border only (chunk seams are real neighbours, as above): the input
+  is padded lazily with ``dask.array.pad`` in that mode, and the padded
+  array is convolved with no padding. ``conv2d_backward`` folds the padding's
+  gradient back onto the samples it copied, one spatial axis at a time.
 
 The extra is installed with ``pip install "cconv[dask]"``.
 """
@@ -52,7 +57,9 @@ from numpy.typing import NDArray
 from . import _conv, _conv1d
 from . import _unit_axis as unit
 from ._batch import Batch, batch_iv, grad_out_shape_iv
-from ._params import ExplicitPadding, array_iv, compute_dtype, conv_call_geometry, layout_iv, num_threads_iv
+from ._padding_mode import NUMPY_MODE
+from ._params import (ConvGeometry, ExplicitPadding, array_iv, compute_dtype, conv_call_geometry, layout_iv,
+                      num_threads_iv)
 from ._types import ArrayLike, IntPair, Padding
 
 # Dask's array API is only partly annotated: its arrays are ``Any`` to the type checker.
@@ -243,6 +250,47 @@ def _window_args(arr: DaskArray, batch_block: int, rows_part: Grid, cols_part: G
     return blocks, [[lo, hi] for _, lo, hi in rows_part], [[lo, hi] for _, lo, hi in cols_part]
 
 
+def _spatial_axes(layout: str) -> tuple[int, int]:
+    """The (H, W) axes of a batched array in a 2-D ``layout``."""
+    return layout.index("H"), layout.index("W")
+
+
+def _pad_border(x: DaskArray, geom: ConvGeometry, layout: str) -> DaskArray:
+    """``x`` (batched) padded lazily with ``geom``'s padding in its ``padding_mode``."""
+    widths = [(0, 0)] * 4
+    h, w = _spatial_axes(layout)
+    widths[h], widths[w] = (geom.pt, geom.pb), (geom.pl, geom.pr)
+    return da.pad(x, widths, mode=NUMPY_MODE[geom.padding_mode])
+
+
+def _fold_border(grad_padded: DaskArray, geom: ConvGeometry, layout: str, chunks: Any) -> DaskArray:
+    """The gradient of ``x`` from that of ``_pad_border(x)``: the interior, plus
+    each padded sample's gradient added onto the sample it was copied from.
+
+    Per spatial axis, the padded rows' gradients are contracted with a one-hot
+    (padded row -> source row) matrix chunked as the interior's rows, so the
+    result keeps ``x``'s chunks along that axis."""
+    maps = cast(Tuple[Any, Any, int, int], geom.border_maps())
+    g = grad_padded
+    for axis, source, before, size in zip(_spatial_axes(layout), maps[:2], (geom.pt, geom.pl), (geom.H, geom.W)):
+        interior = g[(slice(None),) * axis + (slice(before, before + size),)].rechunk({axis: chunks[axis]})
+        outer = np.r_[0:before, before + size:len(source)]
+        if outer.size == 0:
+            g = interior
+            continue
+        strip = da.concatenate([g[(slice(None),) * axis + (slice(0, before),)],
+                                g[(slice(None),) * axis + (slice(before + size, None),)]], axis=axis)
+        strip = strip.rechunk({axis: -1})
+        one_hot = np.zeros((outer.size, size), dtype=g.dtype)
+        one_hot[np.arange(outer.size), source[outer]] = 1
+        letters = "abcd"
+        spec_in = letters[:axis] + "r" + letters[axis + 1:]
+        spec_out = letters[:axis] + "s" + letters[axis + 1:]
+        m = da.from_array(one_hot, chunks=((outer.size,), interior.chunks[axis]))
+        g = interior + da.einsum(f"{spec_in},rs->{spec_out}", strip, m)
+    return g
+
+
 def _tiles_array(name: str, tasks: Dict[Any, Any], sources: Sequence[DaskArray],
                  chunks: Tuple[Tuple[int, ...], ...], dtype: np.dtype[Any]) -> DaskArray:
     """A Dask array from one task per block, depending on ``sources``."""
@@ -277,8 +325,8 @@ def _notes(func: _Func) -> _Func:
 
 @_notes
 def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayLike | DaskArray | None = None, *,
-           stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
-           num_threads: int | None = None) -> DaskArray:
+           stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+           groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> DaskArray:
     """2-D convolution of a Dask array, as ``cconv.conv2d`` but lazy and chunked.
 
     Parameters
@@ -308,7 +356,12 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     batch = batch_iv(x.shape, "x", layout)
     x = _batched(x, batch)
     weight = _small_input(weight, "weight", 4)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
+    if geom.bordered:
+        y = conv2d(_pad_border(x, geom, layout), weight, bias, stride=stride, dilation=dilation, groups=groups,
+                   layout=layout, num_threads=num_threads)
+        return batch.strip(y)
     if bias is not None:
         bias = _small_input(bias, "bias")
         if bias.shape != (geom.O,):
@@ -344,8 +397,8 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
 
 @_notes
 def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, *,
-                    stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1,
-                    layout: str = "NHWC", num_threads: int | None = None
+                    stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+                    groups: int = 1, layout: str = "NHWC", num_threads: int | None = None
                     ) -> tuple[DaskArray, DaskArray, DaskArray]:
     """Gradients of ``conv2d`` on Dask arrays, as ``cconv.conv2d_backward`` but lazy.
 
@@ -377,9 +430,14 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     batch = batch_iv(x.shape, "x", layout)
     x = _batched(x, batch)
     weight = _small_input(weight, "weight", 4)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_out = _batched(grad_out, batch)
+    if geom.bordered:
+        gxp, gw, gb = conv2d_backward(grad_out, _pad_border(x, geom, layout), weight, stride=stride,
+                                      dilation=dilation, groups=groups, layout=layout, num_threads=num_threads)
+        return batch.strip(_fold_border(gxp, geom, layout, x.chunks)), gw, gb
     num_threads_iv(num_threads)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
 
@@ -445,8 +503,8 @@ def _notes_1d(func: _Func) -> _Func:
 
 @_notes_1d
 def conv1d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayLike | DaskArray | None = None, *,
-           stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-           num_threads: int | None = None) -> DaskArray:
+           stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+           groups: int = 1, layout: str = "NWC", num_threads: int | None = None) -> DaskArray:
     """1-D convolution of a Dask array, as ``cconv.conv1d`` but lazy and chunked.
 
     Parameters
@@ -476,7 +534,8 @@ def conv1d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     batch = batch_iv(x.shape, "x", layout)
     x = _batched(x, batch)
     weight = _small_input(weight, "weight", 3)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     y = conv2d(unit.lift(x, "x", layout), unit.lift(weight, "w", layout), bias, **unit.conv2d_kwargs(geom, layout),
                num_threads=num_threads)
     return batch.strip(unit.drop(y, "x", layout))
@@ -484,8 +543,8 @@ def conv1d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
 
 @_notes_1d
 def conv1d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, *,
-                    stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1, groups: int = 1,
-                    layout: str = "NWC",
+                    stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+                    groups: int = 1, layout: str = "NWC",
                     num_threads: int | None = None) -> tuple[DaskArray, DaskArray, DaskArray]:
     """Gradients of ``conv1d`` on Dask arrays, as ``cconv.conv1d_backward`` but lazy and chunked.
 
@@ -512,7 +571,8 @@ def conv1d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     batch = batch_iv(x.shape, "x", layout)
     x = _batched(x, batch)
     weight = _small_input(weight, "weight", 3)
-    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     gx, gw, gb = conv2d_backward(unit.lift(_batched(grad_out, batch), "x", layout), unit.lift(x, "x", layout),
                                  unit.lift(weight, "w", layout), **unit.conv2d_kwargs(geom, layout),

@@ -29,6 +29,7 @@ from ._params import (
     layout_iv,
     num_threads_iv,
 )
+from ._padding_mode import NUMPY_MODE
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 __all__ = [
@@ -113,7 +114,8 @@ def _w_from_oihw(w: NDArray[Any], layout: str) -> NDArray[Any]:
 
 
 def _pad(a: NDArray[Any], g: ConvGeometry, axes: tuple[int, int], dtype: DTypeLike) -> NDArray[Any]:
-    """Return a C-contiguous zero-padded copy of ``a`` in ``dtype``.
+    """Return a C-contiguous padded copy of ``a`` in ``dtype``: ``numpy.pad`` with
+    the mode of ``g.padding_mode`` (zeros by default).
 
     ``axes`` are the (H, W) axes of ``a``. Without padding the array is only made
     contiguous (a no-op for a contiguous input of the right dtype).
@@ -124,7 +126,30 @@ def _pad(a: NDArray[Any], g: ConvGeometry, axes: tuple[int, int], dtype: DTypeLi
     widths = [(0, 0)] * a.ndim
     widths[axes[0]] = (g.pt, g.pb)
     widths[axes[1]] = (g.pl, g.pr)
-    return np.ascontiguousarray(np.pad(a, widths))
+    return np.ascontiguousarray(np.pad(a, widths, mode=NUMPY_MODE[g.padding_mode]))
+
+
+def _unpad(buf: NDArray[Any], g: ConvGeometry, axes: tuple[int, int]) -> NDArray[Any]:
+    """The gradient of the input from that of its padded copy ``buf`` (the adjoint of ``_pad``).
+
+    Zeros: the crop. Another padding mode: along each padded axis, every padded
+    sample's gradient is added (``np.add.at``) onto the input sample its value
+    was copied from.
+    """
+    maps = g.border_maps()
+    if maps is None:
+        index = [slice(None)] * buf.ndim
+        index[axes[0]] = slice(g.pt, g.pt + g.H)
+        index[axes[1]] = slice(g.pl, g.pl + g.W)
+        return buf[tuple(index)]
+    for axis, source, size in ((axes[0], maps[0], g.H), (axes[1], maps[1], g.W)):
+        shape = list(buf.shape)
+        shape[axis] = size
+        folded = np.zeros(shape, buf.dtype)
+        at: Any = (slice(None),) * axis + (source,)   # numpy's stub takes no slice in the tuple
+        np.add.at(folded, at, buf)
+        buf = folded
+    return buf
 
 
 def _windows(xp: NDArray[Any], g: ConvGeometry, axes: tuple[int, int]) -> NDArray[Any]:
@@ -259,7 +284,6 @@ def _grad_input(grad_out: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout
     M = g.N * g.Ho * g.Wo
     dy = grad_out.astype(dtype, copy=False)
     ph, pw = g.H + g.pt + g.pb, g.W + g.pl + g.pr
-    crop_h, crop_w = slice(g.pt, g.pt + g.H), slice(g.pl, g.pl + g.W)
     if _is_depthwise(g):
         wd = _w_hwio(w, layout)[:, :, 0, :].astype(dtype, copy=False)  # KH, KW, C
         dyn = _x_nhwc(dy, layout)
@@ -269,7 +293,7 @@ def _grad_input(grad_out: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout
             for kw in range(g.KW):
                 hs, ws = _tap_slices(g, kh, kw)
                 buf[:, hs, ws] += np.multiply(dyn, wd[kh, kw], out=tmp)
-        return _y_from_nhwc(buf[:, crop_h, crop_w], layout)
+        return _y_from_nhwc(_unpad(buf, g, (1, 2)), layout)
     K = g.KH * g.KW * g.Cg
     if g.Cg >= g.Wo:
         dyg = _x_nhwc(dy, layout).reshape(M, g.groups, g.Og).transpose(1, 0, 2)  # groups, M, Og
@@ -282,7 +306,7 @@ def _grad_input(grad_out: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout
             for kw in range(g.KW):
                 hs, ws = _tap_slices(g, kh, kw)
                 buf[:, hs, ws] += dcols[:, :, :, kh, kw]
-        return _y_from_nhwc(buf.reshape(g.N, ph, pw, g.C)[:, crop_h, crop_w], layout)
+        return _y_from_nhwc(_unpad(buf.reshape(g.N, ph, pw, g.C), g, (1, 2)), layout)
     dyc = _x_cnhw(dy, layout).reshape(g.groups, g.Og, M)
     wt = _w_oihw(w, layout).astype(dtype, copy=False).reshape(g.groups, g.Og, K).transpose(0, 2, 1)
     dcols = np.matmul(wt, dyc).reshape(g.C, g.KH, g.KW, g.N, g.Ho, g.Wo)
@@ -291,7 +315,7 @@ def _grad_input(grad_out: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout
         for kw in range(g.KW):
             hs, ws = _tap_slices(g, kh, kw)
             buf[:, :, hs, ws] += dcols[:, kh, kw]
-    return _y_from_cnhw(buf[:, :, crop_h, crop_w], layout)
+    return _y_from_cnhw(_unpad(buf, g, (2, 3)), layout)
 
 
 def _col2im_add_at(cols: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
@@ -336,8 +360,9 @@ def _finish(a: NDArray[Any], result_dtype: DTypeLike) -> NDArray[Any]:
 # public API
 
 
-def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
-           groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0,
+           padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1, layout: str = "NHWC",
+           num_threads: int | None = None) -> FloatArray:
     """2-D cross-correlation (a deep-learning "convolution") of a batch of images.
 
     Parameters
@@ -352,8 +377,10 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
         Shape (O,), added to every output pixel.
     stride, dilation : int or (int, int)
         Step between output pixels and between kernel taps; each >= 1.
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        What the padding holds, as in ``cconv.conv2d`` (``numpy.pad``'s modes).
     padding : int, (int, int), ((int, int), (int, int)), "valid" or "same"
-        Zero padding: symmetric, per axis, explicit ((top, bottom), (left, right)), or a
+        Padding: symmetric, per axis, explicit ((top, bottom), (left, right)), or a
         case-insensitive string. ``"same"`` follows TensorFlow: Ho = ceil(H / sh) and
         the larger half of the padding goes after.
     groups : int
@@ -399,7 +426,8 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     num_threads_iv(num_threads)
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     if bias is not None:
         bias = array_iv(bias, "bias")
         if bias.shape != (g.O,):
@@ -415,7 +443,7 @@ def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     return batch.strip(_finish(y, result_dtype))
 
 
-def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
                     groups: int = 1, layout: str = "NHWC",
                     num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`conv2d` with respect to its input, weight and bias.
@@ -455,7 +483,8 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 4)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
@@ -466,7 +495,7 @@ def conv2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
                 tuple(_finish(a, result_dtype) for a in (grad_x, grad_w, grad_b)))
 
 
-def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
                       groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv2d` with respect to its input (like ``torch.nn.grad.conv2d_input``).
 
@@ -500,14 +529,15 @@ def conv2d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 4)
     batch = input_batch_iv(input_shape, "input_shape", layout)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, weight)
     return batch.strip(_finish(_grad_input(grad_out, weight, g, layout, dtype), result_dtype))
 
 
-def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, dilation: IntPair = 1,
+def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
                        groups: int = 1, layout: str = "NHWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv2d` with respect to its weight (like ``torch.nn.grad.conv2d_weight``).
 
@@ -542,7 +572,7 @@ def conv2d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     g = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                           weight_name="weight_shape")
+                           weight_name="weight_shape", padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     grad_out = batch.add(grad_out)
     result_dtype, dtype = compute_dtype(grad_out, x)
@@ -648,7 +678,8 @@ def col2im(cols: ArrayLike, input_shape: Shape, kernel_size: IntPair, *, stride:
 
 
 def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0,
-           dilation: IntPair = 1, groups: int = 1, layout: str = "NWC", num_threads: int | None = None) -> FloatArray:
+           padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
+           num_threads: int | None = None) -> FloatArray:
     """1-D cross-correlation of a batch of sequences, or of one unbatched sequence.
 
     Parameters
@@ -662,6 +693,8 @@ def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     stride, dilation : int or (int,)
     padding : int, (left, right), ((left, right),), "valid", "same" or "causal"
         As in ``cconv.conv1d``; "causal" puts all of dilation*(KW-1) on the left.
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        As in ``cconv.conv1d``.
     groups, num_threads
         As in :func:`conv2d` (``num_threads`` is ignored).
 
@@ -674,14 +707,15 @@ def conv1d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, st
     num_threads_iv(num_threads)
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 3)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     y = conv2d(unit.lift(x, "x", layout), unit.lift(weight, "w", layout), bias, **unit.conv2d_kwargs(g, layout))
     return batch.strip(unit.drop(y, "x", layout))
 
 
 def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
-                    padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+                    padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NWC", num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Gradients of :func:`conv1d` with respect to its input, weight and bias.
 
     ``grad_out`` has the forward output's shape (unbatched exactly when ``x`` is); the
@@ -693,7 +727,8 @@ def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     weight = array_iv(weight, "weight", 3)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     gx, gw, gb = conv2d_backward(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),
                                  unit.lift(weight, "w", layout), **unit.conv2d_kwargs(g, layout))
@@ -701,8 +736,8 @@ def conv1d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, str
 
 
 def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
-                      padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                      num_threads: int | None = None) -> FloatArray:
+                      padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                      layout: str = "NWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv1d` with respect to its input, of shape ``input_shape``
     (3 ints, or 2 for an unbatched input, in ``layout``'s order)."""
     layout = layout_iv(layout, rank=1)
@@ -710,7 +745,8 @@ def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
     grad_out = array_iv(grad_out, "grad_out")
     weight = array_iv(weight, "weight", 3)
     batch = input_batch_iv(input_shape, "input_shape", layout)
-    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    g = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                           padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     gx = conv2d_grad_input(unit.lift(batch.add(grad_out), "x", layout), unit.lift(weight, "w", layout),
                            unit.lift_shape(batch.batched_shape, "x", layout), **unit.conv2d_kwargs(g, layout))
@@ -718,8 +754,8 @@ def conv1d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape
 
 
 def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
-                       padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, layout: str = "NWC",
-                       num_threads: int | None = None) -> FloatArray:
+                       padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                       layout: str = "NWC", num_threads: int | None = None) -> FloatArray:
     """Gradient of :func:`conv1d` with respect to its weight, of shape ``weight_shape``
     ((KW, C // groups, O) for ``"NWC"``, (O, C // groups, KW) for ``"NCW"``); ``x`` is
     batched or unbatched, and ``grad_out`` exactly as ``x``."""
@@ -728,7 +764,7 @@ def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     grad_out = array_iv(grad_out, "grad_out")
     x, batch = activation_iv(x, "x", layout)
     g = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                           weight_name="weight_shape")
+                           weight_name="weight_shape", padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
     gw = conv2d_grad_weight(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),
                             g.weight_shape(unit.LAYOUT_2D[layout]), **unit.conv2d_kwargs(g, layout))

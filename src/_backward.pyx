@@ -2,8 +2,8 @@
 input gradient. Entry points validate nothing: cconv._conv checks first."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _geometry cimport Geom, geom_from_tuple
-from _patches cimport fill_cols, scatter_cols
+from _geometry cimport Geom, Border, geom_from_tuple, attach_border
+from _patches cimport fill_cols, scatter_cols, frame_size, fold_frame
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
@@ -21,14 +21,18 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
                        const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                        floating[:, :, :, ::1] dw,          # OUT (KH, KW, C//groups, O)
                        floating[::1] db,                   # OUT (O,) or None
-                       tuple geom, int n_threads, bint pointwise=False):
+                       tuple geom, int n_threads, bint pointwise=False, tuple border=None):
     """grad_weight = cols^T @ dY and grad_bias = sum of dY, as partial sums
     over fixed runs of tiles of output pixels, added in order so that the
     result is the same on every call. There are more runs than threads
     (_tiling.partial_sum_count), handed out dynamically, so a thread whose
     core is taken does not hold up the call. ``pointwise``: the
-    "gemm-pointwise" route, whose input rows are the im2col rows."""
+    "gemm-pointwise" route, whose input rows are the im2col rows.
+    ``border``: the border maps of a padding_mode other than zeros
+    (ConvGeometry.border_maps), which the im2col rows read through."""
     cdef Geom g = geom_from_tuple(geom)
+    cdef Border bd
+    attach_border(&g, &bd, border)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     cdef Py_ssize_t KO = g.K * g.O
     dtype = np.float32 if floating is float else np.float64
@@ -105,7 +109,7 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
 def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                       const floating[:, :, :, ::1] w,     # IN  (KH, KW, C//groups, O)
                       floating[:, :, :, ::1] dx,          # OUT (N, H, W, C), zeroed
-                      tuple geom, int n_threads, bint pointwise=False):
+                      tuple geom, int n_threads, bint pointwise=False, tuple border=None):
     """grad_input: per tile dcols = dY @ W^T (W^T packed once), scattered
     (col2im) into dx. ``pointwise`` (the "gemm-pointwise" route): dx rows are
     dY rows times W^T, with no scatter. Tiles and blocks are handed out
@@ -114,8 +118,15 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     Tiles are row blocks of one image. Blocks two apart never touch the same
     input row (see _tiling.block_out_rows), so the even blocks run in parallel,
     then the odd ones: every write is owned by one thread, with no atomics.
+
+    ``border`` (the border maps of a padding_mode other than zeros): padded
+    taps are scattered into a border gradient the size of the padding's
+    frame (by the same blocks, so as race-free), which is then added onto
+    the pixels the maps name, one image per thread.
     """
     cdef Geom g = geom_from_tuple(geom)
+    cdef Border bd
+    attach_border(&g, &bd, border)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.K == 0 or g.O == 0:
         return
@@ -136,7 +147,10 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     cdef const floating* wp = &w[0, 0, 0, 0]
     cdef floating* dxp = &dx[0, 0, 0, 0] if dx.size else NULL
     cdef floating* Bp = &packed[0]
-    cdef Py_ssize_t t, n_tiles, phase, nb, j, ps, pe, p0, cnt, grp
+    frame_array = np.zeros(frame_size(&g) if g.border != NULL else 1, dtype=dtype)
+    cdef floating[::1] frame_view = frame_array
+    cdef floating* frame = &frame_view[0] if g.border != NULL else NULL
+    cdef Py_ssize_t t, n_tiles, phase, nb, j, ps, pe, p0, cnt, grp, n
     cdef int threads
     cdef floating* dcols
     cdef floating* abuf
@@ -175,8 +189,11 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                         for grp in range(g.groups):
                             gemm_packed(k, cnt, g.K, g.Og, dyp + p0 * g.O + grp * g.Og, g.O, 1,
                                         Bp + grp * bsize, dcols, g.K, False, NULL, abuf)
-                            scatter_cols(dcols, g.K, gp, p0, cnt, grp, dxp)
+                            scatter_cols(dcols, g.K, gp, p0, cnt, grp, dxp, frame)
                         p0 = p0 + cnt
+        if frame != NULL:
+            for n in prange(g.N, schedule='dynamic', num_threads=<int>min(n_threads, g.N)):
+                fold_frame(frame, dxp, gp, n)
 
 
 def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)

@@ -4,7 +4,7 @@ Entry points validate nothing: cconv._conv checks every argument first.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _geometry cimport Geom, geom_from_tuple
+from _geometry cimport Geom, Border, geom_from_tuple, attach_border
 from _patches cimport fill_cols, next_pixel
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
@@ -22,15 +22,19 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 const floating[:, :, :, ::1] w,    # IN  (KH, KW, C//groups, O)
                 const floating[::1] bias,          # IN  (O,) or None
                 floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
-                tuple geom, int n_threads, bint pointwise=False):
+                tuple geom, int n_threads, bint pointwise=False, tuple border=None):
     """im2col + GEMM forward. The weight is packed once for all threads; each
     thread builds the im2col rows of one tile of output pixels in its own
     buffer, multiplies them by the packed weight and writes its output rows
     (bias fused into the store). ``pointwise`` (the "gemm-pointwise" route: 1x1,
     stride 1, unpadded, one group) reads the input rows as the im2col rows.
     Tiles are handed out dynamically, so a thread whose core is taken by
-    another process does not hold up the call."""
+    another process does not hold up the call. ``border``: the border maps
+    of a padding_mode other than zeros (ConvGeometry.border_maps), which
+    the im2col rows read the padded taps through."""
     cdef Geom g = geom_from_tuple(geom)
+    cdef Border bd
+    attach_border(&g, &bd, border)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.O == 0:
         return
@@ -81,7 +85,7 @@ def conv2d_implicit(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                     const floating[:, :, :, ::1] w,    # IN  (KH, KW, C//groups, O)
                     const floating[::1] bias,          # IN  (O,) or None
                     floating[:, :, :, ::1] y,          # OUT (N, Ho, Wo, O)
-                    tuple geom, int n_threads):
+                    tuple geom, int n_threads, tuple border=None):
     """Implicit-GEMM forward (the "gemm-implicit" route): the GEMM reads each
     output pixel's receptive field where it lies in x, through a table of
     run pointers, so no im2col copy is made.
@@ -93,8 +97,11 @@ def conv2d_implicit(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     reaches the padding has its im2col row written to the thread's edge
     buffer, and its pointers point there. Tiles of output pixels are handed
     out dynamically; the caller (cconv/_routes.py) guarantees K <= the row's kc.
+    ``border`` as for conv2d_gemm: the edge rows read the padding through it.
     """
     cdef Geom g = geom_from_tuple(geom)
+    cdef Border bd
+    attach_border(&g, &bd, border)
     cdef Py_ssize_t P = g.N * g.Ho * g.Wo
     if P == 0 or g.O == 0:
         return

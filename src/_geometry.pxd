@@ -2,10 +2,20 @@
 # Built from cconv._params.ConvGeometry by ``geom_from_tuple`` (order matters:
 # see ConvGeometry.kernel_tuple()).
 
+cdef struct Border:
+    # A padding_mode other than zeros (cconv/_padding_mode.py): the input row
+    # (column) whose value each padded row (column) holds, indexed by the
+    # padded coordinate plus pt (pl); pb and pr size the padding's far sides.
+    const Py_ssize_t* hmap
+    const Py_ssize_t* wmap
+    Py_ssize_t pb, pr
+
+
 cdef struct Geom:
     Py_ssize_t N, H, W, C, O, KH, KW, groups
     Py_ssize_t sh, sw, dh, dw, pt, pl, Ho, Wo
     Py_ssize_t Cg, Og, K          # per-group channels; K = KH*KW*Cg (cols width)
+    const Border* border          # NULL: the padding is zeros
 
 
 cdef inline Geom geom_from_tuple(tuple t):
@@ -15,4 +25,21 @@ cdef inline Geom geom_from_tuple(tuple t):
     g.Cg = g.C // g.groups
     g.Og = g.O // g.groups
     g.K = g.KH * g.KW * g.Cg
+    g.border = NULL
     return g
+
+
+cdef inline void attach_border(Geom* g, Border* b, tuple maps):
+    """Point g at the border maps ``(hmap, wmap, pb, pr)`` of
+    ConvGeometry.border_maps() (None: zeros). The caller keeps ``maps``
+    alive for as long as g is used."""
+    if maps is None:
+        g.border = NULL
+        return
+    cdef const Py_ssize_t[::1] hmap = maps[0]
+    cdef const Py_ssize_t[::1] wmap = maps[1]
+    b.hmap = &hmap[0]
+    b.wmap = &wmap[0]
+    b.pb = maps[2]
+    b.pr = maps[3]
+    g.border = b

@@ -50,4 +50,4 @@ def col2im(const floating[:, ::1] cols,         # IN  (N*Ho*Wo, KH*KW*C)
                             num_threads=<int>min(n_threads, max(nb, 1))):
                 ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
                 pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
-                scatter_cols(cp + ps * g.K, g.K, gp, ps, pe - ps, 0, dxp)
+                scatter_cols(cp + ps * g.K, g.K, gp, ps, pe - ps, 0, dxp, NULL)

@@ -3,7 +3,7 @@
 # A row of cols holds one output pixel's receptive field for one group:
 # column (kh*KW + kw)*Cg + c; padded taps are zero.
 from cython cimport floating
-from _geometry cimport Geom
+from _geometry cimport Geom, Border
 
 cdef extern from "_copy_run.h" nogil:
     void cconv_copy_run(void* dst, const void* src, size_t nbytes)
@@ -45,13 +45,16 @@ cdef inline void next_pixel(const Geom* g, Py_ssize_t* n, Py_ssize_t* ho,
 cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                            Py_ssize_t count, Py_ssize_t grp, floating* cols,
                            Py_ssize_t ldcols) noexcept nogil:
-    """Write the im2col rows of output pixels p0 .. p0+count-1 (group grp)."""
+    """Write the im2col rows of output pixels p0 .. p0+count-1 (group grp).
+
+    Padded taps are zero, or with g.border the input pixels its maps name."""
     cdef Py_ssize_t HoWo = g.Ho * g.Wo
     cdef Py_ssize_t n = p0 // HoWo
     cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
     cdef Py_ssize_t wo = p0 % g.Wo
     cdef Py_ssize_t Cg = g.Cg, C = g.C, KW = g.KW
     cdef bint span_copy = (g.dw == 1 and Cg == C)
+    cdef const Border* bd = g.border
     cdef Py_ssize_t r, kh, kw, hi, wi, hbase, wbase, lo, hi_kw
     cdef floating* row
     cdef floating* dst
@@ -64,10 +67,12 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
             hi = hbase + kh * g.dh
             dst = row + kh * KW * Cg
             if hi < 0 or hi >= g.H:
-                zero_run(dst, KW * Cg)
-                continue
+                if bd == NULL:
+                    zero_run(dst, KW * Cg)
+                    continue
+                hi = bd.hmap[hi + g.pt]
             xrow = x + ((n * g.H + hi) * g.W) * C + grp * Cg
-            if span_copy:
+            if span_copy and (bd == NULL or (wbase >= 0 and wbase + KW <= g.W)):
                 # Stride-1 taps of all channels are one contiguous run in NHWC.
                 lo = 0 if wbase >= 0 else min(-wbase, KW)
                 hi_kw = min(KW, g.W - wbase) if g.W - wbase > 0 else 0
@@ -84,18 +89,67 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                     wi = wbase + kw * g.dw
                     if 0 <= wi < g.W:
                         copy_run(dst + kw * Cg, xrow + wi * C, Cg)
+                    elif bd != NULL:
+                        copy_run(dst + kw * Cg, xrow + bd.wmap[wi + g.pl] * C, Cg)
                     else:
                         zero_run(dst + kw * Cg, Cg)
         next_pixel(g, &n, &ho, &wo)
 
 
+cdef inline Py_ssize_t frame_size(const Geom* g) noexcept nogil:
+    """Values in the border gradient of a bordered layer (g.border not NULL):
+    per image, the padded rows above and below (pt+pb rows of the padded
+    width) and the padded columns beside the input's rows (H rows of pl+pr),
+    C channels each. Its size follows the perimeter, not the area."""
+    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
+    return g.N * ((g.pt + g.border.pb) * Wp + g.H * (g.pl + g.border.pr)) * g.C
+
+
+cdef inline floating* frame_row_cell(floating* frame, const Geom* g, Py_ssize_t n,
+                                     Py_ssize_t hi, Py_ssize_t wi) noexcept nogil:
+    """The border gradient of padded row hi (outside [0, H)), column wi, channel 0."""
+    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
+    cdef Py_ssize_t fr = hi + g.pt if hi < 0 else g.pt + hi - g.H
+    return frame + ((n * (g.pt + g.border.pb) + fr) * Wp + wi + g.pl) * g.C
+
+
+cdef inline floating* frame_col_cell(floating* frame, const Geom* g, Py_ssize_t n,
+                                     Py_ssize_t hi, Py_ssize_t wi) noexcept nogil:
+    """The border gradient of input row hi, padded column wi (outside [0, W)), channel 0."""
+    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
+    cdef Py_ssize_t side = g.pl + g.border.pr
+    cdef Py_ssize_t fc = wi + g.pl if wi < 0 else g.pl + wi - g.W
+    return frame + g.N * (g.pt + g.border.pb) * Wp * g.C + ((n * g.H + hi) * side + fc) * g.C
+
+
+cdef inline void fold_frame(floating* frame, floating* dx, const Geom* g,
+                            Py_ssize_t n) noexcept nogil:
+    """Add image n's border gradient onto the input pixels the border maps
+    name (only image n's pixels are written)."""
+    cdef const Border* bd = g.border
+    cdef Py_ssize_t C = g.C, Wp = g.pl + g.W + bd.pr
+    cdef Py_ssize_t i, j, h, hp, wp
+    for i in range(g.pt + bd.pb):
+        hp = i - g.pt if i < g.pt else g.H + i - g.pt      # a padded row
+        for j in range(Wp):
+            add_run(dx + ((n * g.H + bd.hmap[hp + g.pt]) * g.W + bd.wmap[j]) * C,
+                    frame_row_cell(frame, g, n, hp, j - g.pl), C)
+    for h in range(g.H):
+        for j in range(g.pl + bd.pr):
+            wp = j - g.pl if j < g.pl else g.W + j - g.pl  # a padded column
+            add_run(dx + ((n * g.H + h) * g.W + bd.wmap[wp + g.pl]) * C,
+                    frame_col_cell(frame, g, n, h, wp), C)
+
+
 cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
                               const Geom* g, Py_ssize_t p0, Py_ssize_t count,
-                              Py_ssize_t grp, floating* dx) noexcept nogil:
+                              Py_ssize_t grp, floating* dx, floating* frame) noexcept nogil:
     """Add the rows of cols for output pixels p0 .. p0+count-1 into dx (NHWC).
 
-    The caller guarantees no other thread writes the input rows these pixels
-    touch at the same time.
+    Padded taps are dropped, or with a ``frame`` (a bordered layer, see
+    frame_size) added to its cells, which fold_frame later adds onto the
+    pixels the border maps name. The caller guarantees no other thread
+    writes the input rows (or padded rows) these pixels touch at the same time.
     """
     cdef Py_ssize_t HoWo = g.Ho * g.Wo
     cdef Py_ssize_t n = p0 // HoWo
@@ -111,21 +165,31 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
         wbase = wo * g.sw - g.pl
         for kh in range(g.KH):
             hi = hbase + kh * g.dh
+            src = cols + r * ldcols + kh * KW * Cg
             if hi < 0 or hi >= g.H:
+                if frame == NULL:
+                    continue
+                drow = frame_row_cell(frame, g, n, hi, wbase) + grp * Cg
+                if span_add:
+                    add_run(drow, src, KW * C)
+                else:
+                    for kw in range(KW):
+                        add_run(drow + kw * g.dw * C, src + kw * Cg, Cg)
                 continue
-            if span_add:
+            if span_add and (frame == NULL or (wbase >= 0 and wbase + KW <= g.W)):
                 # As in fill_cols: a kernel row's taps of all channels are one run.
                 lo = 0 if wbase >= 0 else min(-wbase, KW)
                 hi_kw = min(KW, g.W - wbase) if g.W - wbase > 0 else 0
                 if hi_kw > lo:
-                    add_run(dx + ((n * g.H + hi) * g.W + wbase + lo) * C,
-                            cols + r * ldcols + (kh * KW + lo) * C, (hi_kw - lo) * C)
+                    add_run(dx + ((n * g.H + hi) * g.W + wbase + lo) * C, src + lo * C, (hi_kw - lo) * C)
                 continue
             for kw in range(KW):
                 wi = wbase + kw * g.dw
-                if wi < 0 or wi >= g.W:
+                if 0 <= wi < g.W:
+                    drow = dx + ((n * g.H + hi) * g.W + wi) * C + grp * Cg
+                elif frame != NULL:
+                    drow = frame_col_cell(frame, g, n, hi, wi) + grp * Cg
+                else:
                     continue
-                src = cols + r * ldcols + (kh * KW + kw) * Cg
-                drow = dx + ((n * g.H + hi) * g.W + wi) * C + grp * Cg
-                add_run(drow, src, Cg)
+                add_run(drow, src + kw * Cg, Cg)
         next_pixel(g, &n, &ho, &wo)

@@ -36,7 +36,15 @@ PARAM_MESSAGES = [
     ("threads_neg", dict(num_threads=-1), "num_threads", r">= ?1|\[1, \d+\]", "-1"),
     ("threads_huge", dict(num_threads=10**6), "num_threads", r"\[1, \d+\]", "1000000"),
     ("threads_str", dict(num_threads="2"), "num_threads", r"int", "'2'"),
+    ("mode_unknown", dict(padding=1, padding_mode="mirror"), "padding_mode", r"one of \('zeros', 'reflect'", "'mirror'"),
+    ("mode_not_str", dict(padding=1, padding_mode=0), "padding_mode", r"a string", "0"),
+    ("mode_reflect_wide", dict(padding=50, padding_mode="reflect"), "padding_mode", r"pad smaller than the axis",
+     "(50, 50)"),
+    ("mode_circular_wide", dict(padding=50, padding_mode="circular"), "padding_mode", r"pad no larger than the axis",
+     "(50, 50)"),
 ]
+# im2col and col2im have no padding_mode.
+NO_PADDING_MODE = {"im2col", "col2im"}
 
 
 def _param_cases():
@@ -45,6 +53,8 @@ def _param_cases():
             if "groups" in kw and name in NO_GROUPS:
                 continue
             if "num_threads" in kw and name in NO_THREADS:
+                continue
+            if "padding_mode" in kw and name in NO_PADDING_MODE:
                 continue
             yield pytest.param(name, kw, arg, expected, actual, id=f"{name}-{pid}")
 
@@ -376,6 +386,9 @@ PARAM_MESSAGES_1D = [
     ("layout_not_str", dict(layout=3), "layout", r"string", "3"),
     ("groups0", dict(groups=0), "groups", r">= ?1", "0"),
     ("threads0", dict(num_threads=0), "num_threads", r"\[1, \d+\]", "0"),
+    ("mode_unknown", dict(padding=1, padding_mode="mirror"), "padding_mode", r"one of \('zeros', 'reflect'", "'mirror'"),
+    ("mode_reflect_wide", dict(padding=50, padding_mode="reflect"), "padding_mode", r"pad smaller than the axis.*W=",
+     "(50, 50)"),
 ]
 
 # Terms of the 2-D call that runs a 1-D one, which a 1-D message must not show.
@@ -392,6 +405,8 @@ def _param_cases_1d():
     for name in FUNCS_1D:
         for pid, kw, arg, expected, actual in PARAM_MESSAGES_1D:
             if "num_threads" in kw and name in NO_THREADS_1D:
+                continue
+            if "padding_mode" in kw and name in TRANSPOSED_1D:
                 continue
             if pid == "layout_2d" and name.startswith("reference"):
                 expected = r"'NWC', 'NCW'"

@@ -73,12 +73,16 @@ class Case:
     kernel_size: object
     extra: dict = field(default_factory=dict)
 
-    def geo(self, *, groups=True, threads=True):
+    def geo(self, *, groups=True, threads=True, mode=True):
+        """The keywords of a call; ``mode=False`` for the functions without
+        ``padding_mode`` (im2col, col2im and the transposed ones)."""
         out = dict(self.kw)
         if not groups:
             out.pop("groups", None)
         if not threads:
             out.pop("num_threads", None)
+        if mode:
+            out["padding_mode"] = self.extra.get("padding_mode", "zeros")
         return out
 
 
@@ -104,7 +108,7 @@ def _layer(m, c):
     groups = c.kw.get("groups", 1)
     C = Cg * groups if isinstance(groups, int) and not isinstance(groups, bool) else Cg
     layer = cconv.Conv2D(C, O, (KH, KW), stride=c.kw["stride"], padding=c.kw["padding"],
-                         dilation=c.kw["dilation"], groups=groups, layout=layout,
+                         padding_mode=c.extra["padding_mode"], dilation=c.kw["dilation"], groups=groups, layout=layout,
                          dtype=c.extra["layer_dtype"], rng=0)
     if m is cconv:
         y = layer(c.x)
@@ -290,7 +294,7 @@ def _transpose_layer(m, c):
     layer = cconv.ConvTranspose2D(O, C, (KH, KW), stride=c.kw["stride"], padding=c.kw["padding"],
                                   output_padding=op, dilation=c.kw["dilation"], groups=groups, layout=layout,
                                   dtype=c.extra["layer_dtype"], rng=0)
-    t_kw = c.geo(threads=False)
+    t_kw = c.geo(threads=False, mode=False)
     shape = _ref_conv_transpose2d(np.zeros(c.gy.shape), np.zeros(layer.weight.shape), None, t_kw, op).shape
     gt = c.extra["rng_values"](shape)
     if m is cconv:
@@ -356,7 +360,8 @@ def _case_1d(c):
               padding=_padding_1d(c.kw["padding"]), layout=_layout_1d(c.kw["layout"]))
     geo = {k: v for k, v in kw.items() if k != "num_threads"}
     try:
-        y_shape = tuple(ref.conv1d(np.zeros(x.shape), np.zeros(w.shape), **geo).shape)
+        y_shape = tuple(ref.conv1d(np.zeros(x.shape), np.zeros(w.shape), padding_mode=c.extra["padding_mode"],
+                                   **geo).shape)
     except ERRORS:
         y_shape = (1, 1, 1)
     fault = c.extra["fault"]
@@ -480,14 +485,16 @@ def _layer_1d(transposed):
         C = Cg * groups if _is_plain_int(groups) else Cg
         kw = c1.geo(threads=False)
         if not transposed:
-            layer = cconv.Conv1D(C, O, KW, stride=kw["stride"], padding=kw["padding"], dilation=kw["dilation"],
-                                 groups=groups, layout=layout, dtype=c1.extra["layer_dtype"], rng=0)
+            layer = cconv.Conv1D(C, O, KW, stride=kw["stride"], padding=kw["padding"],
+                                 padding_mode=kw["padding_mode"], dilation=kw["dilation"], groups=groups,
+                                 layout=layout, dtype=c1.extra["layer_dtype"], rng=0)
             if m is cconv:
                 y = layer(c1.x)
                 return y, layer.backward(c1.gy), layer.grad_weight, layer.grad_bias
             gx, gw, gb = ref.conv1d_backward(c1.gy, c1.x, layer.weight, **kw)
             return ref.conv1d(c1.x, layer.weight, layer.bias, **kw), gx, gw.astype(layer.dtype), gb.astype(layer.dtype)
         op = c1.extra["output_padding"]
+        kw.pop("padding_mode")
         layer = cconv.ConvTranspose1D(O, C, KW, stride=kw["stride"], padding=kw["padding"], output_padding=op,
                                       dilation=kw["dilation"], groups=groups, layout=layout,
                                       dtype=c1.extra["layer_dtype"], rng=0)
@@ -518,8 +525,8 @@ TARGETS = {
                                                           **_extra(m, c, "conv2d_grad_input")),
     "conv2d_grad_weight": lambda m, c: m.conv2d_grad_weight(c.gy, c.x, c.w_shape, **c.geo(),
                                                             **_extra(m, c, "conv2d_grad_weight")),
-    "im2col": lambda m, c: m.im2col(c.x, c.kernel_size, **c.geo(groups=False)),
-    "col2im": lambda m, c: m.col2im(c.cols, c.x_shape, c.kernel_size, **c.geo(groups=False)),
+    "im2col": lambda m, c: m.im2col(c.x, c.kernel_size, **c.geo(groups=False, mode=False)),
+    "col2im": lambda m, c: m.col2im(c.cols, c.x_shape, c.kernel_size, **c.geo(groups=False, mode=False)),
     "output_shape": _output_shape,
     "select_algorithm": _select_algorithm,
     "Conv2D": _layer,
@@ -560,7 +567,11 @@ MEMORY = ["C", "F", "strided", "transposed", "readonly"]
 
 
 FAULTS = ["stride", "dilation", "padding", "groups", "layout", "num_threads", "cin", "x_ndim", "w_ndim",
-          "kernel0", "bias", "gy", "gy_batch", "cols", "complex", "kernel_size", "output_padding"]
+          "kernel0", "bias", "gy", "gy_batch", "cols", "complex", "kernel_size", "output_padding", "padding_mode"]
+# Mostly zeros; the others (and numpy.pad's aliases) often meet a pad their small sizes cannot fill:
+# then both sides must raise the same ValueError.
+PADDING_MODES = ["zeros"] * 6 + ["reflect", "replicate", "circular", "symmetric", "edge", "wrap", "CONSTANT"]
+BAD_PADDING_MODES = ["mirror", "", "zero", 0, None, ("reflect",)]
 
 
 def _pick(draw, fault, name, good, bad=BAD_INT_PARAMS):
@@ -662,6 +673,7 @@ def cases(draw):
         num_threads=_pick(draw, fault, "num_threads", draw(st.sampled_from([None, 1, 2, 3])),
                           bad=[0, -1, 1025, 2**40, 1.5, "2"]),
     )
+    padding_mode = _pick(draw, fault, "padding_mode", draw(st.sampled_from(PADDING_MODES)), bad=BAD_PADDING_MODES)
     x_nhwc = (N, H, W, C + (1 if fault == "cin" else 0))
     w_hwio = (0 if fault == "kernel0" else KH, KW, Cg, O)
     x_shape = _shape_in_layout(x_nhwc, layout)
@@ -685,7 +697,7 @@ def cases(draw):
 
     # grad_out and cols shaped from the *reference's* results (or deliberately wrong)
     try:
-        y_shape = ref.conv2d(np.zeros(x.shape), np.zeros(w.shape), **{k: v for k, v in kw.items()}).shape
+        y_shape = ref.conv2d(np.zeros(x.shape), np.zeros(w.shape), padding_mode=padding_mode, **kw).shape
     except ERRORS:
         y_shape = (1, 1, 1, 1)
     if fault == "gy":
@@ -710,7 +722,8 @@ def cases(draw):
     bias_t = None if draw(st.booleans()) else _values(rng, (C,), draw(st.sampled_from([dtype_w, np.float32])))
     rng_values = lambda shape: _values(np.random.default_rng(seed + 1), shape, dtype_x)  # noqa: E731
     return Case(x=x, w=w, b=b, gy=gy, cols=cols, kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
-                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, unbatched=unbatched, output_padding=output_padding, pick=draw(st.integers(0, 99)),
+                kernel_size=kernel_size, extra=dict(layer_dtype=layer_dtype, fault=fault, unbatched=unbatched, output_padding=output_padding,
+                           padding_mode=padding_mode, pick=draw(st.integers(0, 99)),
                            bias_t=bias_t, rng_values=rng_values))
 
 
@@ -797,6 +810,9 @@ def test_fuzz_against_reference(target, case):
     assert error is None, f"{target}: cconv raised {error!r} where the reference returned"
     _assert_same_results(got, expected, target)
     outcome = f"{target}:match" + ("-unbatched" if case.extra["unbatched"] else "")
+    if str(case.extra["padding_mode"]).lower() not in ("zeros", "constant") and "padding_mode" in inspect.signature(
+            getattr(cconv, target.split("-")[0], getattr(cconv, "conv2d"))).parameters:
+        outcome += "-mode"
     if target.startswith(("conv1d", "conv_transpose1d", "select_algorithm-1d")) or target.endswith("1D"):
         if _case_1d(case).kw["padding"] == "causal":
             outcome += "-causal"

@@ -11,7 +11,10 @@ POS = P.POSITIONAL_OR_KEYWORD
 KW = P.KEYWORD_ONLY
 E = P.empty
 
-GEOMETRY = [("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1), ("groups", KW, 1), ("layout", KW, "NHWC")]
+GEOMETRY = [("stride", KW, 1), ("padding", KW, 0), ("padding_mode", KW, "zeros"), ("dilation", KW, 1), ("groups", KW, 1),
+            ("layout", KW, "NHWC")]
+# im2col and col2im fold and unfold zero padding only.
+PATCH_GEOMETRY = [p for p in GEOMETRY if p[0] not in ("padding_mode", "groups")]
 THREADS = [("num_threads", KW, None)]
 ALGORITHM = [("algorithm", KW, "auto")]
 
@@ -20,10 +23,8 @@ SIGNATURES = {
     "conv2d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
     "conv2d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
     "conv2d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY + THREADS + ALGORITHM,
-    "im2col": [("x", POS, E), ("kernel_size", POS, E), ("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1),
-               ("layout", KW, "NHWC")] + THREADS,
-    "col2im": [("cols", POS, E), ("input_shape", POS, E), ("kernel_size", POS, E), ("stride", KW, 1),
-               ("padding", KW, 0), ("dilation", KW, 1), ("layout", KW, "NHWC")] + THREADS,
+    "im2col": [("x", POS, E), ("kernel_size", POS, E)] + PATCH_GEOMETRY + THREADS,
+    "col2im": [("cols", POS, E), ("input_shape", POS, E), ("kernel_size", POS, E)] + PATCH_GEOMETRY + THREADS,
     "output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY,
     "select_algorithm": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY + ALGORITHM,
 }
@@ -91,8 +92,8 @@ def test_function_signature(name):
 def test_conv2d_layer_signature():
     params = [(n, k, d) for n, k, d in _params(cconv.Conv2D.__init__) if n != "self"]
     assert params == [("in_channels", POS, E), ("out_channels", POS, E), ("kernel_size", POS, E),
-                      ("stride", KW, 1), ("padding", KW, 0), ("dilation", KW, 1), ("groups", KW, 1),
-                      ("bias", KW, True), ("layout", KW, "NHWC"), ("dtype", KW, np.float32), ("rng", KW, None)]
+                      ("stride", KW, 1), ("padding", KW, 0), ("padding_mode", KW, "zeros"), ("dilation", KW, 1),
+                      ("groups", KW, 1), ("bias", KW, True), ("layout", KW, "NHWC"), ("dtype", KW, np.float32), ("rng", KW, None)]
     for method in ("forward", "__call__", "backward"):
         assert callable(getattr(cconv.Conv2D, method))
 
