@@ -277,3 +277,53 @@ def test_torch_runs_unequal_padding_sides_and_agrees_with_cconv(tmp_path):
         for r in results:
             assert r["errors"] == {} and r["ms"]["torch"] > 0, (layout, r)
             assert r["check"]["against"] == "torch" and r["check"]["ok"] is True, (layout, r["check"])
+
+
+# 1-D layers: a spec without H runs conv1d (and torch's conv1d, ORT's 1-D Conv).
+ONE_D = ["N=2,W=37,C=4,O=6,k=3,stride=2,pad=2,1,dilation=2,groups=2,name=odd-1d",
+         "N=1,W=40,C=3,O=5,k=4,pad=causal,name=causal-1d"]
+
+
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_1d_layers_run_through_conv1d_and_every_baseline_agrees(tmp_path, layout):
+    path = tmp_path / "one-d.json"
+    out = _bench(*(arg for shape in ONE_D for arg in ("--shape", shape)), "--repeat", "1", "--layout", layout,
+                 "--json", str(path))
+    assert "N=2,W=37,C=4,O=6,k=3,stride=2,pad=2,1,dilation=2,groups=2" in out   # the legend is a 1-D spec
+    results = json.loads(path.read_text())["results"]
+    assert [r["name"] for r in results] == ["odd-1d", "odd-1d", "causal-1d", "causal-1d"]
+    assert [r["params"]["Wo"] for r in results[::2]] == [18, 40]
+    for r in results:
+        assert r["params"]["H"] == r["params"]["KH"] == 1 and r["params"]["padding"] in ([[0, 0], [3, 0]], [[0, 0], [2, 1]])
+        assert r["errors"] == {}, r
+        assert r["check"]["ok"] is True and r["check"]["against"] == "reference", r["check"]
+        if r["pass"] == "fwd" and r["check"]["ort"] is not None:
+            assert r["check"]["ort"]["ok"] is True, r["check"]
+    if "torch" in json.loads(path.read_text())["metadata"]["implementations"]:
+        torch_path = tmp_path / "one-d-torch.json"
+        _bench(*(arg for shape in ONE_D for arg in ("--shape", shape)), "--repeat", "1", "--layout", layout,
+               "--no-reference", "--no-onnx", "--json", str(torch_path))
+        for r in json.loads(torch_path.read_text())["results"]:
+            assert r["check"]["against"] == "torch" and r["check"]["ok"] is True, r["check"]
+
+
+def test_suite_option_selects_the_built_in_layers():
+    from cconv.bench.cli import build_parser, select_layers
+    from cconv.bench.suite import SUITE, SUITE_1D
+    parser = build_parser()
+    assert select_layers(parser.parse_args([]), parser) == SUITE
+    assert [layer.rank for layer in select_layers(parser.parse_args(["--suite", "1d"]), parser)] == [1] * len(SUITE_1D)
+    assert len(select_layers(parser.parse_args(["--suite", "all"]), parser)) == len(SUITE) + len(SUITE_1D)
+    for layer in SUITE_1D:
+        from cconv.bench.shape import parse_shape_spec
+        assert parse_shape_spec(layer.spec()).geometry == layer.geometry
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("W=9,C=1,O=1,k=3x2", "takes one kernel number; got 3x2"),
+    ("W=9,C=1,O=1,k=3,pad=1x2", "takes pad=p, pad=left,right, same, valid or causal"),
+    ("N=1,H=8,C=4,O=4,k=3,pad=causal", "causal"),
+])
+def test_shape_1d_errors(spec, message):
+    proc = _run_bench("--shape", spec, "--repeat", "1")
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr

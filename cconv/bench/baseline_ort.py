@@ -87,14 +87,19 @@ def ort_impl(mods: OrtModules, layer: Layer, inputs: Inputs, layout: str, thread
     g = layer.geometry
     x = np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2))
     w = np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1))
+    if layer.rank == 1:  # a 1-D Conv node: x (N, C, W), weight (O, C//groups, KW)
+        x, w = x[:, :, 0], w[:, :, 0]
+        attrs = dict(kernel_shape=[g.KW], strides=[g.sw], pads=[g.pl, g.pr], dilations=[g.dw])
+    else:
+        attrs = dict(kernel_shape=list(layer.kernel), strides=list(layer.stride), pads=[g.pt, g.pl, g.pb, g.pr],
+                     dilations=list(layer.dilation))
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     elem = helper.np_dtype_to_tensor_dtype(x.dtype)
-    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=list(layer.kernel),
-                            strides=list(layer.stride), pads=[g.pt, g.pl, g.pb, g.pr],
-                            dilations=list(layer.dilation), group=g.groups)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], group=g.groups, **attrs)
     graph = helper.make_graph(
         [node], "cconv_bench_conv",
         [helper.make_tensor_value_info("x", elem, list(x.shape))],
-        [helper.make_tensor_value_info("y", elem, list(g.output_shape("NCHW")))],
+        [helper.make_tensor_value_info("y", elem, list(g.output_shape("NCHW" if layer.rank == 2 else "NCW")))],
         initializer=[onnx.numpy_helper.from_array(w, "w"), onnx.numpy_helper.from_array(inputs.bias, "b")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ORT_OPSET)],
@@ -111,7 +116,9 @@ def ort_impl(mods: OrtModules, layer: Layer, inputs: Inputs, layout: str, thread
         return session.run(["y"], feeds)[0]
 
     def to_numpy(result: Any) -> Any:
-        return result.transpose(0, 2, 3, 1) if layout == "NHWC" else result
+        if layout == "NCHW":
+            return result
+        return result.transpose(0, 2, 3, 1) if layer.rank == 2 else result.transpose(0, 2, 1)
 
     return Impl(name="ort", forward=forward, backward=None, to_numpy=to_numpy,
                 settle_s=SETTLE_ORT_S if threads > 1 else 0.0)

@@ -10,6 +10,11 @@ input): ``torch.nn.functional.pad`` inside the timed forward call, and
 conv2d without padding. The backward pass starts from that padded input, as autograd's
 would (the forward saved it), and returns grad_x cropped back to the
 input's size (a view, as the pad's backward is).
+
+A 1-D layer runs ``torch.nn.functional.conv1d`` on contiguous (N, C, W)
+tensors (PyTorch has no channels_last for them), and the same
+``convolution_backward`` with one-entry stride, padding and dilation; unequal
+sides are padded with ``F.pad`` as above.
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ def torch_impl(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
     ``inputs`` must be in NHWC/HWIO order; ``layout`` is the order that
     ``to_numpy`` converts the results to.
     """
+    if layer.rank == 1:
+        return _torch_impl_1d(torch, layer, inputs, layout)
     g = layer.geometry
     channels_last = torch.channels_last
     x = torch.from_numpy(inputs.x).permute(0, 3, 1, 2).contiguous(memory_format=channels_last)
@@ -83,6 +90,46 @@ def torch_impl(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
             gx, gw, gb = result
             gw = gw.numpy()  # OIHW
             return (activation(gx), gw.transpose(2, 3, 1, 0) if layout == "NHWC" else gw, gb.numpy())
+        return activation(result)
+
+    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
+
+
+def _torch_impl_1d(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
+    """``torch_impl`` for a 1-D layer: conv1d and convolution_backward on (N, C, W) tensors.
+    ``to_numpy`` gives NWC/WIO (``--layout NHWC``) or NCW/OIW arrays, as ``cconv.conv1d`` returns."""
+    g = layer.geometry
+    x = torch.from_numpy(inputs.x[:, 0]).permute(0, 2, 1).contiguous()           # (N, C, W)
+    w = torch.from_numpy(inputs.weight[0]).permute(2, 1, 0).contiguous()         # (O, C//groups, KW)
+    b = torch.from_numpy(inputs.bias)
+    gy = torch.from_numpy(inputs.grad_out[:, 0]).permute(0, 2, 1).contiguous()
+    conv1d = torch.nn.functional.conv1d
+    conv_backward = torch.ops.aten.convolution_backward
+    sides = (g.pl, g.pr)
+    padding = [g.pl] if g.pl == g.pr else [0]
+    with torch.no_grad():
+        x_run = x if g.pl == g.pr else torch.nn.functional.pad(x, sides)
+
+    def forward() -> Any:
+        with torch.no_grad():
+            xin = x if g.pl == g.pr else torch.nn.functional.pad(x, sides)
+            return conv1d(xin, w, b, [g.sw], padding, [g.dw], g.groups)
+
+    def backward() -> Any:
+        with torch.no_grad():
+            gx, gw, gb = conv_backward(gy, x_run, w, [g.O], [g.sw], padding, [g.dw], False, [0], g.groups,
+                                       [True, True, True])
+            return (gx if g.pl == g.pr else gx[:, :, g.pl:g.pl + g.W]), gw, gb
+
+    def activation(t: Any) -> Any:
+        a = t.numpy()  # NCW
+        return a.transpose(0, 2, 1) if layout == "NHWC" else a
+
+    def to_numpy(result: Any) -> Any:
+        if isinstance(result, (tuple, list)):
+            gx, gw, gb = result
+            gw = gw.numpy()  # OIW
+            return (activation(gx), gw.transpose(2, 1, 0) if layout == "NHWC" else gw, gb.numpy())
         return activation(result)
 
     return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)

@@ -21,7 +21,7 @@ from .run import run_suite
 from .scaling import run_scaling
 from .schema import document, finite_or_none, write_document
 from .shape import parse_shape_spec
-from .suite import SUITE, Layer
+from .suite import SUITES, Layer
 
 #: The first argument that selects the plot command instead of a benchmark run.
 PLOT_COMMAND = "plot"
@@ -65,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "N=8,H=56,W=56,C=64,O=64,k=3,pad=1 (keys N H W C O k stride pad "
                              "dilation groups name; k, stride and dilation may be HxW such as 3x5; "
                              "pad takes every form of conv2d's padding: 1, 1x2 (PHxPW), 1,2,0,1 "
-                             "(top,bottom,left,right), same, valid); repeatable")
+                             "(top,bottom,left,right), same, valid); without H a 1-D layer timed "
+                             "through conv1d, e.g. N=4,W=16000,C=1,O=512,k=10,stride=5 (pad: p, "
+                             "left,right, same, valid, causal); repeatable")
+    parser.add_argument("--suite", choices=tuple(SUITES), default="2d",
+                        help="the built-in layers: 2d (default), 1d (conv1d: an audio front end and "
+                             "dilated temporal layers, against torch's conv1d) or all")
     parser.add_argument("--layers", metavar="NAME_SUBSTRING",
                         help="only layers whose name contains this (comma-separated "
                              "alternatives, case-insensitive)")
@@ -100,17 +105,18 @@ def select_layers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     -------
     list of Layer
     """
+    suite = SUITES[args.suite]
     if args.shape:
         layers = list(args.shape)
     elif args.quick:
-        layers = [layer.quick() for layer in SUITE]
+        layers = [layer.quick() for layer in suite]
     else:
-        layers = list(SUITE)
+        layers = list(suite)
     if args.layers:
         wanted = [part.strip().lower() for part in args.layers.split(",") if part.strip()]
         layers = [layer for layer in layers if any(w in layer.name.lower() for w in wanted)]
         if not layers:
-            names = ", ".join(layer.name for layer in (args.shape or SUITE))
+            names = ", ".join(layer.name for layer in (args.shape or suite))
             parser.error(f"--layers {args.layers!r} matches no layer; layers are: {names}")
     return layers
 

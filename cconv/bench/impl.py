@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .inputs import Inputs
+from .inputs import Inputs, for_call
 from .suite import Layer
 
 
@@ -51,18 +51,19 @@ class Impl:
 
 def module_impl(name: str, module: Any, layer: Layer, inputs: Inputs, layout: str,
                 settle_s: float = 0.0, threads: int | None = None) -> Impl:
-    """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference)
-    to ``inputs``, which must already be in ``layout``; ``threads`` pins
-    cconv's ``num_threads``."""
-    g = layer.geometry
-    kwargs: dict[str, Any] = dict(stride=layer.stride, padding=g.padding, dilation=layer.dilation,
-                                  groups=g.groups, layout=layout)
+    """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference),
+    or ``conv1d``/``conv1d_backward`` for a 1-D layer, to ``inputs``, which must
+    already be in ``layout``; ``threads`` pins cconv's ``num_threads``."""
+    kwargs: dict[str, Any] = layer.call_kwargs(layout)
     if threads is not None:
         kwargs["num_threads"] = threads
+    args = for_call(inputs, layer, layout)
+    conv = module.conv1d if layer.rank == 1 else module.conv2d
+    conv_backward = module.conv1d_backward if layer.rank == 1 else module.conv2d_backward
     return Impl(
         name=name,
-        forward=lambda: module.conv2d(inputs.x, inputs.weight, inputs.bias, **kwargs),
-        backward=lambda: module.conv2d_backward(inputs.grad_out, inputs.x, inputs.weight, **kwargs),
+        forward=lambda: conv(args.x, args.weight, args.bias, **kwargs),
+        backward=lambda: conv_backward(args.grad_out, args.x, args.weight, **kwargs),
         settle_s=settle_s,
     )
 

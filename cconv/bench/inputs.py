@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from cconv import _unit_axis as unit
+
 from .suite import Layer
 
 
@@ -42,6 +44,17 @@ def make_inputs(layer: Layer, dtype: str) -> Inputs:
         bias=rng.standard_normal(g.O, dtype=dtype),
         grad_out=rng.standard_normal(g.output_shape("NHWC"), dtype=dtype),
     )
+
+
+def for_call(inputs: Inputs, layer: Layer, layout: str) -> Inputs:
+    """The arrays as the layer's calls take them: ``inputs`` (already in
+    ``layout``) for a 2-D layer; for a 1-D one the same arrays without their
+    unit H axis (views: NWC/WIO, or NCW/OIW)."""
+    if layer.rank == 2:
+        return inputs
+    call = layer.call_layout(layout)
+    return Inputs(x=unit.drop(inputs.x, "x", call), weight=unit.drop(inputs.weight, "w", call), bias=inputs.bias,
+                  grad_out=unit.drop(inputs.grad_out, "x", call))
 
 
 def to_layout(inputs: Inputs, layout: str) -> Inputs:

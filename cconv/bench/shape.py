@@ -28,8 +28,13 @@ key            default   meaning
   smaller half of the padding before (top, left);
 * ``pad=valid`` is ``padding="valid"``: none.
 
-The four per-side values are the one place where a value holds commas: the
-three after ``pad=`` belong to it, as they are not ``key=value`` pairs. The
+A spec without ``H`` but with ``W`` is a 1-D layer, timed through ``conv1d``:
+``N=4,W=16000,C=1,O=512,k=10,stride=5``; its ``k``, ``stride`` and
+``dilation`` are single numbers, and ``pad`` is ``p``, ``left,right``,
+``same``, ``valid`` or ``causal``.
+
+The per-side values are the one place where a value holds commas: the ones
+after ``pad=`` belong to it, as they are not ``key=value`` pairs. The
 table's legend writes each layer's padding back in this syntax, resolved
 (``same`` as the sides it comes to), so a legend line is a ``--shape`` spec.
 """
@@ -53,6 +58,10 @@ EXAMPLE = "N=8,H=56,W=56,C=64,O=64,k=3,stride=1,pad=1"
 PAD_FORMS = "pad=1, pad=1x2 (PHxPW), pad=1,2,0,1 (top,bottom,left,right), pad=same or pad=valid"
 
 
+class _Sides(tuple):  # type: ignore[type-arg]
+    """``pad=left,right``: the two sides of a 1-D layer's one axis (a 2-D spec refuses it)."""
+
+
 def _parse_int(key: str, text: str) -> int:
     """Parse a non-negative integer value of ``key``."""
     text = text.strip()
@@ -74,10 +83,12 @@ def _parse_padding(key: str, text: str) -> Any:
     """Parse a ``pad`` value into the ``padding`` argument conv2d takes for it:
     ``"same"``/``"valid"``, ``(ph, pw)``, or ``((top, bottom), (left, right))``."""
     mode = text.strip().lower()
-    if mode in ("same", "valid"):
+    if mode in ("same", "valid", "causal"):
         return mode
     parts = text.split(",")
     try:
+        if len(parts) == 2:   # left,right: 1-D only
+            return _Sides(_parse_int(key, part) for part in parts)
         if len(parts) == 4:
             top, bottom, left, right = (_parse_int(key, part) for part in parts)
             return ((top, bottom), (left, right))
@@ -139,6 +150,29 @@ def _default_name(fields: dict[str, Any]) -> str:
     return name
 
 
+def _parse_1d(fields: dict[str, Any]) -> Layer:
+    """A 1-D layer from parsed fields without H (``k``, ``stride``, ``dilation`` single numbers)."""
+    missing = [key if key != "kernel" else "k" for key in ("C", "O", "kernel") if key not in fields]
+    if missing:
+        raise ValueError(f"missing required key(s): {', '.join(missing)}")
+    for key in _PAIR_FIELDS:
+        if key in fields:
+            first, last = fields[key]
+            if first != last:
+                raise ValueError(f"a 1-D layer (no H) takes one {key} number; got {first}x{last}")
+            fields[key] = last
+    padding = fields.get("padding", 0)
+    if isinstance(padding, tuple) and not isinstance(padding, _Sides):
+        if isinstance(padding[0], tuple) or padding[0] != padding[1]:
+            raise ValueError("a 1-D layer (no H) takes pad=p, pad=left,right, same, valid or causal")
+        fields["padding"] = padding[0]
+    elif isinstance(padding, _Sides):
+        fields["padding"] = tuple(padding)
+    name = fields.pop("name", None) or (f"shape-{fields['W']}x{fields['C']}-{fields['O']}-k{fields['kernel']}"
+                                        f"{'s%d' % fields['stride'] if fields.get('stride', 1) != 1 else ''}")
+    return Layer.make1d(name, **fields)
+
+
 def parse_shape_spec(text: str) -> Layer:
     """Parse a ``--shape`` spec such as ``N=8,H=56,W=56,C=64,O=64,k=3,pad=1``.
 
@@ -159,10 +193,15 @@ def parse_shape_spec(text: str) -> Layer:
     """
     try:
         fields = _parse_shape_fields(text)
+        fields.setdefault("N", 1)
+        if "H" not in fields and "W" in fields:
+            return _parse_1d(fields)
         missing = [key if key != "kernel" else "k" for key in _REQUIRED_FIELDS if key not in fields]
         if missing:
             raise ValueError(f"missing required key(s): {', '.join(missing)}")
-        fields.setdefault("N", 1)
+        if isinstance(fields.get("padding"), _Sides):
+            sides = ",".join(str(v) for v in fields["padding"])
+            raise ValueError(f"pad={sides!r} (left,right) is for a 1-D layer (no H); give one of {PAD_FORMS}")
         fields.setdefault("W", fields["H"])
         name = fields.pop("name", None) or _default_name(fields)
         layer = Layer.make(name, **fields)

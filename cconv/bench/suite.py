@@ -3,7 +3,9 @@
 A layer is a label and a ``ConvGeometry`` (``cconv._params``), the object
 ``conv2d`` validates its own arguments into, so the benchmark's output sizes,
 padding and FLOP counts are conv2d's, not a second derivation that could
-drift from it.
+drift from it. A 1-D layer (``Layer.make1d``, ``rank == 1``) is timed
+through ``conv1d`` (and PyTorch's ``conv1d``, ORT's 1-D ``Conv``); its
+geometry holds it as the 2-D one with a unit H axis, as ``conv1d`` does.
 
 FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``
 (``ConvGeometry.flops``); the backward pass counts twice that (grad_x and
@@ -70,6 +72,37 @@ class Layer:
                                  dilation=dilation, groups=groups, layout="NHWC")
         return cls(name, geometry, quick_n)
 
+    @classmethod
+    def make1d(cls, name: str, *, N: int, W: int, C: int, O: int, kernel: int, stride: int = 1,
+               padding: Any = 0, dilation: int = 1, groups: int = 1, quick_n: int | None = None) -> Layer:
+        """Validate a 1-D layer's parameters (as ``conv1d`` does) and build it.
+
+        ``padding`` is any form ``cconv.conv1d`` takes.
+        """
+        for key, value in (("N", N), ("W", W), ("C", C), ("O", O)):
+            if value < 1:
+                raise ValueError(f"{key} must be >= 1, got {value}")
+        geometry = conv_geometry((N, W, C), kernel, out_channels=O, stride=stride, padding=padding,
+                                 dilation=dilation, groups=groups, layout="NWC")
+        return cls(name, geometry, quick_n)
+
+    @property
+    def rank(self) -> int:
+        """Spatial axes: 2, or 1 for a layer timed through ``conv1d``."""
+        return self.geometry.rank
+
+    def call_layout(self, layout: str) -> str:
+        """The layout of the calls for the benchmark's ``--layout``: NHWC/NCHW, or NWC/NCW for a 1-D layer."""
+        return layout if self.rank == 2 else {"NHWC": "NWC", "NCHW": "NCW"}[layout]
+
+    def call_kwargs(self, layout: str) -> dict[str, Any]:
+        """The geometry keywords of a cconv call in ``call_layout(layout)``, padding resolved."""
+        g = self.geometry
+        if self.rank == 1:
+            return dict(stride=g.sw, padding=(g.pl, g.pr), dilation=g.dw, groups=g.groups,
+                        layout=self.call_layout(layout))
+        return dict(stride=self.stride, padding=g.padding, dilation=self.dilation, groups=g.groups, layout=layout)
+
     def quick(self) -> Layer:
         """This layer at its ``--quick`` batch size."""
         if self.quick_n is None:
@@ -113,8 +146,12 @@ class Layer:
         return f"{pt},{pb},{pl},{pr}"
 
     def spec(self) -> str:
-        """The layer as a ``--shape`` spec string."""
+        """The layer as a ``--shape`` spec string (a 1-D one has no H)."""
         g = self.geometry
+        if self.rank == 1:
+            pad = str(g.pl) if g.pl == g.pr else f"{g.pl},{g.pr}"
+            return (f"N={g.N},W={g.W},C={g.C},O={g.O},k={g.KW},stride={g.sw},pad={pad},"
+                    f"dilation={g.dw},groups={g.groups}")
         return (
             f"N={g.N},H={g.H},W={g.W},C={g.C},O={g.O},k={fmt_pair(self.kernel)},"
             f"stride={fmt_pair(self.stride)},pad={self.padding_spec()},"
@@ -134,9 +171,8 @@ class Layer:
         """The kernel(s) cconv's ``algorithm="auto"`` runs for this pass: for
         bwd grad_input's route, then grad_weight's when they differ."""
         g = self.geometry
-        r = cconv.select_algorithm(g.input_shape(layout), g.weight_shape(layout), stride=self.stride,
-                                   padding=g.padding, dilation=self.dilation, groups=g.groups,
-                                   layout=layout)
+        call = self.call_layout(layout)
+        r = cconv.select_algorithm(g.input_shape(call), g.weight_shape(call), **self.call_kwargs(layout))
         if pass_ == "fwd":
             return r["forward"]
         return r["grad_input"] if r["grad_input"] == r["grad_weight"] else f"{r['grad_input']}+{r['grad_weight']}"
@@ -154,3 +190,14 @@ SUITE: list[Layer] = [
     Layer.make("pointwise-1x1", N=8, H=28, W=28, C=256, O=64, kernel=1, quick_n=2),
     Layer.make("depthwise-3x3", N=8, H=56, W=56, C=128, O=128, kernel=3, padding=1, groups=128, quick_n=2),
 ]
+
+#: The 1-D suite (``--suite 1d``): an audio front end (one channel, k=10, stride 5, as wav2vec 2.0's
+#: first layer) and a dilated k=3 layer of a temporal convolutional network, at 256 and 512 channels.
+SUITE_1D: list[Layer] = [
+    Layer.make1d("audio-frontend-k10s5", N=4, W=16000, C=1, O=512, kernel=10, stride=5, quick_n=1),
+    Layer.make1d("tcn-k3d2-256", N=8, W=2048, C=256, O=256, kernel=3, dilation=2, padding="same", quick_n=2),
+    Layer.make1d("tcn-k3d4-512", N=8, W=1024, C=512, O=512, kernel=3, dilation=4, padding="causal", quick_n=2),
+]
+
+#: ``--suite`` names and their layers.
+SUITES: dict[str, list[Layer]] = {"2d": SUITE, "1d": SUITE_1D, "all": SUITE + SUITE_1D}
