@@ -1,4 +1,4 @@
-"""cconv: batched 1-D and 2-D convolution on NumPy arrays, forward and
+"""cconv: batched 1-D, 2-D and 3-D convolution on NumPy arrays, forward and
 gradients, compiled from typed Cython with OpenMP.
 
 NHWC input with HWIO weights is the native layout (NWC with WIO in 1-D);
@@ -39,7 +39,7 @@ from ._conv import (
     output_shape,
     select_algorithm,
 )
-from ._layer import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D
+from ._layer import Conv1D, Conv2D, Conv3D, ConvTranspose1D, ConvTranspose2D
 from ._patches import col2im, im2col
 from ._transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
 from ._conv1d import (
@@ -51,6 +51,7 @@ from ._conv1d import (
     conv_transpose1d,
     conv_transpose1d_backward,
 )
+from ._conv3d import conv3d, conv3d_backward, conv3d_grad_input, conv3d_grad_weight, conv3d_output_shape
 
 __version__ = "0.1.0"
 
@@ -62,6 +63,11 @@ __all__ = [
     "conv1d_output_shape",
     "conv_transpose1d",
     "conv_transpose1d_backward",
+    "conv3d",
+    "conv3d_backward",
+    "conv3d_grad_input",
+    "conv3d_grad_weight",
+    "conv3d_output_shape",
     "conv2d",
     "conv2d_backward",
     "conv2d_grad_input",
@@ -75,6 +81,7 @@ __all__ = [
     "select_algorithm",
     "Conv1D",
     "Conv2D",
+    "Conv3D",
     "ConvTranspose1D",
     "ConvTranspose2D",
     "get_num_threads",

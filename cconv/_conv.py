@@ -148,9 +148,11 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     """The kernel each pass of this convolution runs, and the ISA level it
     runs at, without running it.
 
-    It serves ``conv1d`` too: pass a 1-D layout (``"NWC"`` or ``"NCW"``)
-    with 1-D shapes and parameters, and it tells the routes ``conv1d`` runs
-    (the 2-D kernels' routes for its one-row images; never Winograd).
+    It serves ``conv1d`` and ``conv3d`` too: pass a 1-D layout (``"NWC"`` or
+    ``"NCW"``) with 1-D shapes and parameters, and it tells the routes
+    ``conv1d`` runs (the 2-D kernels' routes for its one-row images; never
+    Winograd); a 3-D one (``"NDHWC"`` or ``"NCDHW"``) the GEMM routes of
+    ``conv3d``.
 
     Parameters
     ----------
@@ -160,8 +162,8 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
         Shape of the weight, in ``layout`` order (3 ints for a 1-D layout).
     stride, padding, dilation, groups, algorithm
         As in ``conv2d`` (or ``conv1d`` for a 1-D layout).
-    layout : {"NHWC", "NCHW", "NWC", "NCW"}, default "NHWC"
-        The layout of the shapes; a 1-D one for a ``conv1d`` call.
+    layout : {"NHWC", "NCHW", "NWC", "NCW", "NDHWC", "NCDHW"}, default "NHWC"
+        The layout of the shapes; a 1-D one for a ``conv1d`` call, a 3-D one for ``conv3d``.
 
     Returns
     -------
@@ -182,7 +184,7 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     ValueError
         If ``algorithm`` cannot serve the shape, saying why.
     """
-    layout = layout_iv(layout, rank=(2, 1))
+    layout = layout_iv(layout, rank=(2, 1, 3))
     batch = input_batch_iv(input_shape, "input_shape", layout)
     geom = conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
                               weight_name="weight_shape", padding_mode=padding_mode)
@@ -267,8 +269,7 @@ def _threads_for(geom: ConvGeometry, n_threads: int) -> int:
     the same order)."""
     if MIN_FLOPS_PER_THREAD <= 0:
         return n_threads
-    flops = 2 * geom.N * geom.Ho * geom.Wo * geom.O * geom.KH * geom.KW * geom.Cg
-    return max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD))
+    return max(1, min(n_threads, geom.flops // MIN_FLOPS_PER_THREAD))
 
 
 def _tile(route: str) -> int:

@@ -1,5 +1,5 @@
-"""``Conv2D``, ``ConvTranspose2D``, ``Conv1D`` and ``ConvTranspose1D``: convolution layers holding their
-weight, bias and their gradients.
+"""``Conv2D``, ``ConvTranspose2D``, ``Conv1D``, ``ConvTranspose1D`` and ``Conv3D``: convolution layers
+holding their weight, bias and their gradients.
 
 The 1-D layers are the 2-D ones' code with a 1-D layout: ``_TrainableLayer``
 validates by the layout's rank and draws the weight in the layout's order.
@@ -17,6 +17,7 @@ from ._params import groups_iv, ints_iv, layout_iv
 from ._types import ArrayLike, FloatArray, IntPair, Padding
 from ._conv import conv2d, conv2d_backward
 from ._conv1d import conv1d, conv1d_backward, conv_transpose1d, conv_transpose1d_backward
+from ._conv3d import conv3d, conv3d_backward
 from ._transpose import conv_transpose2d, conv_transpose2d_backward
 
 
@@ -83,7 +84,8 @@ class _TrainableLayer:
 
         ``x`` is a batch in the layer's layout or one unbatched image
         ((H, W, C) for NHWC, (C, H, W) for NCHW; (W, C) or (C, W) for the 1-D
-        layers); the output is batched as ``x`` is.
+        layers, (D, H, W, C) or (C, D, H, W) for Conv3D); the output is batched
+        as ``x`` is.
         """
         y = self._apply(x)
         self._x = x
@@ -323,3 +325,48 @@ class ConvTranspose1D(_ConvTranspose):
     def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         return conv_transpose1d_backward(grad_out, x, self.weight, **self._kwargs())
 
+
+
+class Conv3D(_Conv):
+    """A 3-D convolution layer (as ``torch.nn.Conv3d``, ``keras.layers.Conv3D``) with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and O; both divisible by ``groups``.
+    kernel_size : int or (int, int, int)
+        (KD, KH, KW).
+    stride, padding, padding_mode, dilation, groups
+        As in ``cconv.conv3d``.
+    layout : {"NDHWC", "NCDHW"}, default "NDHWC"
+        Channels last (native) or PyTorch's channels first.
+    bias : bool, default True
+        Whether the layer adds a learned bias (initialised to zero).
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights: normal with standard
+        deviation sqrt(2 / fan_in), fan_in = (C // groups) * KD * KH * KW.
+
+    Attributes
+    ----------
+    weight : ndarray, (KD, KH, KW, C//groups, O) for NDHWC or (O, C//groups, KD, KH, KW) for NCDHW
+    bias : ndarray of shape (O,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    _rank = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NDHWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         padding_mode=padding_mode, dilation=dilation, groups=groups, bias=bias, layout=layout,
+                         dtype=dtype, rng=rng)
+
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv3d(x, self.weight, self.bias, **self._kwargs())
+
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv3d_backward(grad_out, x, self.weight, **self._kwargs())

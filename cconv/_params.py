@@ -23,7 +23,7 @@ from ._padding_mode import border_map, check_pad_fits, padding_mode_iv
 LAYOUTS = ("NHWC", "NCHW")
 
 #: The layouts of each spatial rank: channels last (native) first, then channels first (PyTorch's).
-LAYOUTS_BY_RANK = {1: ("NWC", "NCW"), 2: LAYOUTS}
+LAYOUTS_BY_RANK = {1: ("NWC", "NCW"), 2: LAYOUTS, 3: ("NDHWC", "NCDHW")}
 
 #: ``((top, bottom), (left, right))``: the explicit form every 2-D padding resolves to.
 ExplicitPadding = Tuple[Tuple[int, int], Tuple[int, int]]
@@ -32,7 +32,7 @@ ExplicitPadding = Tuple[Tuple[int, int], Tuple[int, int]]
 AxisPadding = Tuple[Tuple[int, int], ...]
 
 #: What each spatial rank calls one entry of a per-axis int tuple, for the messages.
-_AXES_HINT = {1: "(w,)", 2: "(h, w)"}
+_AXES_HINT = {1: "(w,)", 2: "(h, w)", 3: "(d, h, w)"}
 
 # Upper bound on OpenMP threads per call. libgomp keeps per-thread start data on
 # the calling thread's stack, so a team of ~100,000 threads overflows it and
@@ -107,6 +107,7 @@ def num_threads_iv(num_threads: Any) -> int | None:
 _PADDING_FORMS = {
     1: "an int, (left, right), ((left, right),), 'valid', 'same' or 'causal'",
     2: "an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'",
+    3: "an int, (pd, ph, pw), ((front, back), (top, bottom), (left, right)), 'valid' or 'same'",
 }
 
 
@@ -193,8 +194,10 @@ class ConvGeometry:
     spatial axes the caller has: a 1-D convolution (``rank == 1``) is the 2-D
     one with a unit H axis (H = KH = 1, stride and dilation 1 and no padding
     along H), which is how the compiled kernels compute it
-    (``cconv._unit_axis``); the shape methods take the caller's layout of
-    either rank.
+    (``cconv._unit_axis``). A 3-D one (``rank == 3``, NDHWC) adds the depth
+    axis: D, KD, sd, dd, the front and back padding pf and pbk, and Do (1, 1,
+    1, 1, 0, 0 and 1 for the other ranks), which the compiled GEMM kernels
+    read too. The shape methods take the caller's layout of any rank.
     """
 
     N: int
@@ -217,6 +220,13 @@ class ConvGeometry:
     Wo: int
     rank: int = 2
     padding_mode: str = "zeros"
+    D: int = 1
+    KD: int = 1
+    sd: int = 1
+    dd: int = 1
+    pf: int = 0
+    pbk: int = 0
+    Do: int = 1
 
     @property
     def Cg(self) -> int:
@@ -231,20 +241,25 @@ class ConvGeometry:
         """The 2-D explicit padding (for a 1-D call, that of its 2-D call: ``((0, 0), (left, right))``)."""
         return ((self.pt, self.pb), (self.pl, self.pr))
 
-    def spatial(self, h: Any, w: Any) -> tuple[Any, ...]:
-        """``(h, w)``, or ``(w,)`` for a 1-D call: a per-axis value as the caller sees it."""
-        return (h, w)[2 - self.rank:]
+    def spatial(self, d: Any, h: Any, w: Any) -> tuple[Any, ...]:
+        """``(d, h, w)`` for a 3-D call, ``(h, w)`` for 2-D, ``(w,)`` for 1-D: a per-axis value as the caller sees it."""
+        return (d, h, w)[3 - self.rank:]
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        """The stride per spatial axis of the caller."""
+        return self.spatial(self.sd, self.sh, self.sw)
 
     def input_shape(self, layout: str) -> tuple[int, ...]:
-        sizes = {"N": self.N, "H": self.H, "W": self.W, "C": self.C}
+        sizes = {"N": self.N, "D": self.D, "H": self.H, "W": self.W, "C": self.C}
         return tuple(sizes[a] for a in layout)
 
     def output_shape(self, layout: str) -> tuple[int, ...]:
-        sizes = {"N": self.N, "H": self.Ho, "W": self.Wo, "C": self.O}
+        sizes = {"N": self.N, "D": self.Do, "H": self.Ho, "W": self.Wo, "C": self.O}
         return tuple(sizes[a] for a in layout)
 
     def weight_shape(self, layout: str) -> tuple[int, ...]:
-        sizes = {"H": self.KH, "W": self.KW, "I": self.Cg, "O": self.O}
+        sizes = {"D": self.KD, "H": self.KH, "W": self.KW, "I": self.Cg, "O": self.O}
         return tuple(sizes[a] for a in weight_order(layout, transposed=False))
 
     @property
@@ -270,12 +285,13 @@ class ConvGeometry:
     def kernel_tuple(self) -> tuple[int, ...]:
         """The sizes in the order the compiled ``Geom`` struct reads them."""
         return (self.N, self.H, self.W, self.C, self.O, self.KH, self.KW, self.groups,
-                self.sh, self.sw, self.dh, self.dw, self.pt, self.pl, self.Ho, self.Wo)
+                self.sh, self.sw, self.dh, self.dw, self.pt, self.pl, self.Ho, self.Wo,
+                self.D, self.KD, self.sd, self.dd, self.pf, self.Do)
 
     @property
     def flops(self) -> int:
         """Multiply-adds times two for the forward pass."""
-        return 2 * self.N * self.Ho * self.Wo * self.O * self.KH * self.KW * self.Cg
+        return 2 * self.N * self.Do * self.Ho * self.Wo * self.O * self.KD * self.KH * self.KW * self.Cg
 
 
 def _shape_iv(shape: Any, name: str, ndim: int) -> tuple[int, ...]:
@@ -354,16 +370,21 @@ def conv_geometry(
             f"({extent(padded)}) of {input_name}"
         )
     outs = tuple((p - span) // st + 1 for p, span, st in zip(padded, spans, strides))
+    if mode != "zeros" and rank == 3 and max(max(p) for p in pads) > 0:
+        raise ValueError(f"padding_mode={mode!r} is not available for 3-D convolutions yet (only 'zeros'); "
+                         f"pad {input_name} with numpy.pad(mode=...) first")
     # A 1-D convolution is the 2-D one with a unit H axis: one row, a one-row
-    # kernel, stride and dilation 1 and no padding along it.
-    unit = 2 - rank
-    H, W = (1,) * unit + size
-    KH, KW = (1,) * unit + kernel
-    sh, sw = (1,) * unit + strides
-    dh, dw = (1,) * unit + dilations
-    (pt, pb), (pl, pr) = ((0, 0),) * unit + pads
-    Ho, Wo = (1,) * unit + outs
-    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo, rank, mode)
+    # kernel, stride and dilation 1 and no padding along it; a 2-D one has a
+    # unit depth axis likewise.
+    lead = 3 - rank
+    D, H, W = (1,) * lead + size
+    KD, KH, KW = (1,) * lead + kernel
+    sd, sh, sw = (1,) * lead + strides
+    dd, dh, dw = (1,) * lead + dilations
+    (pf, pbk), (pt, pb), (pl, pr) = ((0, 0),) * lead + pads
+    Do, Ho, Wo = (1,) * lead + outs
+    return ConvGeometry(N, H, W, C, O, KH, KW, groups, sh, sw, dh, dw, pt, pb, pl, pr, Ho, Wo, rank, mode,
+                        D, KD, sd, dd, pf, pbk, Do)
 
 
 def weight_geometry(weight_shape: Any, layout: str, name: str = "weight",

@@ -30,6 +30,10 @@ A route is a short name the benchmark prints:
 - ``"gemm"``: im2col tiles times the packed weight (every backward GEMM, and
   forwards with a longer im2col row).
 
+A 3-D layer (``conv3d``) takes the GEMM routes only: its im2col rows (vol2col)
+span the kernel's depth too, and col2im's race-free blocks are runs of output
+depth planes instead of rows.
+
 A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
 one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
 read the padding through the border maps, and their col2im adds its
@@ -97,20 +101,20 @@ def is_depthwise(geom: ConvGeometry) -> bool:
 
 
 def is_pointwise(geom: ConvGeometry) -> bool:
-    """1x1, stride 1, no padding: the input rows are already the im2col rows."""
-    return (geom.KH == geom.KW == 1 and geom.sh == geom.sw == 1
-            and geom.pt == geom.pb == geom.pl == geom.pr == 0)
+    """1x1 (1x1x1), stride 1, no padding: the input rows are already the im2col rows."""
+    return (geom.KD == geom.KH == geom.KW == 1 and geom.sd == geom.sh == geom.sw == 1
+            and geom.pf == geom.pbk == geom.pt == geom.pb == geom.pl == geom.pr == 0)
 
 
 def is_single_channel(geom: ConvGeometry) -> bool:
-    """One input channel, one group, stride 1: the direct single-channel forward."""
-    return geom.C == 1 and geom.groups == 1 and geom.sh == geom.sw == 1
+    """One input channel, one group, stride 1, 1-D or 2-D: the direct single-channel forward."""
+    return geom.C == 1 and geom.groups == 1 and geom.sh == geom.sw == 1 and geom.rank < 3
 
 
 def is_implicit(geom: ConvGeometry) -> bool:
     """Not 1x1 stride 1 unpadded, and the im2col row fits one K block: the
     "gemm-implicit" forward serves it."""
-    return not is_pointwise(geom) and geom.KH * geom.KW * geom.Cg <= _IMPLICIT_MAX_K
+    return not is_pointwise(geom) and geom.KD * geom.KH * geom.KW * geom.Cg <= _IMPLICIT_MAX_K
 
 
 def winograd_tile(side: int) -> int:
@@ -161,7 +165,8 @@ def _implicit_grad_input_pays(geom: ConvGeometry) -> bool:
     """Stride 1, padding no wider than the kernel's extent, and at least
     _IMPLICIT_GRAD_INPUT_MIN_CHANNELS input channels per group (the width of
     the transposed GEMM), whose im2col row fits one K block."""
-    if geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS or geom.bordered:
+    if (geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS or geom.bordered
+            or geom.rank == 3):
         return False
     t = transposed_geometry(geom)
     return min(t.pt, t.pb, t.pl, t.pr) >= 0 and is_implicit(t)
@@ -196,10 +201,15 @@ def _not_depthwise(geom: ConvGeometry) -> str:
 
 def _stride(geom: ConvGeometry) -> str:
     """The stride as the caller gave its axes: ``(2, 2)`` in 2-D, ``(2,)`` in 1-D."""
-    return str(geom.spatial(geom.sh, geom.sw))
+    return str(geom.stride)
 
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
+    if geom.rank == 3:
+        if algorithm in ("winograd", "direct"):
+            raise _cannot(algorithm, "3-D convolutions run on the GEMM kernels only (vol2col tiles times the "
+                                     "packed GEMM, or the implicit GEMM); use algorithm='gemm' or 'auto'")
+        return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
     if geom.bordered:
         if algorithm in ("winograd", "direct"):
             raise _cannot(algorithm, f"padding_mode={geom.padding_mode!r} runs on the GEMM kernels only (they read "

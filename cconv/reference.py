@@ -1,4 +1,4 @@
-"""Pure-NumPy reference implementation of cconv's convolution API (1-D and 2-D).
+"""Pure-NumPy reference implementation of cconv's convolution API (1-D, 2-D and 3-D).
 
 Everything is vectorised NumPy (``sliding_window_view`` plus BLAS-backed matmul or
 einsum); it is the baseline the compiled kernels are tested and benchmarked against.
@@ -41,6 +41,10 @@ __all__ = [
     "conv2d_backward",
     "conv2d_grad_input",
     "conv2d_grad_weight",
+    "conv3d",
+    "conv3d_backward",
+    "conv3d_grad_input",
+    "conv3d_grad_weight",
     "im2col",
     "col2im",
 ]
@@ -769,3 +773,171 @@ def conv1d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *
     gw = conv2d_grad_weight(unit.lift(batch.add(grad_out), "x", layout), unit.lift(x, "x", layout),
                             g.weight_shape(unit.LAYOUT_2D[layout]), **unit.conv2d_kwargs(g, layout))
     return unit.drop(gw, "w", layout)
+
+
+
+# ----------------------------------------------------------------------------------
+# 3-D: the windows of the zero-padded NDHWC volume, contracted per group with einsum
+
+
+def _volume_windows(xp: NDArray[Any], g: ConvGeometry) -> NDArray[Any]:
+    """Every dilated, strided window of the padded NDHWC ``xp``, grouped:
+    (N, Do, Ho, Wo, groups, Cg, KD, KH, KW), a read-only view."""
+    span = ((g.KD - 1) * g.dd + 1, (g.KH - 1) * g.dh + 1, (g.KW - 1) * g.dw + 1)
+    win = sliding_window_view(xp, span, axis=(1, 2, 3))
+    win = win[:, ::g.sd, ::g.sh, ::g.sw, :, ::g.dd, ::g.dh, ::g.dw]
+    return win.reshape(g.N, g.Do, g.Ho, g.Wo, g.groups, g.Cg, g.KD, g.KH, g.KW)
+
+
+def _pad3(x: NDArray[Any], g: ConvGeometry, dtype: DTypeLike) -> NDArray[Any]:
+    """The NDHWC input zero-padded, in ``dtype``."""
+    widths = ((0, 0), (g.pf, g.pbk), (g.pt, g.pb), (g.pl, g.pr), (0, 0))
+    return np.pad(x.astype(dtype, copy=False), widths)
+
+
+def _x_ndhwc(x: NDArray[Any], layout: str) -> NDArray[Any]:
+    return x if layout == "NDHWC" else x.transpose(0, 2, 3, 4, 1)
+
+
+def _y_from_ndhwc(y: NDArray[Any], layout: str) -> NDArray[Any]:
+    return np.ascontiguousarray(y if layout == "NDHWC" else y.transpose(0, 4, 1, 2, 3))
+
+
+def _w_grouped(w: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
+    """The weight as (KD, KH, KW, Cg, groups, Og)."""
+    dhwio = w if layout == "NDHWC" else w.transpose(2, 3, 4, 1, 0)
+    return dhwio.astype(dtype, copy=False).reshape(g.KD, g.KH, g.KW, g.Cg, g.groups, g.Og)
+
+
+def _w_from_grouped(gw: NDArray[Any], g: ConvGeometry, layout: str) -> NDArray[Any]:
+    dhwio = gw.reshape(g.KD, g.KH, g.KW, g.Cg, g.O)
+    return np.ascontiguousarray(dhwio if layout == "NDHWC" else dhwio.transpose(4, 3, 0, 1, 2))
+
+
+def _dy_grouped(grad_out: NDArray[Any], g: ConvGeometry, layout: str, dtype: DTypeLike) -> NDArray[Any]:
+    return _x_ndhwc(grad_out, layout).astype(dtype, copy=False).reshape(g.N, g.Do, g.Ho, g.Wo, g.groups, g.Og)
+
+
+def _geometry3(batch: Any, weight_shape: Any, stride: Any, padding: Any, padding_mode: Any, dilation: Any,
+               groups: Any, weight_name: str = "weight") -> ConvGeometry:
+    return conv_call_geometry(batch, weight_shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              weight_name=weight_name, padding_mode=padding_mode)
+
+
+def _conv3d_grad_input(dy: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layout: str,
+                       dtype: DTypeLike) -> NDArray[Any]:
+    """The adjoint of the windows: one strided slice-add per kernel tap (KD*KH*KW NumPy calls)."""
+    wg = _w_grouped(w, g, layout, dtype)
+    dyg = _dy_grouped(dy, g, layout, dtype)
+    buf = np.zeros((g.N, g.D + g.pf + g.pbk, g.H + g.pt + g.pb, g.W + g.pl + g.pr, g.groups, g.Cg), dtype)
+    for kd in range(g.KD):
+        for kh in range(g.KH):
+            for kw in range(g.KW):
+                d0, h0, w0 = kd * g.dd, kh * g.dh, kw * g.dw
+                buf[:, d0:d0 + (g.Do - 1) * g.sd + 1:g.sd, h0:h0 + (g.Ho - 1) * g.sh + 1:g.sh,
+                    w0:w0 + (g.Wo - 1) * g.sw + 1:g.sw] += np.einsum("ndhwgo,cgo->ndhwgc", dyg, wg[kd, kh, kw])
+    inner = buf[:, g.pf:g.pf + g.D, g.pt:g.pt + g.H, g.pl:g.pl + g.W]
+    return _y_from_ndhwc(inner.reshape(g.N, g.D, g.H, g.W, g.C), layout)
+
+
+def _conv3d_grad_weight(dy: NDArray[Any], x: NDArray[Any], g: ConvGeometry, layout: str,
+                        dtype: DTypeLike) -> NDArray[Any]:
+    win = _volume_windows(_pad3(_x_ndhwc(x, layout), g, dtype), g)
+    gw = np.einsum("ndhwgcijk,ndhwgo->ijkcgo", win, _dy_grouped(dy, g, layout, dtype), optimize=True)
+    return _w_from_grouped(gw, g, layout)
+
+
+def conv3d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1, padding: Padding = 0,
+           padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1, layout: str = "NDHWC",
+           num_threads: int | None = None) -> FloatArray:
+    """3-D cross-correlation of a batch of volumes, or of one unbatched volume.
+
+    Parameters
+    ----------
+    x : array_like
+        (N, D, H, W, C) for ``layout="NDHWC"`` or (N, C, D, H, W) for ``"NCDHW"``;
+        or unbatched (D, H, W, C) or (C, D, H, W).
+    weight : array_like
+        (KD, KH, KW, C // groups, O) for ``"NDHWC"``, (O, C // groups, KD, KH, KW)
+        (PyTorch's) for ``"NCDHW"``.
+    bias : array_like, optional
+        Shape (O,).
+    stride, padding, padding_mode, dilation, groups, num_threads
+        As in ``cconv.conv3d`` (``num_threads`` is ignored).
+
+    Returns
+    -------
+    y : ndarray
+        (N, Do, Ho, Wo, O) or (N, O, Do, Ho, Wo), without N for an unbatched x.
+    """
+    layout = layout_iv(layout, rank=3)
+    num_threads_iv(num_threads)
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", 5)
+    g = _geometry3(batch, weight.shape, stride, padding, padding_mode, dilation, groups)
+    if bias is not None:
+        bias = array_iv(bias, "bias")
+        if bias.shape != (g.O,):
+            raise ValueError(f"bias must have shape (O,) = ({g.O},) to match weight of shape {weight.shape}; "
+                             f"got shape {bias.shape}")
+    result_dtype, dtype = compute_dtype(x, weight, bias)
+    win = _volume_windows(_pad3(_x_ndhwc(x, layout), g, dtype), g)
+    y = np.einsum("ndhwgcijk,ijkcgo->ndhwgo", win, _w_grouped(weight, g, layout, dtype), optimize=True)
+    y = y.reshape(g.N, g.Do, g.Ho, g.Wo, g.O)
+    if bias is not None:
+        y = y + bias.astype(dtype, copy=False)
+    return batch.strip(_finish(_y_from_ndhwc(y, layout), result_dtype))
+
+
+def conv3d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
+                    padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                    layout: str = "NDHWC",
+                    num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of :func:`conv3d` with respect to its input, weight and bias, shaped
+    as ``x`` (unbatched when it is), ``weight`` and (O,)."""
+    layout = layout_iv(layout, rank=3)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", 5)
+    g = _geometry3(batch, weight.shape, stride, padding, padding_mode, dilation, groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    gx = _conv3d_grad_input(grad_out, weight, g, layout, dtype)
+    gw = _conv3d_grad_weight(grad_out, x, g, layout, dtype)
+    gb = _x_ndhwc(grad_out, layout).sum(axis=(0, 1, 2, 3), dtype=dtype)
+    return batch.strip(_finish(gx, result_dtype)), _finish(gw, result_dtype), _finish(gb, result_dtype)
+
+
+def conv3d_grad_input(grad_out: ArrayLike, weight: ArrayLike, input_shape: Shape, *, stride: IntPair = 1,
+                      padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                      layout: str = "NDHWC", num_threads: int | None = None) -> FloatArray:
+    """Gradient of :func:`conv3d` with respect to its input, of shape ``input_shape``
+    (5 ints, or 4 for an unbatched input, in ``layout``'s order)."""
+    layout = layout_iv(layout, rank=3)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    weight = array_iv(weight, "weight", 5)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    g = _geometry3(batch, weight.shape, stride, padding, padding_mode, dilation, groups)
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
+    result_dtype, dtype = compute_dtype(grad_out, weight)
+    return batch.strip(_finish(_conv3d_grad_input(grad_out, weight, g, layout, dtype), result_dtype))
+
+
+def conv3d_grad_weight(grad_out: ArrayLike, x: ArrayLike, weight_shape: Shape, *, stride: IntPair = 1,
+                       padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1, groups: int = 1,
+                       layout: str = "NDHWC", num_threads: int | None = None) -> FloatArray:
+    """Gradient of :func:`conv3d` with respect to its weight, of shape ``weight_shape``;
+    ``x`` is batched or unbatched, and ``grad_out`` exactly as ``x``."""
+    layout = layout_iv(layout, rank=3)
+    num_threads_iv(num_threads)
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    g = _geometry3(batch, weight_shape, stride, padding, padding_mode, dilation, groups, weight_name="weight_shape")
+    grad_out_shape_iv(grad_out.shape, g.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
+    result_dtype, dtype = compute_dtype(grad_out, x)
+    return _finish(_conv3d_grad_weight(grad_out, x, g, layout, dtype), result_dtype)

@@ -2,7 +2,7 @@
 input gradient. Entry points validate nothing: cconv._conv checks first."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _geometry cimport Geom, Border, geom_from_tuple, attach_border
+from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
 from _patches cimport fill_cols, scatter_cols, frame_size, fold_frame
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
@@ -33,7 +33,7 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
     cdef Geom g = geom_from_tuple(geom)
     cdef Border bd
     attach_border(&g, &bd, border)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     cdef Py_ssize_t KO = g.K * g.O
     dtype = np.float32 if floating is float else np.float64
     if P == 0 or g.O == 0 or g.K == 0:
@@ -127,14 +127,20 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
     cdef Geom g = geom_from_tuple(geom)
     cdef Border bd
     attach_border(&g, &bd, border)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     if P == 0 or g.K == 0 or g.O == 0:
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
-    cdef Py_ssize_t R = block_out_rows(g.KH, g.dh, g.sh, g.Wo, T)
-    cdef Py_ssize_t n_blocks = (g.Ho + R - 1) // R
+    # Blocks are runs of output rows of one image, or in 3-D runs of output
+    # depth planes (rows of different planes can read the same input row).
+    cdef bint by_planes = g.D > 1 or g.KD > 1 or g.Do > 1
+    cdef Py_ssize_t outer = g.Do if by_planes else g.Ho
+    cdef Py_ssize_t inner = g.Ho * g.Wo if by_planes else g.Wo
+    cdef Py_ssize_t R = (block_out_rows(g.KD, g.dd, g.sd, inner, T) if by_planes
+                         else block_out_rows(g.KH, g.dh, g.sh, g.Wo, T))
+    cdef Py_ssize_t n_blocks = (outer + R - 1) // R
     cdef Py_ssize_t bsize = packb_size(k, tag, g.Og, g.K)
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
     cdef Py_ssize_t asize = abuf_size(k, tag, g.Og)
@@ -181,8 +187,8 @@ def conv2d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O)
                 dcols = &work[threadid(), 0]
                 abuf = dcols + colsize
                 for j in prange(nb, schedule='dynamic'):
-                    ps = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, False)
-                    pe = block_first_pixel(phase, j, n_blocks, R, g.Ho, g.Wo, True)
+                    ps = block_first_pixel(phase, j, n_blocks, R, outer, inner, False)
+                    pe = block_first_pixel(phase, j, n_blocks, R, outer, inner, True)
                     p0 = ps
                     while p0 < pe:
                         cnt = min(T, pe - p0)

@@ -4,8 +4,8 @@ Entry points validate nothing: cconv._conv checks every argument first.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from _geometry cimport Geom, Border, geom_from_tuple, attach_border
-from _patches cimport fill_cols, next_pixel
+from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
+from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows, row_chunk
@@ -35,7 +35,7 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Geom g = geom_from_tuple(geom)
     cdef Border bd
     attach_border(&g, &bd, border)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     if P == 0 or g.O == 0:
         return
     cdef const cck_row* k = ROW
@@ -102,14 +102,14 @@ def conv2d_implicit(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Geom g = geom_from_tuple(geom)
     cdef Border bd
     attach_border(&g, &bd, border)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     if P == 0 or g.O == 0:
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
     cdef int mr = k.s.mr if floating is float else k.d.mr
     cdef bint span = g.dw == 1 and g.Cg == g.C
-    cdef Py_ssize_t nseg = g.KH if span else g.KH * g.KW
+    cdef Py_ssize_t nseg = g.KD * g.KH if span else g.KD * g.KH * g.KW
     cdef Py_ssize_t seglen = g.KW * g.C if span else g.Cg
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t Tpad = (T + mr - 1) // mr * mr
@@ -157,34 +157,36 @@ cdef inline void fill_run_table(const floating* x, const Geom* g, Py_ssize_t p0,
     nseg run pointers per pixel into x, or into the pixel's im2col row in
     ``edge`` when its receptive field reaches the padding; then the rows up to
     the next multiple of mr repeat the last pixel's pointers."""
-    cdef Py_ssize_t HoWo = g.Ho * g.Wo
-    cdef Py_ssize_t n = p0 // HoWo
-    cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
-    cdef Py_ssize_t wo = p0 % g.Wo
+    cdef Pixel px = pixel_at(g, p0)
     cdef Py_ssize_t C = g.C, KW = g.KW, K = g.K
-    cdef Py_ssize_t nseg = g.KH if span else g.KH * g.KW
+    cdef Py_ssize_t nseg = g.KD * g.KH if span else g.KD * g.KH * g.KW
     cdef Py_ssize_t seglen = K // nseg
-    cdef Py_ssize_t r, s, kh, kw, hbase, wbase
+    cdef Py_ssize_t r, s, kd, kh, kw, dbase, hbase, wbase, seg
     cdef const floating** row
     cdef const floating* xrow
     for r in range(count):
         row = ptrs + r * nseg
-        hbase = ho * g.sh - g.pt
-        wbase = wo * g.sw - g.pl
-        if (hbase >= 0 and hbase + (g.KH - 1) * g.dh < g.H
+        dbase = px.d * g.sd - g.pf
+        hbase = px.h * g.sh - g.pt
+        wbase = px.w * g.sw - g.pl
+        if (dbase >= 0 and dbase + (g.KD - 1) * g.dd < g.D
+                and hbase >= 0 and hbase + (g.KH - 1) * g.dh < g.H
                 and wbase >= 0 and wbase + (KW - 1) * g.dw < g.W):
-            for kh in range(g.KH):
-                xrow = x + ((n * g.H + hbase + kh * g.dh) * g.W + wbase) * C + grp * g.Cg
-                if span:
-                    row[kh] = xrow
-                else:
-                    for kw in range(KW):
-                        row[kh * KW + kw] = xrow + kw * g.dw * C
+            for kd in range(g.KD):
+                for kh in range(g.KH):
+                    xrow = (x + (input_row(g, &px, dbase + kd * g.dd, hbase + kh * g.dh) * g.W + wbase) * C
+                            + grp * g.Cg)
+                    seg = kd * g.KH + kh
+                    if span:
+                        row[seg] = xrow
+                    else:
+                        for kw in range(KW):
+                            row[seg * KW + kw] = xrow + kw * g.dw * C
         else:
             fill_cols(x, g, p0 + r, 1, grp, edge + r * K, K)
             for s in range(nseg):
                 row[s] = edge + r * K + s * seglen
-        next_pixel(g, &n, &ho, &wo)
+        next_pixel(g, &px)
     r = count
     while r % mr:
         for s in range(nseg):

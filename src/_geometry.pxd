@@ -14,19 +14,29 @@ cdef struct Border:
 cdef struct Geom:
     Py_ssize_t N, H, W, C, O, KH, KW, groups
     Py_ssize_t sh, sw, dh, dw, pt, pl, Ho, Wo
-    Py_ssize_t Cg, Og, K          # per-group channels; K = KH*KW*Cg (cols width)
+    # The depth axis of a 3-D convolution (1, 1, 1, 1, 0, 1 in 2-D): the input
+    # is (N, D, H, W, C), the kernel (KD, KH, KW, C//groups, O), the output
+    # (N, Do, Ho, Wo, O); pf is the padding in front.
+    Py_ssize_t D, KD, sd, dd, pf, Do
+    Py_ssize_t Cg, Og, K          # per-group channels; K = KD*KH*KW*Cg (cols width)
     const Border* border          # NULL: the padding is zeros
 
 
 cdef inline Geom geom_from_tuple(tuple t):
     cdef Geom g
     (g.N, g.H, g.W, g.C, g.O, g.KH, g.KW, g.groups,
-     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.Ho, g.Wo) = t
+     g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.Ho, g.Wo,
+     g.D, g.KD, g.sd, g.dd, g.pf, g.Do) = t
     g.Cg = g.C // g.groups
     g.Og = g.O // g.groups
-    g.K = g.KH * g.KW * g.Cg
+    g.K = g.KD * g.KH * g.KW * g.Cg
     g.border = NULL
     return g
+
+
+cdef inline Py_ssize_t out_pixels(const Geom* g) noexcept nogil:
+    """Output pixels over the batch: N*Do*Ho*Wo (the GEMM's M)."""
+    return g.N * g.Do * g.Ho * g.Wo
 
 
 cdef inline void attach_border(Geom* g, Border* b, tuple maps):

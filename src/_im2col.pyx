@@ -1,7 +1,7 @@
 """The public im2col and col2im kernels (NHWC, groups=1 columns)."""
 from cython cimport floating
 from cython.parallel cimport prange
-from _geometry cimport Geom, geom_from_tuple
+from _geometry cimport Geom, geom_from_tuple, out_pixels
 from _patches cimport fill_cols, scatter_cols
 from _tiling cimport tile_rows, block_out_rows, block_first_pixel, phase_blocks
 
@@ -11,7 +11,7 @@ def im2col(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
            tuple geom, int n_threads):
     """Fill every im2col row; tiles of rows are disjoint, one per iteration."""
     cdef Geom g = geom_from_tuple(geom)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     if P == 0 or g.K == 0:
         return
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
@@ -33,7 +33,7 @@ def col2im(const floating[:, ::1] cols,         # IN  (N*Ho*Wo, KH*KW*C)
     """Sum every im2col row back into its taps: even row blocks in parallel,
     then odd ones, so that no two threads write the same input row."""
     cdef Geom g = geom_from_tuple(geom)
-    cdef Py_ssize_t P = g.N * g.Ho * g.Wo
+    cdef Py_ssize_t P = out_pixels(&g)
     if P == 0 or g.K == 0:
         return
     cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)

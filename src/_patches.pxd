@@ -1,7 +1,8 @@
 # im2col rows and their adjoint (col2im scatter) for a run of output pixels,
-# on C-contiguous NHWC input. Shared by the forward, backward and im2col kernels.
-# A row of cols holds one output pixel's receptive field for one group:
-# column (kh*KW + kw)*Cg + c; padded taps are zero.
+# on C-contiguous NHWC (or, 3-D, NDHWC) input. Shared by the forward, backward
+# and im2col kernels. A row of cols holds one output pixel's receptive field
+# for one group: column ((kd*KH + kh)*KW + kw)*Cg + c (kd = 0 in 2-D); padded
+# taps are zero.
 from cython cimport floating
 from _geometry cimport Geom, Border
 
@@ -30,16 +31,40 @@ cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexc
         cconv_add_run_d(dst, src, n)
 
 
-cdef inline void next_pixel(const Geom* g, Py_ssize_t* n, Py_ssize_t* ho,
-                            Py_ssize_t* wo) noexcept nogil:
-    """Step (n, ho, wo) to the next output pixel in NHWC order."""
-    wo[0] += 1
-    if wo[0] == g.Wo:
-        wo[0] = 0
-        ho[0] += 1
-        if ho[0] == g.Ho:
-            ho[0] = 0
-            n[0] += 1
+cdef struct Pixel:
+    Py_ssize_t n, d, h, w         # an output pixel: image, depth plane (0 in 2-D), row, column
+
+
+cdef inline Pixel pixel_at(const Geom* g, Py_ssize_t p) noexcept nogil:
+    """Output pixel number p, in (n, d, h, w) order."""
+    cdef Pixel px
+    px.w = p % g.Wo
+    p = p // g.Wo
+    px.h = p % g.Ho
+    p = p // g.Ho
+    px.d = p % g.Do
+    px.n = p // g.Do
+    return px
+
+
+cdef inline void next_pixel(const Geom* g, Pixel* px) noexcept nogil:
+    """Step px to the next output pixel in (n, d, h, w) order."""
+    px.w += 1
+    if px.w == g.Wo:
+        px.w = 0
+        px.h += 1
+        if px.h == g.Ho:
+            px.h = 0
+            px.d += 1
+            if px.d == g.Do:
+                px.d = 0
+                px.n += 1
+
+
+cdef inline Py_ssize_t input_row(const Geom* g, const Pixel* px, Py_ssize_t di,
+                                 Py_ssize_t hi) noexcept nogil:
+    """The index of input row (image px.n, plane di, row hi) in (N*D*H) rows of W pixels."""
+    return (px.n * g.D + di) * g.H + hi
 
 
 cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
@@ -48,30 +73,33 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
     """Write the im2col rows of output pixels p0 .. p0+count-1 (group grp).
 
     Padded taps are zero, or with g.border the input pixels its maps name."""
-    cdef Py_ssize_t HoWo = g.Ho * g.Wo
-    cdef Py_ssize_t n = p0 // HoWo
-    cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
-    cdef Py_ssize_t wo = p0 % g.Wo
+    cdef Pixel px = pixel_at(g, p0)
     cdef Py_ssize_t Cg = g.Cg, C = g.C, KW = g.KW
     cdef bint span_copy = (g.dw == 1 and Cg == C)
     cdef const Border* bd = g.border
-    cdef Py_ssize_t r, kh, kw, hi, wi, hbase, wbase, lo, hi_kw
+    cdef Py_ssize_t r, kd, kh, kw, di, hi, wi, dbase, hbase, wbase, lo, hi_kw
     cdef floating* row
     cdef floating* dst
     cdef const floating* xrow
     for r in range(count):
         row = cols + r * ldcols
-        hbase = ho * g.sh - g.pt
-        wbase = wo * g.sw - g.pl
-        for kh in range(g.KH):
+        dbase = px.d * g.sd - g.pf
+        hbase = px.h * g.sh - g.pt
+        wbase = px.w * g.sw - g.pl
+        for kd in range(g.KD):
+          di = dbase + kd * g.dd
+          if di < 0 or di >= g.D:
+              zero_run(row + kd * g.KH * KW * Cg, g.KH * KW * Cg)
+              continue
+          for kh in range(g.KH):
             hi = hbase + kh * g.dh
-            dst = row + kh * KW * Cg
+            dst = row + (kd * g.KH + kh) * KW * Cg
             if hi < 0 or hi >= g.H:
                 if bd == NULL:
                     zero_run(dst, KW * Cg)
                     continue
                 hi = bd.hmap[hi + g.pt]
-            xrow = x + ((n * g.H + hi) * g.W) * C + grp * Cg
+            xrow = x + input_row(g, &px, di, hi) * g.W * C + grp * Cg
             if span_copy and (bd == NULL or (wbase >= 0 and wbase + KW <= g.W)):
                 # Stride-1 taps of all channels are one contiguous run in NHWC.
                 lo = 0 if wbase >= 0 else min(-wbase, KW)
@@ -93,7 +121,7 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
                         copy_run(dst + kw * Cg, xrow + bd.wmap[wi + g.pl] * C, Cg)
                     else:
                         zero_run(dst + kw * Cg, Cg)
-        next_pixel(g, &n, &ho, &wo)
+        next_pixel(g, &px)
 
 
 cdef inline Py_ssize_t frame_size(const Geom* g) noexcept nogil:
@@ -151,25 +179,27 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
     pixels the border maps name. The caller guarantees no other thread
     writes the input rows (or padded rows) these pixels touch at the same time.
     """
-    cdef Py_ssize_t HoWo = g.Ho * g.Wo
-    cdef Py_ssize_t n = p0 // HoWo
-    cdef Py_ssize_t ho = (p0 % HoWo) // g.Wo
-    cdef Py_ssize_t wo = p0 % g.Wo
+    cdef Pixel px = pixel_at(g, p0)
     cdef Py_ssize_t Cg = g.Cg, C = g.C, KW = g.KW
     cdef bint span_add = (g.dw == 1 and Cg == C)
-    cdef Py_ssize_t r, kh, kw, hi, wi, hbase, wbase, lo, hi_kw
+    cdef Py_ssize_t r, kd, kh, kw, di, hi, wi, dbase, hbase, wbase, lo, hi_kw
     cdef const floating* src
     cdef floating* drow
     for r in range(count):
-        hbase = ho * g.sh - g.pt
-        wbase = wo * g.sw - g.pl
-        for kh in range(g.KH):
+        dbase = px.d * g.sd - g.pf
+        hbase = px.h * g.sh - g.pt
+        wbase = px.w * g.sw - g.pl
+        for kd in range(g.KD):
+          di = dbase + kd * g.dd
+          if di < 0 or di >= g.D:
+              continue
+          for kh in range(g.KH):
             hi = hbase + kh * g.dh
-            src = cols + r * ldcols + kh * KW * Cg
+            src = cols + r * ldcols + (kd * g.KH + kh) * KW * Cg
             if hi < 0 or hi >= g.H:
                 if frame == NULL:
                     continue
-                drow = frame_row_cell(frame, g, n, hi, wbase) + grp * Cg
+                drow = frame_row_cell(frame, g, px.n, hi, wbase) + grp * Cg
                 if span_add:
                     add_run(drow, src, KW * C)
                 else:
@@ -181,15 +211,16 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
                 lo = 0 if wbase >= 0 else min(-wbase, KW)
                 hi_kw = min(KW, g.W - wbase) if g.W - wbase > 0 else 0
                 if hi_kw > lo:
-                    add_run(dx + ((n * g.H + hi) * g.W + wbase + lo) * C, src + lo * C, (hi_kw - lo) * C)
+                    add_run(dx + (input_row(g, &px, di, hi) * g.W + wbase + lo) * C, src + lo * C,
+                            (hi_kw - lo) * C)
                 continue
             for kw in range(KW):
                 wi = wbase + kw * g.dw
                 if 0 <= wi < g.W:
-                    drow = dx + ((n * g.H + hi) * g.W + wi) * C + grp * Cg
+                    drow = dx + (input_row(g, &px, di, hi) * g.W + wi) * C + grp * Cg
                 elif frame != NULL:
-                    drow = frame_col_cell(frame, g, n, hi, wi) + grp * Cg
+                    drow = frame_col_cell(frame, g, px.n, hi, wi) + grp * Cg
                 else:
                     continue
                 add_run(drow, src + kw * Cg, Cg)
-        next_pixel(g, &n, &ho, &wo)
+        next_pixel(g, &px)

@@ -309,12 +309,13 @@ def test_1d_layers_run_through_conv1d_and_every_baseline_agrees(tmp_path, layout
 
 def test_suite_option_selects_the_built_in_layers():
     from cconv.bench.cli import build_parser, select_layers
-    from cconv.bench.suite import SUITE, SUITE_1D
+    from cconv.bench.suite import SUITE, SUITE_1D, SUITE_3D
     parser = build_parser()
     assert select_layers(parser.parse_args([]), parser) == SUITE
     assert [layer.rank for layer in select_layers(parser.parse_args(["--suite", "1d"]), parser)] == [1] * len(SUITE_1D)
-    assert len(select_layers(parser.parse_args(["--suite", "all"]), parser)) == len(SUITE) + len(SUITE_1D)
-    for layer in SUITE_1D:
+    assert [layer.rank for layer in select_layers(parser.parse_args(["--suite", "3d"]), parser)] == [3] * len(SUITE_3D)
+    assert len(select_layers(parser.parse_args(["--suite", "all"]), parser)) == len(SUITE + SUITE_1D + SUITE_3D)
+    for layer in SUITE_1D + SUITE_3D:
         from cconv.bench.shape import parse_shape_spec
         assert parse_shape_spec(layer.spec()).geometry == layer.geometry
 
@@ -327,3 +328,30 @@ def test_suite_option_selects_the_built_in_layers():
 def test_shape_1d_errors(spec, message):
     proc = _run_bench("--shape", spec, "--repeat", "1")
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+THREE_D = ["N=2,D=5,H=6,W=7,C=4,O=6,k=3x1x3,stride=2x1x1,pad=1,0,2,1,0,1,groups=2,name=odd-3d",
+           "N=1,D=4,H=4,W=4,C=8,O=4,k=1,name=pointwise-3d"]
+
+
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_3d_layers_run_through_conv3d_and_every_baseline_agrees(tmp_path, layout):
+    path = tmp_path / "three-d.json"
+    out = _bench(*(arg for shape in THREE_D for arg in ("--shape", shape)), "--repeat", "1", "--layout", layout,
+                 "--json", str(path))
+    assert "N=2,D=5,H=6,W=7,C=4,O=6,k=3x1x3,stride=2x1x1,pad=1,0,2,1,0,1,dilation=1,groups=2" in out
+    doc = json.loads(path.read_text())
+    records = doc["results"]
+    assert [r["route"] for r in records] == ["gemm-implicit", "gemm", "gemm-pointwise", "gemm-pointwise"]
+    assert records[0]["params"]["Do"] == 2 and records[0]["params"]["padding"] == [[1, 0], [2, 1], [0, 1]]
+    for r in records:
+        assert r["errors"] == {}, r
+        assert r["check"]["ok"] is True and r["check"]["against"] == "reference", r["check"]
+        if r["pass"] == "fwd" and r["check"]["ort"] is not None:
+            assert r["check"]["ort"]["ok"] is True, r["check"]
+    if "torch" in doc["metadata"]["implementations"]:
+        torch_path = tmp_path / "three-d-torch.json"
+        _bench(*(arg for shape in THREE_D for arg in ("--shape", shape)), "--repeat", "1", "--layout", layout,
+               "--no-reference", "--no-onnx", "--json", str(torch_path))
+        for r in json.loads(torch_path.read_text())["results"]:
+            assert r["check"]["against"] == "torch" and r["check"]["ok"] is True, r["check"]

@@ -555,7 +555,8 @@ def test_every_public_function_is_fuzzed():
     """A public function added to cconv without a fuzz entry fails here."""
     public = {name for name in cconv.__all__ if callable(getattr(cconv, name))}
     not_conv = {"get_num_threads", "set_num_threads", "openmp_enabled", "show_config"}
-    assert public - not_conv <= set(TARGETS), sorted(public - not_conv - set(TARGETS))
+    fuzzed = set(TARGETS) | set(TARGETS_3D)
+    assert public - not_conv <= fuzzed, sorted(public - not_conv - fuzzed)
 
 
 # ---------------------------------------------------------------------------
@@ -825,3 +826,138 @@ def test_extra_keywords_name_real_parameters():
         params = inspect.signature(getattr(cconv, name)).parameters
         assert set(extra) <= set(params), (name, extra)
         assert all(isinstance(v, (list, tuple)) and v for v in extra.values()), (name, extra)
+
+
+# ---------------------------------------------------------------------------
+# 3-D: conv3d and its gradients, output shape and layer, on cases of their own
+# (5-D arrays, per-axis triples), against cconv.reference's 3-D functions
+# ---------------------------------------------------------------------------
+FAULTS_3D = ["stride", "padding", "dilation", "groups", "layout", "num_threads", "cin", "x_ndim", "w_ndim",
+             "gy", "padding_mode"]
+
+
+@st.composite
+def paddings_3d(draw):
+    kind = draw(st.sampled_from(["int", "triple", "sides", "same", "valid"]))
+    if kind == "int":
+        return draw(st.integers(0, 2))
+    if kind == "triple":
+        return tuple(draw(st.integers(0, 2)) for _ in range(3))
+    if kind == "sides":
+        return tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(3))
+    return kind
+
+
+@st.composite
+def cases_3d(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    groups = draw(st.integers(1, 2))
+    N, D, H, W = draw(st.integers(0, 2)), draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    Cg, Og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    C, O = Cg * groups, Og * groups
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    layout = draw(st.sampled_from(["NDHWC", "NCDHW", "ndhwc"]))
+    fault = draw(st.sampled_from([None] * len(FAULTS_3D) + FAULTS_3D))
+    triple = st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 2)))
+    kw = dict(
+        stride=_pick(draw, fault, "stride", draw(triple), bad=[0, (1, 2), 1.5, (1, 1, 0)]),
+        padding=_pick(draw, fault, "padding", draw(paddings_3d()), bad=[-1, (1, 2), "causal", ((1, 1), (1, 1))]),
+        padding_mode=_pick(draw, fault, "padding_mode", "zeros", bad=["reflect", "mirror", 0]),
+        dilation=_pick(draw, fault, "dilation", draw(triple), bad=[0, (1, 2)]),
+        groups=_pick(draw, fault, "groups", groups, bad=[0, 1.5]),
+        layout=_pick(draw, fault, "layout", layout, bad=["NHWC", "NCW", 3]),
+        num_threads=_pick(draw, fault, "num_threads", draw(st.sampled_from([None, 1, 2])), bad=[0, "2"]),
+    )
+    channels_last = str(kw["layout"]).upper() != "NCDHW"
+    x_shape = (N, D, H, W, C + (fault == "cin")) if channels_last else (N, C + (fault == "cin"), D, H, W)
+    w_shape = (*kernel, Cg, O) if channels_last else (O, Cg, *kernel)
+    unbatched = draw(st.sampled_from([False, False, True]))
+    if unbatched:
+        x_shape = x_shape[1:]
+    if fault == "x_ndim":
+        x_shape = x_shape[2:]
+    if fault == "w_ndim":
+        w_shape = w_shape[1:]
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int32, np.float16]))
+    x = _in_memory(_values(rng, x_shape, dtype), draw(st.sampled_from(MEMORY)), rng)
+    w = _in_memory(_values(rng, w_shape, draw(st.sampled_from([dtype, np.float64]))), draw(st.sampled_from(MEMORY)),
+                   rng)
+    b = _values(rng, (O,), np.float32) if draw(st.booleans()) else None
+    try:
+        y_shape = ref.conv3d(np.zeros(x.shape), np.zeros(w.shape), **{k: v for k, v in kw.items()}).shape
+    except ERRORS:
+        y_shape = (1, 1, 1, 1, 1)
+    if fault == "gy":
+        y_shape = y_shape[:-1] + (y_shape[-1] + 1,)
+    gy = _values(rng, y_shape, np.float64)
+    return Case(x=x, w=w, b=b, gy=gy, cols=np.zeros((1, 1)), kw=kw, x_shape=tuple(x.shape), w_shape=tuple(w.shape),
+                kernel_size=kernel, extra=dict(fault=fault, unbatched=unbatched, padding_mode=kw["padding_mode"],
+                                               layer_dtype=np.float64))
+
+
+def _layer_3d(m, c):
+    """Conv3D forward + backward against reference.conv3d/conv3d_backward with the layer's weight."""
+    layout = c.kw["layout"]
+    if len(c.w_shape) != 5:
+        raise ValueError(f"a 3-D layer's weight shape has 5 dimensions; got {len(c.w_shape)}")
+    channels_last = str(layout).upper() != "NCDHW"
+    kernel = c.w_shape[:3] if channels_last else c.w_shape[2:]
+    Cg, O = (c.w_shape[3], c.w_shape[4]) if channels_last else (c.w_shape[1], c.w_shape[0])
+    groups = c.kw["groups"]
+    C = Cg * groups if _is_plain_int(groups) else Cg
+    kw = c.geo(threads=False)
+    layer = cconv.Conv3D(C, O, kernel, **{k: v for k, v in kw.items() if k != "layout"}, layout=layout,
+                         dtype=np.float64, rng=0)
+    if m is cconv:
+        y = layer(c.x)
+        return y, layer.backward(c.gy), layer.grad_weight, layer.grad_bias
+    gx, gw, gb = ref.conv3d_backward(c.gy, c.x, layer.weight, **kw)
+    return ref.conv3d(c.x, layer.weight, layer.bias, **kw), gx, gw, gb
+
+
+TARGETS_3D = {
+    "conv3d": lambda m, c: m.conv3d(c.x, c.w, c.b, **c.geo()),
+    "conv3d_backward": lambda m, c: m.conv3d_backward(c.gy, c.x, c.w, **c.geo()),
+    "conv3d_grad_input": lambda m, c: m.conv3d_grad_input(c.gy, c.w, c.x_shape, **c.geo()),
+    "conv3d_grad_weight": lambda m, c: m.conv3d_grad_weight(c.gy, c.x, c.w_shape, **c.geo()),
+    "conv3d_output_shape": lambda m, c: (
+        np.array(cconv.conv3d_output_shape(c.x_shape, c.w_shape, **c.geo(threads=False))) if m is cconv
+        else np.array(ref.conv3d(np.zeros(c.x_shape), np.zeros(c.w_shape), **c.geo(threads=False)).shape)),
+    "Conv3D": _layer_3d,
+}
+
+
+def test_every_3d_function_is_fuzzed():
+    public = {name for name in cconv.__all__ if "3d" in name.lower()}
+    assert public == set(TARGETS_3D), sorted(public ^ set(TARGETS_3D))
+
+
+@given(case=cases_3d())
+@pytest.mark.parametrize("target", sorted(TARGETS_3D))
+def test_fuzz_3d_against_reference(target, case):
+    fn = TARGETS_3D[target]
+    note(f"target={target} fault={case.extra['fault']} kw={case.kw} x={case.x.shape} {case.x.dtype} w={case.w.shape}")
+    before = _snapshot(case)
+    try:
+        expected, ref_error = fn(ref, case), None
+    except ERRORS as exc:
+        expected, ref_error = None, exc
+    if target == "Conv3D" and ref_error is None and min(case.w_shape) < 1:
+        ref_error = ValueError("Conv3D needs channels >= 1")
+    try:
+        got, error = fn(cconv, case), None
+    except ERRORS as exc:
+        got, error = None, exc
+    for k, (copy, strides) in before.items():
+        np.testing.assert_array_equal(getattr(case, k), copy, err_msg=f"{target} modified input {k}")
+    if ref_error is not None:
+        assert error is not None, f"{target}: reference raised {ref_error!r} but cconv returned"
+        assert (type(error) is type(ref_error) or target == "Conv3D"
+                or case.extra["fault"] == "num_threads"), (error, ref_error)
+        FUZZ_COUNTS[f"{target}:error"] = FUZZ_COUNTS.get(f"{target}:error", 0) + 1
+        return
+    assert error is None, f"{target}: cconv raised {error!r} where the reference returned"
+    _assert_same_results(got, expected, target)
+    key = f"{target}:match" + ("-unbatched" if case.extra["unbatched"] else "")
+    FUZZ_COUNTS[key] = FUZZ_COUNTS.get(key, 0) + 1

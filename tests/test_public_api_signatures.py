@@ -47,6 +47,36 @@ SIGNATURES_1D = {
 }
 
 
+# The 3-D functions: the keywords of their 2-D counterparts, with the native 3-D layout as default.
+GEOMETRY_3D = [(n, k, "NDHWC" if n == "layout" else d) for n, k, d in GEOMETRY]
+SIGNATURES_3D = {
+    "conv3d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + GEOMETRY_3D + THREADS + ALGORITHM,
+    "conv3d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + GEOMETRY_3D + THREADS + ALGORITHM,
+    "conv3d_grad_input": [("grad_out", POS, E), ("weight", POS, E), ("input_shape", POS, E)] + GEOMETRY_3D
+    + THREADS + ALGORITHM,
+    "conv3d_grad_weight": [("grad_out", POS, E), ("x", POS, E), ("weight_shape", POS, E)] + GEOMETRY_3D
+    + THREADS + ALGORITHM,
+    "conv3d_output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY_3D,
+}
+
+
+@pytest.mark.parametrize("name", list(SIGNATURES_3D))
+def test_3d_function_signature(name):
+    assert _params(getattr(cconv, name)) == SIGNATURES_3D[name]
+
+
+@pytest.mark.parametrize("name", ["conv3d", "conv3d_backward", "conv3d_grad_input", "conv3d_grad_weight"])
+def test_reference_has_the_3d_signatures(name):
+    ref = pytest.importorskip("cconv.reference")
+    assert _params(getattr(ref, name)) == [p for p in SIGNATURES_3D[name] if p[0] != "algorithm"]
+
+
+def test_conv3d_layer_signature_mirrors_conv2d():
+    three = [(n, k, d) for n, k, d in _params(cconv.Conv3D.__init__) if n != "self"]
+    two = [(n, k, "NDHWC" if n == "layout" else d) for n, k, d in _params(cconv.Conv2D.__init__) if n != "self"]
+    assert three == two
+
+
 @pytest.mark.parametrize("name", list(SIGNATURES_1D))
 def test_1d_function_signature(name):
     assert _params(getattr(cconv, name)) == SIGNATURES_1D[name]
@@ -117,7 +147,8 @@ TAKES_ACTIVATIONS = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_g
                      "select_algorithm", "conv_transpose2d", "conv_transpose2d_backward",
                      "conv_transpose2d_output_shape", "im2col", "col2im", "conv1d", "conv1d_backward",
                      "conv1d_grad_input", "conv1d_grad_weight", "conv1d_output_shape", "conv_transpose1d",
-                     "conv_transpose1d_backward"]
+                     "conv_transpose1d_backward", "conv3d", "conv3d_backward", "conv3d_grad_input",
+                     "conv3d_grad_weight", "conv3d_output_shape"]
 
 
 @pytest.mark.parametrize("name", TAKES_ACTIVATIONS)
@@ -132,7 +163,7 @@ def test_reference_docstring_says_unbatched_input_is_accepted(name):
     assert "unbatched" in getattr(ref, name).__doc__, name
 
 
-@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D"])
+@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D", "Conv3D"])
 def test_layer_docstrings_say_unbatched_input_is_accepted(layer):
     cls = getattr(cconv, layer)
     assert "unbatched" in cls.forward.__doc__ and "unbatched" in cls.backward.__doc__

@@ -85,12 +85,17 @@ def ort_impl(mods: OrtModules, layer: Layer, inputs: Inputs, layout: str, thread
     ort, onnx = mods.ort, mods.onnx
     helper = onnx.helper
     g = layer.geometry
-    x = np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2))
-    w = np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1))
+    if layer.rank == 3:  # a 3-D Conv node: x (N, C, D, H, W), weight (O, C//groups, KD, KH, KW)
+        x, w = inputs.x.transpose(0, 4, 1, 2, 3), inputs.weight.transpose(4, 3, 0, 1, 2)
+        attrs = dict(kernel_shape=[g.KD, g.KH, g.KW], strides=[g.sd, g.sh, g.sw],
+                     pads=[g.pf, g.pt, g.pl, g.pbk, g.pb, g.pr], dilations=[g.dd, g.dh, g.dw])
+    else:
+        x = np.ascontiguousarray(inputs.x.transpose(0, 3, 1, 2))
+        w = np.ascontiguousarray(inputs.weight.transpose(3, 2, 0, 1))
     if layer.rank == 1:  # a 1-D Conv node: x (N, C, W), weight (O, C//groups, KW)
         x, w = x[:, :, 0], w[:, :, 0]
         attrs = dict(kernel_shape=[g.KW], strides=[g.sw], pads=[g.pl, g.pr], dilations=[g.dw])
-    else:
+    elif layer.rank == 2:
         attrs = dict(kernel_shape=list(layer.kernel), strides=list(layer.stride), pads=[g.pt, g.pl, g.pb, g.pr],
                      dilations=list(layer.dilation))
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
@@ -99,7 +104,7 @@ def ort_impl(mods: OrtModules, layer: Layer, inputs: Inputs, layout: str, thread
     graph = helper.make_graph(
         [node], "cconv_bench_conv",
         [helper.make_tensor_value_info("x", elem, list(x.shape))],
-        [helper.make_tensor_value_info("y", elem, list(g.output_shape("NCHW" if layer.rank == 2 else "NCW")))],
+        [helper.make_tensor_value_info("y", elem, list(g.output_shape(layer.call_layout("NCHW"))))],
         initializer=[onnx.numpy_helper.from_array(w, "w"), onnx.numpy_helper.from_array(inputs.bias, "b")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ORT_OPSET)],
@@ -118,7 +123,7 @@ def ort_impl(mods: OrtModules, layer: Layer, inputs: Inputs, layout: str, thread
     def to_numpy(result: Any) -> Any:
         if layout == "NCHW":
             return result
-        return result.transpose(0, 2, 3, 1) if layer.rank == 2 else result.transpose(0, 2, 1)
+        return result.transpose(0, *range(2, result.ndim), 1)   # channels last
 
     return Impl(name="ort", forward=forward, backward=None, to_numpy=to_numpy,
                 settle_s=SETTLE_ORT_S if threads > 1 else 0.0)

@@ -14,7 +14,8 @@ input's size (a view, as the pad's backward is).
 A 1-D layer runs ``torch.nn.functional.conv1d`` on contiguous (N, C, W)
 tensors (PyTorch has no channels_last for them), and the same
 ``convolution_backward`` with one-entry stride, padding and dilation; unequal
-sides are padded with ``F.pad`` as above.
+sides are padded with ``F.pad`` as above. A 3-D layer runs ``F.conv3d`` on
+channels_last_3d tensors, likewise.
 """
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def torch_impl(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
     """
     if layer.rank == 1:
         return _torch_impl_1d(torch, layer, inputs, layout)
+    if layer.rank == 3:
+        return _torch_impl_3d(torch, layer, inputs, layout)
     g = layer.geometry
     channels_last = torch.channels_last
     x = torch.from_numpy(inputs.x).permute(0, 3, 1, 2).contiguous(memory_format=channels_last)
@@ -130,6 +133,51 @@ def _torch_impl_1d(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Imp
             gx, gw, gb = result
             gw = gw.numpy()  # OIW
             return (activation(gx), gw.transpose(2, 1, 0) if layout == "NHWC" else gw, gb.numpy())
+        return activation(result)
+
+    return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)
+
+
+def _torch_impl_3d(torch: Any, layer: Layer, inputs: Inputs, layout: str) -> Impl:
+    """``torch_impl`` for a 3-D layer: conv3d and convolution_backward on channels_last_3d tensors.
+    ``inputs`` are NDHWC/DHWIO; ``to_numpy`` gives NDHWC/DHWIO or NCDHW/OIDHW arrays."""
+    g = layer.geometry
+    fmt = torch.channels_last_3d
+    x = torch.from_numpy(inputs.x).permute(0, 4, 1, 2, 3).contiguous(memory_format=fmt)
+    w = torch.from_numpy(inputs.weight).permute(4, 3, 0, 1, 2).contiguous(memory_format=fmt)
+    b = torch.from_numpy(inputs.bias)
+    gy = torch.from_numpy(inputs.grad_out).permute(0, 4, 1, 2, 3).contiguous(memory_format=fmt)
+    stride, dilation = [g.sd, g.sh, g.sw], [g.dd, g.dh, g.dw]
+    even = g.pf == g.pbk and g.pt == g.pb and g.pl == g.pr
+    padding = [g.pf, g.pt, g.pl] if even else [0, 0, 0]
+    sides = (g.pl, g.pr, g.pt, g.pb, g.pf, g.pbk)  # F.pad's order: the last axis first
+    conv3d = torch.nn.functional.conv3d
+    conv_backward = torch.ops.aten.convolution_backward
+    with torch.no_grad():
+        x_run = x if even else torch.nn.functional.pad(x, sides)
+
+    def forward() -> Any:
+        with torch.no_grad():
+            return conv3d(x if even else torch.nn.functional.pad(x, sides), w, b, stride, padding, dilation,
+                          g.groups)
+
+    def backward() -> Any:
+        with torch.no_grad():
+            gx, gw, gb = conv_backward(gy, x_run, w, [g.O], stride, padding, dilation, False, [0, 0, 0], g.groups,
+                                       [True, True, True])
+            if not even:
+                gx = gx[:, :, g.pf:g.pf + g.D, g.pt:g.pt + g.H, g.pl:g.pl + g.W]
+            return gx, gw, gb
+
+    def activation(t: Any) -> Any:
+        a = t.numpy()  # logical NCDHW
+        return a.transpose(0, 2, 3, 4, 1) if layout == "NHWC" else a
+
+    def to_numpy(result: Any) -> Any:
+        if isinstance(result, (tuple, list)):
+            gx, gw, gb = result
+            gw = gw.numpy()  # OIDHW
+            return (activation(gx), gw.transpose(2, 3, 4, 1, 0) if layout == "NHWC" else gw, gb.numpy())
         return activation(result)
 
     return Impl(name="torch", forward=forward, backward=backward, to_numpy=to_numpy)

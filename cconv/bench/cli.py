@@ -67,10 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "pad takes every form of conv2d's padding: 1, 1x2 (PHxPW), 1,2,0,1 "
                              "(top,bottom,left,right), same, valid); without H a 1-D layer timed "
                              "through conv1d, e.g. N=4,W=16000,C=1,O=512,k=10,stride=5 (pad: p, "
-                             "left,right, same, valid, causal); repeatable")
+                             "left,right, same, valid, causal); with D a 3-D layer timed through conv3d, "
+                             "e.g. N=2,D=16,H=16,W=16,C=64,O=64,k=3,pad=1 (k, stride, dilation: n or "
+                             "KDxKHxKW; pad: p, front,back,top,bottom,left,right, same, valid); repeatable")
     parser.add_argument("--suite", choices=tuple(SUITES), default="2d",
                         help="the built-in layers: 2d (default), 1d (conv1d: an audio front end and "
-                             "dilated temporal layers, against torch's conv1d) or all")
+                             "dilated temporal layers, against torch's conv1d), 3d (conv3d: 3x3x3, 1x1x1 "
+                             "and depthwise layers on volumes, against torch's conv3d) or all")
     parser.add_argument("--layers", metavar="NAME_SUBSTRING",
                         help="only layers whose name contains this (comma-separated "
                              "alternatives, case-insensitive)")

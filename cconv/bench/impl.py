@@ -52,14 +52,14 @@ class Impl:
 def module_impl(name: str, module: Any, layer: Layer, inputs: Inputs, layout: str,
                 settle_s: float = 0.0, threads: int | None = None) -> Impl:
     """Bind ``module.conv2d``/``module.conv2d_backward`` (cconv or cconv.reference),
-    or ``conv1d``/``conv1d_backward`` for a 1-D layer, to ``inputs``, which must
+    or ``conv1d``/``conv3d`` and their backward for a 1-D/3-D layer, to ``inputs``, which must
     already be in ``layout``; ``threads`` pins cconv's ``num_threads``."""
     kwargs: dict[str, Any] = layer.call_kwargs(layout)
     if threads is not None:
         kwargs["num_threads"] = threads
     args = for_call(inputs, layer, layout)
-    conv = module.conv1d if layer.rank == 1 else module.conv2d
-    conv_backward = module.conv1d_backward if layer.rank == 1 else module.conv2d_backward
+    conv = getattr(module, f"conv{layer.rank}d")
+    conv_backward = getattr(module, f"conv{layer.rank}d_backward")
     return Impl(
         name=name,
         forward=lambda: conv(args.x, args.weight, args.bias, **kwargs),

@@ -28,6 +28,11 @@ key            default   meaning
   smaller half of the padding before (top, left);
 * ``pad=valid`` is ``padding="valid"``: none.
 
+A spec with ``D`` is a 3-D layer, timed through ``conv3d``:
+``N=2,D=16,H=16,W=16,C=64,O=64,k=3,pad=1``; its ``k``, ``stride`` and
+``dilation`` are ``3`` or ``KDxKHxKW``, and ``pad`` is ``p``, six per-side
+values ``front,back,top,bottom,left,right``, ``same`` or ``valid``.
+
 A spec without ``H`` but with ``W`` is a 1-D layer, timed through ``conv1d``:
 ``N=4,W=16000,C=1,O=512,k=10,stride=5``; its ``k``, ``stride`` and
 ``dilation`` are single numbers, and ``pad`` is ``p``, ``left,right``,
@@ -46,7 +51,7 @@ from typing import Any
 from .suite import Layer, Pair, fmt_pair
 
 _SHAPE_KEYS = {
-    "n": "N", "h": "H", "w": "W", "c": "C", "o": "O",
+    "n": "N", "d": "D", "h": "H", "w": "W", "c": "C", "o": "O",
     "k": "kernel", "kernel": "kernel",
     "stride": "stride", "pad": "padding", "padding": "padding",
     "dilation": "dilation", "groups": "groups", "name": "name",
@@ -70,12 +75,14 @@ def _parse_int(key: str, text: str) -> int:
     return int(text)
 
 
-def _parse_pair(key: str, text: str) -> Pair:
-    """Parse ``"3"`` or ``"3x5"`` into a pair."""
+def _parse_pair(key: str, text: str) -> Any:
+    """Parse ``"3"`` or ``"3x5"`` into a pair (``"3x3x1"``, a 3-D layer's triple, into a triple)."""
     parts = text.lower().split("x")
-    if len(parts) not in (1, 2):
+    if len(parts) not in (1, 2, 3):
         raise ValueError(f"{key}={text!r} must be an integer or HxW such as 3x5")
     values = [_parse_int(key, part) for part in parts]
+    if len(values) == 3:
+        return tuple(values)
     return (values[0], values[-1])
 
 
@@ -92,6 +99,9 @@ def _parse_padding(key: str, text: str) -> Any:
         if len(parts) == 4:
             top, bottom, left, right = (_parse_int(key, part) for part in parts)
             return ((top, bottom), (left, right))
+        if len(parts) == 6:   # front,back,top,bottom,left,right: 3-D only
+            v = [_parse_int(key, part) for part in parts]
+            return ((v[0], v[1]), (v[2], v[3]), (v[4], v[5]))
         if len(parts) == 1:
             return _parse_pair(key, text)
     except ValueError:
@@ -150,6 +160,27 @@ def _default_name(fields: dict[str, Any]) -> str:
     return name
 
 
+def _parse_3d(fields: dict[str, Any]) -> Layer:
+    """A 3-D layer from parsed fields with D (``k``, ``stride``, ``dilation``: one number or a triple)."""
+    missing = [key if key != "kernel" else "k" for key in ("H", "C", "O", "kernel") if key not in fields]
+    if missing:
+        raise ValueError(f"missing required key(s): {', '.join(missing)}")
+    for key in _PAIR_FIELDS:
+        value = fields.get(key)
+        if isinstance(value, tuple) and len(value) == 2:
+            if value[0] != value[1]:
+                raise ValueError(f"a 3-D layer (with D) takes {key}=n or KDxKHxKW; got {value[0]}x{value[1]}")
+            fields[key] = value[0]
+    padding = fields.get("padding", 0)
+    if isinstance(padding, tuple) and len(padding) == 2 and padding[0] == padding[1] and isinstance(padding[0], int):
+        fields["padding"] = padding[0]      # pad=p
+    elif isinstance(padding, tuple) and len(padding) != 3:
+        raise ValueError("a 3-D layer (with D) takes pad=p, front,back,top,bottom,left,right, same or valid")
+    fields.setdefault("W", fields["H"])
+    name = fields.pop("name", None) or f"shape-{fields['D']}x{fields['H']}x{fields['W']}x{fields['C']}-{fields['O']}"
+    return Layer.make3d(name, **fields)
+
+
 def _parse_1d(fields: dict[str, Any]) -> Layer:
     """A 1-D layer from parsed fields without H (``k``, ``stride``, ``dilation`` single numbers)."""
     missing = [key if key != "kernel" else "k" for key in ("C", "O", "kernel") if key not in fields]
@@ -194,6 +225,8 @@ def parse_shape_spec(text: str) -> Layer:
     try:
         fields = _parse_shape_fields(text)
         fields.setdefault("N", 1)
+        if "D" in fields:
+            return _parse_3d(fields)
         if "H" not in fields and "W" in fields:
             return _parse_1d(fields)
         missing = [key if key != "kernel" else "k" for key in _REQUIRED_FIELDS if key not in fields]

@@ -5,7 +5,10 @@ A layer is a label and a ``ConvGeometry`` (``cconv._params``), the object
 padding and FLOP counts are conv2d's, not a second derivation that could
 drift from it. A 1-D layer (``Layer.make1d``, ``rank == 1``) is timed
 through ``conv1d`` (and PyTorch's ``conv1d``, ORT's 1-D ``Conv``); its
-geometry holds it as the 2-D one with a unit H axis, as ``conv1d`` does.
+geometry holds it as the 2-D one with a unit H axis, as ``conv1d`` does. A
+3-D layer (``Layer.make3d``) is timed through ``conv3d`` (PyTorch's
+``conv3d`` on channels_last_3d tensors, ORT's 3-D ``Conv``); its arrays are
+NDHWC (``native_layout``).
 
 FLOPs: the forward pass counts ``2*N*Ho*Wo*O*KH*KW*C/groups``
 (``ConvGeometry.flops``); the backward pass counts twice that (grad_x and
@@ -86,18 +89,40 @@ class Layer:
                                  dilation=dilation, groups=groups, layout="NWC")
         return cls(name, geometry, quick_n)
 
+    @classmethod
+    def make3d(cls, name: str, *, N: int, D: int, H: int, W: int, C: int, O: int, kernel: Any, stride: Any = 1,
+               padding: Any = 0, dilation: Any = 1, groups: int = 1, quick_n: int | None = None) -> Layer:
+        """Validate a 3-D layer's parameters (as ``conv3d`` does) and build it."""
+        for key, value in (("N", N), ("D", D), ("H", H), ("W", W), ("C", C), ("O", O)):
+            if value < 1:
+                raise ValueError(f"{key} must be >= 1, got {value}")
+        geometry = conv_geometry((N, D, H, W, C), kernel, out_channels=O, stride=stride, padding=padding,
+                                 dilation=dilation, groups=groups, layout="NDHWC")
+        return cls(name, geometry, quick_n)
+
     @property
     def rank(self) -> int:
-        """Spatial axes: 2, or 1 for a layer timed through ``conv1d``."""
+        """Spatial axes: 2, 1 for a layer timed through ``conv1d``, 3 through ``conv3d``."""
         return self.geometry.rank
 
+    @property
+    def native_layout(self) -> str:
+        """The order the layer's arrays are drawn in: NHWC (a 1-D layer with a unit H), or NDHWC."""
+        return "NDHWC" if self.rank == 3 else "NHWC"
+
     def call_layout(self, layout: str) -> str:
-        """The layout of the calls for the benchmark's ``--layout``: NHWC/NCHW, or NWC/NCW for a 1-D layer."""
-        return layout if self.rank == 2 else {"NHWC": "NWC", "NCHW": "NCW"}[layout]
+        """The layout of the calls for the benchmark's ``--layout`` (NHWC/NCHW): NWC/NCW for a
+        1-D layer, NDHWC/NCDHW for a 3-D one."""
+        if self.rank == 2:
+            return layout
+        return {1: {"NHWC": "NWC", "NCHW": "NCW"}, 3: {"NHWC": "NDHWC", "NCHW": "NCDHW"}}[self.rank][layout]
 
     def call_kwargs(self, layout: str) -> dict[str, Any]:
         """The geometry keywords of a cconv call in ``call_layout(layout)``, padding resolved."""
         g = self.geometry
+        if self.rank == 3:
+            return dict(stride=(g.sd, g.sh, g.sw), padding=((g.pf, g.pbk), (g.pt, g.pb), (g.pl, g.pr)),
+                        dilation=(g.dd, g.dh, g.dw), groups=g.groups, layout=self.call_layout(layout))
         if self.rank == 1:
             return dict(stride=g.sw, padding=(g.pl, g.pr), dilation=g.dw, groups=g.groups,
                         layout=self.call_layout(layout))
@@ -148,6 +173,13 @@ class Layer:
     def spec(self) -> str:
         """The layer as a ``--shape`` spec string (a 1-D one has no H)."""
         g = self.geometry
+        if self.rank == 3:
+            triple = lambda a, b, c: str(a) if a == b == c else f"{a}x{b}x{c}"  # noqa: E731
+            pads = (g.pf, g.pbk, g.pt, g.pb, g.pl, g.pr)
+            pad = str(g.pf) if len(set(pads)) == 1 else ",".join(map(str, pads))
+            return (f"N={g.N},D={g.D},H={g.H},W={g.W},C={g.C},O={g.O},k={triple(g.KD, g.KH, g.KW)},"
+                    f"stride={triple(g.sd, g.sh, g.sw)},pad={pad},dilation={triple(g.dd, g.dh, g.dw)},"
+                    f"groups={g.groups}")
         if self.rank == 1:
             pad = str(g.pl) if g.pl == g.pr else f"{g.pl},{g.pr}"
             return (f"N={g.N},W={g.W},C={g.C},O={g.O},k={g.KW},stride={g.sw},pad={pad},"
@@ -161,11 +193,15 @@ class Layer:
     def params(self) -> dict[str, Any]:
         """The layer's parameters as a JSON-ready dict (``params`` of a record)."""
         g = self.geometry
-        return {
+        params: dict[str, Any] = {
             "N": g.N, "H": g.H, "W": g.W, "C": g.C, "O": g.O, "KH": g.KH, "KW": g.KW,
             "stride": list(self.stride), "padding": self.padding_json(),
             "dilation": list(self.dilation), "groups": g.groups, "Ho": g.Ho, "Wo": g.Wo,
         }
+        if self.rank == 3:  # the depth axis: stride, padding and dilation become (d, h, w) lists
+            params.update(D=g.D, KD=g.KD, Do=g.Do, stride=[g.sd, g.sh, g.sw],
+                          padding=[[g.pf, g.pbk], [g.pt, g.pb], [g.pl, g.pr]], dilation=[g.dd, g.dh, g.dw])
+        return params
 
     def route(self, pass_: str, layout: str) -> str:
         """The kernel(s) cconv's ``algorithm="auto"`` runs for this pass: for
@@ -199,5 +235,15 @@ SUITE_1D: list[Layer] = [
     Layer.make1d("tcn-k3d4-512", N=8, W=1024, C=512, O=512, kernel=3, dilation=4, padding="causal", quick_n=2),
 ]
 
+#: The 3-D suite (``--suite 3d``): 3x3x3 layers of a video / volume network at 32^3 and 16^3,
+#: a 1x1x1 channel mix and a depthwise 3x3x3.
+SUITE_3D: list[Layer] = [
+    Layer.make3d("c3d-32^3x32", N=2, D=32, H=32, W=32, C=32, O=32, kernel=3, padding=1, quick_n=1),
+    Layer.make3d("c3d-16^3x128", N=2, D=16, H=16, W=16, C=128, O=128, kernel=3, padding=1, quick_n=1),
+    Layer.make3d("pointwise-1x1x1", N=2, D=16, H=32, W=32, C=128, O=64, kernel=1, quick_n=1),
+    Layer.make3d("depthwise-3x3x3", N=2, D=16, H=32, W=32, C=64, O=64, kernel=3, padding=1, groups=64,
+                 quick_n=1),
+]
+
 #: ``--suite`` names and their layers.
-SUITES: dict[str, list[Layer]] = {"2d": SUITE, "1d": SUITE_1D, "all": SUITE + SUITE_1D}
+SUITES: dict[str, list[Layer]] = {"2d": SUITE, "1d": SUITE_1D, "3d": SUITE_3D, "all": SUITE + SUITE_1D + SUITE_3D}

@@ -1,0 +1,227 @@
+"""conv3d and its gradients, the Conv3D layer and cconv.reference's 3-D functions.
+
+Oracles: the direct definition written here as float64 loops over output voxels and kernel taps
+(``_conv3d_loop``, ``_conv3d_backward_loop``), and PyTorch's ``F.conv3d`` through autograd when
+torch is importable.
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+import cconv
+from _oracle import assert_close
+
+
+def _pads(padding, size, kernel, stride, dilation):
+    """Any accepted padding -> ((front, back), (top, bottom), (left, right)), from the spec."""
+    if padding == "valid":
+        return ((0, 0),) * 3
+    if padding == "same":
+        out = []
+        for n, k, s, d in zip(size, kernel, stride, dilation):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            out.append((total // 2, total - total // 2))
+        return tuple(out)
+    if isinstance(padding, int):
+        return ((padding, padding),) * 3
+    if all(isinstance(p, int) for p in padding):
+        return tuple((p, p) for p in padding)
+    return tuple(tuple(p) for p in padding)
+
+
+def _triple(v):
+    return (v,) * 3 if isinstance(v, int) else tuple(v)
+
+
+def _taps(x_shape, w_shape, stride, pads, dilation):
+    """(do, ho, wo, kd, kh, kw, di, hi, wi) of every tap that lands inside the NDHWC input."""
+    N, D, H, W, _ = x_shape
+    KD, KH, KW = w_shape[:3]
+    sizes, ks = (D, H, W), (KD, KH, KW)
+    outs = [(n + p0 + p1 - d * (k - 1) - 1) // s + 1
+            for n, (p0, p1), k, s, d in zip(sizes, pads, ks, stride, dilation)]
+    for o in itertools.product(*(range(m) for m in outs)):
+        for k in itertools.product(*(range(m) for m in ks)):
+            i = [o[a] * stride[a] - pads[a][0] + k[a] * dilation[a] for a in range(3)]
+            if all(0 <= i[a] < sizes[a] for a in range(3)):
+                yield (*o, *k, *i)
+
+
+def _out_shape(x_shape, w_shape, stride, pads, dilation):
+    sizes, ks = x_shape[1:4], w_shape[:3]
+    return tuple((n + p0 + p1 - d * (k - 1) - 1) // s + 1
+                 for n, (p0, p1), k, s, d in zip(sizes, pads, ks, stride, dilation))
+
+
+def _conv3d_loop(x, w, b, stride, pads, dilation, groups):
+    """y[n, do, ho, wo, o] = b[o] + sum over taps and the group's channels (NDHWC, DHWIO)."""
+    Cg, O = w.shape[3], w.shape[4]
+    Og = O // groups
+    y = np.zeros((x.shape[0], *_out_shape(x.shape, w.shape, stride, pads, dilation), O))
+    if b is not None:
+        y += b
+    for do, ho, wo, kd, kh, kw, di, hi, wi in _taps(x.shape, w.shape, stride, pads, dilation):
+        for g in range(groups):
+            y[:, do, ho, wo, g * Og:(g + 1) * Og] += x[:, di, hi, wi, g * Cg:(g + 1) * Cg] @ w[kd, kh, kw, :, g * Og:(g + 1) * Og]
+    return y
+
+
+def _conv3d_backward_loop(gy, x, w, stride, pads, dilation, groups):
+    Cg, O = w.shape[3], w.shape[4]
+    Og = O // groups
+    gx, gw = np.zeros_like(x), np.zeros_like(w)
+    for do, ho, wo, kd, kh, kw, di, hi, wi in _taps(x.shape, w.shape, stride, pads, dilation):
+        for g in range(groups):
+            go = gy[:, do, ho, wo, g * Og:(g + 1) * Og]
+            gx[:, di, hi, wi, g * Cg:(g + 1) * Cg] += go @ w[kd, kh, kw, :, g * Og:(g + 1) * Og].T
+            gw[kd, kh, kw, :, g * Og:(g + 1) * Og] += x[:, di, hi, wi, g * Cg:(g + 1) * Cg].T @ go
+    return gx, gw, gy.sum(axis=(0, 1, 2, 3))
+
+
+# (N, D, H, W, C, O, kernel, stride, padding, dilation, groups): per-axis kernels, strides,
+# dilations and pads, "same", a grouped, a depthwise and a 1x1x1 layer, and one whose receptive
+# field (3x3x3x48 = 1296 values) is longer than one GEMM K block (the plain "gemm" forward).
+CASES = [
+    (2, 4, 5, 6, 3, 4, 3, 1, 1, 1, 1),
+    (1, 6, 5, 4, 4, 6, (3, 2, 1), (2, 1, 1), ((1, 0), (2, 1), (0, 2)), 1, 2),
+    (1, 6, 6, 6, 2, 3, 3, 1, "same", (2, 1, 2), 1),
+    (2, 4, 4, 4, 6, 6, 3, 2, 1, 1, 6),
+    (2, 3, 4, 5, 6, 7, 1, 1, 0, 1, 1),
+    (1, 3, 4, 4, 48, 2, 3, 1, 1, 1, 1),
+]
+
+
+def _ids(case):
+    return "x".join(map(str, case[:6])) + f"-k{case[6]}-s{case[7]}-p{case[8]}-d{case[9]}-g{case[10]}"
+
+
+def _to(layout, a):
+    return a if layout == "NDHWC" else a.transpose(0, 4, 1, 2, 3)
+
+
+def _w_to(layout, w):
+    return w if layout == "NDHWC" else w.transpose(4, 3, 0, 1, 2)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("layout", ["NDHWC", "NCDHW"])
+def test_conv3d_and_gradients_match_the_definition(case, layout):
+    N, D, H, W, C, O, k, stride, padding, dilation, groups = case
+    kernel, stride, dilation = _triple(k), _triple(stride), _triple(dilation)
+    pads = _pads(padding, (D, H, W), kernel, stride, dilation)
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    x = rng.standard_normal((N, D, H, W, C))
+    w = rng.standard_normal((*kernel, C // groups, O))
+    b = rng.standard_normal(O)
+    y_ref = _conv3d_loop(x, w, b, stride, pads, dilation, groups)
+    gy = rng.standard_normal(y_ref.shape)
+    gx_ref, gw_ref, gb_ref = _conv3d_backward_loop(gy, x, w, stride, pads, dilation, groups)
+    kw = dict(stride=case[7], padding=padding, dilation=case[9], groups=groups, layout=layout)
+    for dtype in (np.float64, np.float32):
+        xd, wd, gyd = _to(layout, x).astype(dtype), _w_to(layout, w).astype(dtype), _to(layout, gy).astype(dtype)
+        before = xd.copy()
+        y = cconv.conv3d(xd, wd, b.astype(dtype), **kw)
+        assert y.dtype == dtype
+        assert_close(y, _to(layout, y_ref), dtype, what="forward")
+        assert cconv.conv3d_output_shape(xd.shape, wd.shape, **kw) == y.shape
+        gx, gw, gb = cconv.conv3d_backward(gyd, xd, wd, **kw)
+        assert_close(gx, _to(layout, gx_ref), dtype, what="grad_input")
+        assert_close(gw, _w_to(layout, gw_ref), dtype, what="grad_weight")
+        assert_close(gb, gb_ref, dtype, what="grad_bias")
+        assert_close(cconv.conv3d_grad_input(gyd, wd, xd.shape, **kw), gx, dtype, what="conv3d_grad_input")
+        assert_close(cconv.conv3d_grad_weight(gyd, xd, wd.shape, **kw), gw, dtype, what="conv3d_grad_weight")
+        np.testing.assert_array_equal(xd, before)
+    ref = pytest.importorskip("cconv.reference")
+    assert_close(ref.conv3d(_to(layout, x), _w_to(layout, w), b, **kw), _to(layout, y_ref))
+    for got, expected in zip(ref.conv3d_backward(_to(layout, gy), _to(layout, x), _w_to(layout, w), **kw),
+                             (_to(layout, gx_ref), _w_to(layout, gw_ref), gb_ref)):
+        assert_close(got, expected)
+
+
+def test_routes_and_threads():
+    """3-D runs on the GEMM routes; col2im's blocks of depth planes give the same result on 1 and 2
+    threads (to rounding) on a volume with many blocks."""
+    routes = cconv.select_algorithm((1, 16, 16, 16, 32), (3, 3, 3, 32, 32), padding=1, layout="NDHWC")
+    assert routes["forward"] == "gemm-implicit" and routes["grad_input"] == routes["grad_weight"] == "gemm"
+    assert cconv.select_algorithm((1, 4, 4, 4, 8), (1, 1, 1, 8, 8), layout="NDHWC")["forward"] == "gemm-pointwise"
+    assert cconv.select_algorithm((1, 4, 4, 4, 200), (3, 3, 3, 200, 8), layout="NDHWC")["forward"] == "gemm"
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 20, 9, 8, 8))
+    w = rng.standard_normal((3, 3, 3, 8, 8))
+    gy = rng.standard_normal((2, 20, 9, 8, 8))
+    one = cconv.conv3d_backward(gy, x, w, padding=1, num_threads=1)
+    two = cconv.conv3d_backward(gy, x, w, padding=1, num_threads=2)
+    for a, b in zip(one, two):
+        assert_close(a, b)
+    y = cconv.conv3d(x, w, padding=1)
+    assert abs(np.vdot(y, gy) - np.vdot(x, two[0])) <= 1e-10 * abs(np.vdot(y, gy))
+
+
+@pytest.mark.parametrize("algorithm", ["winograd", "direct"])
+def test_zero_only_kernels_refuse_3d(algorithm):
+    with pytest.raises(ValueError, match="3-D convolutions run on the GEMM kernels"):
+        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 1, 2)), groups=2, algorithm=algorithm)
+
+
+def test_unbatched_and_layers():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 5, 6, 4))           # (C, D, H, W), unbatched NCDHW
+    layer = cconv.Conv3D(3, 2, (3, 1, 3), padding=(1, 0, 1), layout="NCDHW", dtype=np.float64, rng=0)
+    y = layer(x)
+    assert y.shape == (2, 5, 6, 4)
+    np.testing.assert_allclose(y, cconv.conv3d(x[None], layer.weight, layer.bias, padding=(1, 0, 1),
+                                               layout="NCDHW")[0])
+    gy = rng.standard_normal(y.shape)
+    gx = layer.backward(gy)
+    ex, ew, eb = cconv.conv3d_backward(gy[None], x[None], layer.weight, padding=(1, 0, 1), layout="NCDHW")
+    np.testing.assert_allclose(gx, ex[0])
+    np.testing.assert_allclose(layer.grad_weight, ew)
+    np.testing.assert_allclose(layer.grad_bias, eb)
+    assert cconv.conv3d_output_shape((5, 6, 4, 3), (3, 1, 3, 3, 2), padding=(1, 0, 1)) == (5, 6, 4, 2)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 2, 2))), "weight must have 5 dimensions"),
+    (lambda: cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), stride=(1, 2)),
+     r"stride must be an int or a 3-tuple of ints \(d, h, w\); got \(1, 2\)"),
+    (lambda: cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), padding=((1, 1), (1, 1))),
+     r"padding must be an int, \(pd, ph, pw\), \(\(front, back\), \(top, bottom\), \(left, right\)\)"),
+    (lambda: cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), layout="NHWC"),
+     r"layout must be one of \('NDHWC', 'NCDHW'\)"),
+    (lambda: cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), padding=1, padding_mode="reflect"),
+     "padding_mode='reflect' is not available for 3-D"),
+    (lambda: cconv.conv3d(np.zeros((1, 2, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2))),
+     r"kernel \(dilated extent 3x3x3\) is larger than the padded input \(2x4x4\) of x"),
+    (lambda: cconv.conv3d(np.zeros((4, 4, 4)), np.zeros((3, 3, 3, 2, 2))),
+     "x must have 4 \\(unbatched\\) or 5 \\(batched\\) dimensions"),
+])
+def test_errors_name_the_argument(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_against_torch(dtype, unbatched):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 4, 7, 6, 5)).astype(dtype)          # NCDHW
+    w = rng.standard_normal((6, 2, 3, 2, 3)).astype(dtype)          # OIDHW, groups=2
+    b = rng.standard_normal(6).astype(dtype)
+    if unbatched:
+        x = x[0]
+    kw_t = dict(stride=(2, 1, 1), padding=(1, 0, 2), dilation=(1, 2, 1), groups=2)
+    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
+    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
+    bt = torch.tensor(b.astype(np.float64), requires_grad=True)
+    yt = F.conv3d(xt, wt, bt, **kw_t)
+    gy = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    yt.backward(torch.tensor(gy.astype(np.float64)))
+    kw = dict(kw_t, layout="NCDHW")
+    assert_close(cconv.conv3d(x, w, b, **kw), yt.detach().numpy(), dtype)
+    gx, gw, gb = cconv.conv3d_backward(gy, x, w, **kw)
+    assert_close(gx, xt.grad.numpy(), dtype)
+    assert_close(gw, wt.grad.numpy(), dtype)
+    assert_close(gb, bt.grad.numpy(), dtype)
