@@ -74,3 +74,23 @@ def grad_input_single_channel(
     n_threads: int,  # int
 ) -> None:
     """Direct grad_input for one input channel, groups == 1, stride 1; writes ``dx``."""
+
+
+def depthwise3d_grad_input(
+    dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Do*Ho, Wo, C)
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (KD*KH, KW, 1, C)
+    dx: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, D*H, W, C)
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """grad_input of a 3-D depthwise layer; writes every value of ``dx``."""
+
+def depthwise3d_grad_weight(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, D*H, W, C)
+    dy: NDArray[_F],  # const floating[:, :, :, ::1], (N, Do*Ho, Wo, C)
+    dw: NDArray[_F],  # floating[:, :, :, ::1], OUT (KD*KH, KW, 1, C)
+    db: NDArray[_F] | None,  # floating[::1], OUT (C,) or None
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """grad_weight (and grad_bias) of a 3-D depthwise layer."""

@@ -7,7 +7,9 @@ kernels, which read the depth axis from the geometry: vol2col tiles (each
 row one output voxel's receptive field over (kd, kh, kw, c)) times the
 packed weight, the implicit GEMM's table of contiguous input runs, and
 col2im in race-free blocks of output depth planes. Every ISA level of the
-kernel table serves them. The kernels take 4-D memoryviews: an NDHWC array
+kernel table serves them. A depthwise layer (groups == C == O) runs the 2-D
+depthwise row kernels of the table summed over the kernel's depth taps
+("direct-depthwise"). The kernels take 4-D memoryviews: an NDHWC array
 is passed as its (N, D*H, W, C) view, which is the same memory.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from . import _backward, _forward, _layout
 from ._batch import Batch, grad_out_shape_iv
 from ._conv import _threads_for
 from ._params import ConvGeometry, activation_iv, array_iv, compute_dtype, conv_call_geometry, input_batch_iv, layout_iv
-from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route
+from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, transposed_geometry
 from ._threading import resolve_num_threads
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
@@ -51,10 +53,11 @@ _PARAMS_DOC = """stride : int or (int, int, int), default 1
     num_threads : int or None, default None
         OpenMP threads for this call, at most; None uses
         ``cconv.get_num_threads()``.
-    algorithm : {"auto", "gemm"}, default "auto"
+    algorithm : {"auto", "gemm", "direct"}, default "auto"
         3-D convolutions run on the GEMM kernels ("gemm-implicit" forward
         where the receptive field fits one K block, "gemm-pointwise" for
-        1x1x1, else "gemm"); "winograd" and "direct" raise ValueError."""
+        1x1x1, else "gemm"), and depthwise ones (groups == C == O) on the
+        direct depthwise kernels ("direct"); "winograd" raises ValueError."""
 
 
 def _doc(func: _Func) -> _Func:
@@ -111,18 +114,35 @@ def _forward_ndhwc(xh: NDArray[Any], wh: NDArray[Any], bias: NDArray[Any] | None
                    dtype: DTypeLike, n_threads: int, route: str) -> NDArray[Any]:
     y = np.empty((geom.N, geom.Do * geom.Ho, geom.Wo, geom.O), dtype=dtype)
     if y.size:
-        if route == "gemm-implicit":
+        if route == "direct-depthwise":
+            _forward.conv3d_depthwise(xh, wh, bias, y, geom.kernel_tuple(), n_threads)
+        elif route == "gemm-implicit":
             _forward.conv2d_implicit(xh, wh, bias, y, geom.kernel_tuple(), n_threads)
         else:
             _forward.conv2d_gemm(xh, wh, bias, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return y
 
 
+def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[Any]:
+    """The weight of grad_input's forward (``_routes.transposed_geometry``), as a 4-D view:
+    w'[kd, kh, kw, o, g*Cg + c] = w[KD-1-kd, KH-1-kh, KW-1-kw, c, g*Og + o]."""
+    w6 = wh.reshape(geom.KD, geom.KH, geom.KW, geom.Cg, geom.groups, geom.Og)[::-1, ::-1, ::-1]
+    flipped = np.ascontiguousarray(w6.transpose(0, 1, 2, 5, 4, 3))
+    return flipped.reshape(geom.KD * geom.KH, geom.KW, geom.Og, geom.C)
+
+
 def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike,
                       n_threads: int, route: str) -> NDArray[Any]:
-    dx = np.zeros((geom.N, geom.D * geom.H, geom.W, geom.C), dtype=dtype)
+    writes_all = route in ("direct-depthwise", "gemm-implicit") and dyh.size > 0
+    dx = (np.empty if writes_all else np.zeros)((geom.N, geom.D * geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
-        _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+        if route == "direct-depthwise":
+            _backward.depthwise3d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads)
+        elif route == "gemm-implicit":
+            _forward.conv2d_implicit(dyh, _flipped_transposed_weight(wh, geom), None, dx,
+                                     transposed_geometry(geom).kernel_tuple(), n_threads)
+        else:
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dx
 
 
@@ -130,7 +150,10 @@ def _grad_weight_ndhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, 
                        route: str, with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
     dw = np.empty((geom.KD * geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
-    _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+    if route == "direct-depthwise":
+        _backward.depthwise3d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
+    else:
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
     return dw, db
 
 

@@ -56,3 +56,14 @@ def conv2d_single_channel(
     n_threads: int,  # int
 ) -> None:
     """Direct forward for one input channel, groups == 1, stride 1; writes ``y``."""
+
+
+def conv3d_depthwise(
+    x: NDArray[_F],  # const floating[:, :, :, ::1], (N, D*H, W, C)
+    w: NDArray[_F],  # const floating[:, :, :, ::1], (KD*KH, KW, 1, C)
+    bias: NDArray[_F] | None,  # const floating[::1], (C,) or None
+    y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Do*Ho, Wo, C)
+    geom: tuple[int, ...],  # tuple -> Geom struct
+    n_threads: int,  # int
+) -> None:
+    """Direct 3-D depthwise forward (groups == C == O); writes ``y``."""

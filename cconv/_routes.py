@@ -30,9 +30,10 @@ A route is a short name the benchmark prints:
 - ``"gemm"``: im2col tiles times the packed weight (every backward GEMM, and
   forwards with a longer im2col row).
 
-A 3-D layer (``conv3d``) takes the GEMM routes only: its im2col rows (vol2col)
-span the kernel's depth too, and col2im's race-free blocks are runs of output
-depth planes instead of rows.
+A 3-D layer (``conv3d``) takes the GEMM routes, whose im2col rows (vol2col)
+span the kernel's depth too and whose col2im's race-free blocks are runs of
+output depth planes instead of rows; or, depthwise, "direct-depthwise": the
+2-D depthwise row kernels summed over the kernel's depth taps.
 
 A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
 one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
@@ -153,23 +154,24 @@ def forward_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
 
 def transposed_geometry(geom: ConvGeometry) -> ConvGeometry:
     """The forward convolution that computes a stride-1 layer's grad_input:
-    of grad_out (Ho x Wo, O channels) with the kernel flipped and its channel
-    axes swapped, padded by the kernel's extent less the layer's padding,
-    giving H x W with C channels."""
-    ekh, ekw = (geom.KH - 1) * geom.dh, (geom.KW - 1) * geom.dw
+    of grad_out (Ho x Wo, O channels; Do x Ho x Wo in 3-D) with the kernel
+    flipped and its channel axes swapped, padded by the kernel's extent less
+    the layer's padding, giving H x W (D x H x W) with C channels."""
+    ekd, ekh, ekw = (geom.KD - 1) * geom.dd, (geom.KH - 1) * geom.dh, (geom.KW - 1) * geom.dw
     return replace(geom, H=geom.Ho, W=geom.Wo, C=geom.O, O=geom.C, Ho=geom.H, Wo=geom.W,
-                   pt=ekh - geom.pt, pb=ekh - geom.pb, pl=ekw - geom.pl, pr=ekw - geom.pr)
+                   pt=ekh - geom.pt, pb=ekh - geom.pb, pl=ekw - geom.pl, pr=ekw - geom.pr,
+                   D=geom.Do, Do=geom.D, pf=ekd - geom.pf, pbk=ekd - geom.pbk)
 
 
 def _implicit_grad_input_pays(geom: ConvGeometry) -> bool:
     """Stride 1, padding no wider than the kernel's extent, and at least
     _IMPLICIT_GRAD_INPUT_MIN_CHANNELS input channels per group (the width of
     the transposed GEMM), whose im2col row fits one K block."""
-    if (geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS or geom.bordered
-            or geom.rank == 3):
+    if (geom.sd != 1 or geom.sh != 1 or geom.sw != 1 or geom.Cg < _IMPLICIT_GRAD_INPUT_MIN_CHANNELS
+            or geom.bordered):
         return False
     t = transposed_geometry(geom)
-    return min(t.pt, t.pb, t.pl, t.pr) >= 0 and is_implicit(t)
+    return min(t.pf, t.pbk, t.pt, t.pb, t.pl, t.pr) >= 0 and is_implicit(t)
 
 
 def grad_input_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
@@ -206,9 +208,14 @@ def _stride(geom: ConvGeometry) -> str:
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
     if geom.rank == 3:
-        if algorithm in ("winograd", "direct"):
-            raise _cannot(algorithm, "3-D convolutions run on the GEMM kernels only (vol2col tiles times the "
-                                     "packed GEMM, or the implicit GEMM); use algorithm='gemm' or 'auto'")
+        if algorithm == "winograd":
+            raise _cannot(algorithm, "Winograd is 2-D (3x3) only; 3-D convolutions run on the GEMM kernels "
+                                     "and, depthwise, on the direct kernels")
+        if algorithm == "direct" and not is_depthwise(geom):
+            raise _cannot(algorithm, "'direct' needs a depthwise convolution (groups == C == O) in 3-D; got "
+                                     f"groups={geom.groups}, C={geom.C}, O={geom.O}")
+        if algorithm in ("auto", "direct") and is_depthwise(geom):
+            return "direct-depthwise"
         return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
     if geom.bordered:
         if algorithm in ("winograd", "direct"):

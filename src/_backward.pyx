@@ -3,7 +3,7 @@ input gradient. Entry points validate nothing: cconv._conv checks first."""
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
-from _patches cimport fill_cols, scatter_cols, frame_size, fold_frame
+from _patches cimport fill_cols, scatter_cols, frame_size, fold_frame, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
@@ -363,3 +363,135 @@ def grad_input_single_channel(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, 
     with nogil:
         for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>max(1, min(n_threads, rows))):
             sc_grad_input_row(k, dyp, wp, dxp, &sg, row)
+
+
+cdef inline ccdw_geom input_row_geom(const ccdw_geom* plane, Py_ssize_t hi) noexcept nogil:
+    """The 2-D depthwise geometry of input row hi of one plane as a one-row
+    image (N = H = 1, the top padding shifted by hi): the gather row kernel then
+    reads the same output rows of the plane and writes its row 0."""
+    cdef ccdw_geom r = plane[0]
+    r.N = 1
+    r.H = 1
+    r.pt = plane.pt + hi
+    return r
+
+
+cdef inline ccdw_geom output_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
+    """As _forward.plane_row_geom: output row ho of one plane as a one-row image."""
+    cdef ccdw_geom r = plane[0]
+    r.N = 1
+    r.Ho = 1
+    r.pt = plane.pt - ho * sh
+    return r
+
+
+def depthwise3d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Do*Ho, Wo, C)
+                           const floating[:, :, :, ::1] w,     # IN  (KD*KH, KW, 1, C)
+                           floating[:, :, :, ::1] dx,          # OUT (N, D*H, W, C)
+                           tuple geom, int n_threads):
+    """grad_input of a 3-D layer with groups == C == O, gathered per input row
+    (n, di, hi): the sum over the depth taps kd whose output plane
+    do = (di + front - kd*dd) / sd exists of the 2-D gather row kernel on that
+    plane of dy with the tap's weight slice. Each thread writes its own rows."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.D * g.H
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
+    cdef Py_ssize_t RW = g.W * g.C
+    if rows == 0 or g.C == 0 or g.W == 0:
+        return
+    n_threads = <int>min(n_threads, rows)
+    dtype = np.float32 if floating is float else np.float64
+    work_array = np.empty((n_threads, RW), dtype=dtype)
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* dyp = &dy[0, 0, 0, 0] if dy.size else NULL
+    cdef const floating* wp = &w[0, 0, 0, 0]
+    cdef floating* dxp = &dx[0, 0, 0, 0]
+    cdef ccdw_geom plane = depthwise_geom(&g)
+    cdef ccdw_geom rg
+    cdef const cck_row* k = ROW
+    cdef Py_ssize_t row, n, di, hi, kd, t, do, c, taps = g.KH * g.KW * g.C
+    cdef floating* xrow
+    cdef floating* tmp
+    cdef bint first
+    with nogil, parallel(num_threads=n_threads):
+        tmp = &work[threadid(), 0]
+        for row in prange(rows, schedule='dynamic', chunksize=chunk):
+            n = row // (g.D * g.H)
+            di = (row // g.H) % g.D
+            hi = row % g.H
+            rg = input_row_geom(&plane, hi)
+            xrow = dxp + row * RW
+            first = True
+            for kd in range(g.KD):
+                t = di + g.pf - kd * g.dd
+                if t < 0 or t % g.sd:
+                    continue
+                do = t // g.sd
+                if do >= g.Do or dyp == NULL:
+                    continue
+                if first:
+                    dw_grad_input_row(k, dyp + (n * g.Do + do) * g.Ho * g.Wo * g.C, wp + kd * taps, xrow, &rg, 0)
+                    first = False
+                else:
+                    dw_grad_input_row(k, dyp + (n * g.Do + do) * g.Ho * g.Wo * g.C, wp + kd * taps, tmp, &rg, 0)
+                    add_run(xrow, tmp, RW)
+            if first:   # no output plane reads this input plane
+                for c in range(RW):
+                    xrow[c] = 0
+
+
+def depthwise3d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, D*H, W, C)
+                            const floating[:, :, :, ::1] dy,    # IN  (N, Do*Ho, Wo, C)
+                            floating[:, :, :, ::1] dw,          # OUT (KD*KH, KW, 1, C)
+                            floating[::1] db,                   # OUT (C,) or None
+                            tuple geom, int n_threads):
+    """grad_weight (and grad_bias) of a 3-D layer with groups == C == O: per
+    output row (n, do, ho) and depth tap, the 2-D row kernel's contribution to
+    that tap's (KH, KW) slice, as partial sums over fixed runs of output rows
+    (more runs than threads, handed out dynamically) added in order."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.Do * g.Ho
+    cdef Py_ssize_t taps = g.KH * g.KW * g.C
+    cdef Py_ssize_t KO = g.KD * taps
+    dtype = np.float32 if floating is float else np.float64
+    n_threads = <int>max(1, min(n_threads, rows))
+    cdef Py_ssize_t n_parts = partial_sum_count(max(rows, 1), n_threads, (KO + g.O) * sizeof(floating))
+    dw_parts_array = np.zeros((n_parts, KO), dtype=dtype)
+    db_parts_array = np.zeros((n_parts, g.O), dtype=dtype)
+    cdef floating[:, ::1] dw_parts = dw_parts_array
+    cdef floating[:, ::1] db_parts = db_parts_array
+    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
+    cdef const floating* dyp = &dy[0, 0, 0, 0] if dy.size else NULL
+    cdef bint want_bias = db is not None
+    cdef ccdw_geom plane = depthwise_geom(&g)
+    cdef ccdw_geom rg
+    cdef const cck_row* k = ROW
+    cdef Py_ssize_t row, part, n, do, ho, kd, di, c, o, RW = g.Wo * g.C
+    cdef floating* dbt
+    cdef const floating* dyrow
+    if rows and g.Wo and g.O and xp != NULL:
+        with nogil:
+            for part in prange(n_parts, schedule='dynamic', num_threads=n_threads):
+                for row in range(part_first_tile(part, rows, n_parts), part_first_tile(part + 1, rows, n_parts)):
+                    n = row // (g.Do * g.Ho)
+                    do = (row // g.Ho) % g.Do
+                    ho = row % g.Ho
+                    rg = output_row_geom(&plane, ho, g.sh)
+                    dyrow = dyp + row * RW
+                    for kd in range(g.KD):
+                        di = do * g.sd - g.pf + kd * g.dd
+                        if di < 0 or di >= g.D:
+                            continue
+                        dw_grad_weight_row(k, xp + (n * g.D + di) * g.H * g.W * g.C, dyrow,
+                                           &dw_parts[part, kd * taps], NULL, &rg, 0)
+                    if want_bias:
+                        dbt = &db_parts[part, 0]
+                        for c in range(g.Wo):
+                            for o in range(g.O):
+                                dbt[o] += dyrow[c * g.O + o]
+    np.sum(dw_parts_array, axis=0, out=np.asarray(dw).reshape(KO))
+    if want_bias:
+        if rows and g.O and xp == NULL:
+            np.sum(np.asarray(dy).reshape(-1, g.O), axis=0, out=np.asarray(db))
+        else:
+            np.sum(db_parts_array, axis=0, out=np.asarray(db))

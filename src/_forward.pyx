@@ -5,7 +5,7 @@ Entry points validate nothing: cconv._conv checks every argument first.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
-from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols
+from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows, row_chunk
@@ -257,3 +257,69 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
     with nogil:
         for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>min(n_threads, rows)):
             sc_forward_row(k, xp, wp, bp, yp, &sg, row)
+
+
+cdef inline ccdw_geom plane_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
+    """The 2-D depthwise geometry of output row ho of one plane as a one-row
+    image: N = Ho = 1 and the top padding shifted by ho*sh, so the row kernels
+    read the same input rows and write their row 0 (the caller's row)."""
+    cdef ccdw_geom r = plane[0]
+    r.N = 1
+    r.Ho = 1
+    r.pt = plane.pt - ho * sh
+    return r
+
+
+def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
+                     const floating[:, :, :, ::1] w,    # IN  (KD*KH, KW, 1, C)
+                     const floating[::1] bias,          # IN  (C,) or None
+                     floating[:, :, :, ::1] y,          # OUT (N, Do*Ho, Wo, C)
+                     tuple geom, int n_threads):
+    """Direct forward for a 3-D layer with groups == C == O: each output row
+    (n, do, ho) is the sum over the kernel's depth taps of the 2-D depthwise
+    row kernel (src/kernels/depthwise/nhwc.h) on input plane
+    do*sd - front + kd*dd with that tap's (KH, KW) slice of the weight; the
+    first tap writes the row (bias fused), the others add theirs from a
+    per-thread row. Parallel over output rows, handed out dynamically."""
+    cdef Geom g = geom_from_tuple(geom)
+    cdef Py_ssize_t rows = g.N * g.Do * g.Ho
+    cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
+    if rows == 0 or g.O == 0 or g.Wo == 0:
+        return
+    n_threads = <int>min(n_threads, rows)
+    dtype = np.float32 if floating is float else np.float64
+    work_array = np.empty((n_threads, g.Wo * g.C), dtype=dtype)
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
+    cdef const floating* wp = &w[0, 0, 0, 0]
+    cdef const floating* bp = &bias[0] if bias is not None else NULL
+    cdef floating* yp = &y[0, 0, 0, 0]
+    cdef ccdw_geom plane = depthwise_geom(&g)
+    cdef ccdw_geom rg
+    cdef const cck_row* k = ROW
+    cdef Py_ssize_t row, n, do, ho, kd, di, c, RW = g.Wo * g.C, taps = g.KH * g.KW * g.C
+    cdef floating* yrow
+    cdef floating* tmp
+    cdef bint first
+    with nogil, parallel(num_threads=n_threads):
+        tmp = &work[threadid(), 0]
+        for row in prange(rows, schedule='dynamic', chunksize=chunk):
+            n = row // (g.Do * g.Ho)
+            do = (row // g.Ho) % g.Do
+            ho = row % g.Ho
+            rg = plane_row_geom(&plane, ho, g.sh)
+            yrow = yp + row * RW
+            first = True
+            for kd in range(g.KD):
+                di = do * g.sd - g.pf + kd * g.dd
+                if di < 0 or di >= g.D:
+                    continue
+                if first:
+                    dw_forward_row(k, xp + (n * g.D + di) * g.H * g.W * g.C, wp + kd * taps, bp, yrow, &rg, 0)
+                    first = False
+                else:
+                    dw_forward_row(k, xp + (n * g.D + di) * g.H * g.W * g.C, wp + kd * taps, NULL, tmp, &rg, 0)
+                    add_run(yrow, tmp, RW)
+            if first:   # every depth tap in the padding
+                for c in range(RW):
+                    yrow[c] = bp[c % g.C] if bp != NULL else 0

@@ -89,6 +89,8 @@ CASES = [
     (2, 4, 4, 4, 6, 6, 3, 2, 1, 1, 6),
     (2, 3, 4, 5, 6, 7, 1, 1, 0, 1, 1),
     (1, 3, 4, 4, 48, 2, 3, 1, 1, 1, 1),
+    (1, 5, 6, 7, 16, 8, (3, 2, 3), 1, ((2, 1), (1, 0), (0, 2)), (1, 2, 1), 1),
+    (2, 4, 5, 4, 32, 16, 3, 1, 1, 1, 2),
 ]
 
 
@@ -142,10 +144,14 @@ def test_conv3d_and_gradients_match_the_definition(case, layout):
 def test_routes_and_threads():
     """3-D runs on the GEMM routes; col2im's blocks of depth planes give the same result on 1 and 2
     threads (to rounding) on a volume with many blocks."""
-    routes = cconv.select_algorithm((1, 16, 16, 16, 32), (3, 3, 3, 32, 32), padding=1, layout="NDHWC")
+    routes = cconv.select_algorithm((1, 16, 16, 16, 8), (3, 3, 3, 8, 32), padding=1, layout="NDHWC")
     assert routes["forward"] == "gemm-implicit" and routes["grad_input"] == routes["grad_weight"] == "gemm"
     assert cconv.select_algorithm((1, 4, 4, 4, 8), (1, 1, 1, 8, 8), layout="NDHWC")["forward"] == "gemm-pointwise"
     assert cconv.select_algorithm((1, 4, 4, 4, 200), (3, 3, 3, 200, 8), layout="NDHWC")["forward"] == "gemm"
+    wide = cconv.select_algorithm((1, 8, 8, 8, 32), (3, 3, 3, 32, 32), padding=1, layout="NDHWC")
+    assert wide["grad_input"] == "gemm-implicit"    # stride 1, >= 16 channels: the flipped forward of grad_out
+    depthwise = cconv.select_algorithm((1, 4, 4, 4, 8), (3, 3, 3, 1, 8), groups=8, layout="NDHWC")
+    assert depthwise["forward"] == depthwise["grad_input"] == depthwise["grad_weight"] == "direct-depthwise"
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 20, 9, 8, 8))
     w = rng.standard_normal((3, 3, 3, 8, 8))
@@ -158,10 +164,49 @@ def test_routes_and_threads():
     assert abs(np.vdot(y, gy) - np.vdot(x, two[0])) <= 1e-10 * abs(np.vdot(y, gy))
 
 
-@pytest.mark.parametrize("algorithm", ["winograd", "direct"])
-def test_zero_only_kernels_refuse_3d(algorithm):
-    with pytest.raises(ValueError, match="3-D convolutions run on the GEMM kernels"):
-        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 1, 2)), groups=2, algorithm=algorithm)
+def test_algorithms_that_cannot_serve_3d_say_why():
+    with pytest.raises(ValueError, match="Winograd is 2-D"):
+        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), algorithm="winograd")
+    with pytest.raises(ValueError, match="'direct' needs a depthwise convolution"):
+        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), algorithm="direct")
+
+
+# Depthwise 3-D layers, on the direct kernels and on the grouped GEMM: strides, dilations, uneven
+# per-side pads, a (3, 2, 3) kernel, and front padding wider than the kernel's depth reach (output
+# planes that read no input plane get the bias alone).
+DEPTHWISE = [
+    (2, 6, 5, 7, 8, 8, (3, 2, 3), (1, 2, 1), ((1, 2), (0, 1), (2, 0)), (2, 1, 2), 8),
+    (1, 3, 5, 6, 4, 4, (1, 3, 2), 1, ((2, 1), (1, 1), (0, 1)), 1, 4),
+    (1, 5, 6, 5, 3, 3, 3, 2, 1, 1, 3),
+    (2, 4, 4, 4, 16, 16, 3, 1, 1, 1, 16),
+]
+
+
+@pytest.mark.parametrize("case", DEPTHWISE, ids=_ids)
+@pytest.mark.parametrize("algorithm", ["direct", "gemm"])
+def test_depthwise_3d_on_both_routes(case, algorithm):
+    N, D, H, W, C, O, k, stride, padding, dilation, groups = case
+    kernel, strides, dilations = _triple(k), _triple(stride), _triple(dilation)
+    pads = _pads(padding, (D, H, W), kernel, strides, dilations)
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    x = rng.standard_normal((N, D, H, W, C))
+    w = rng.standard_normal((*kernel, 1, O))
+    b = rng.standard_normal(O)
+    y_ref = _conv3d_loop(x, w, b, strides, pads, dilations, groups)
+    gy = rng.standard_normal(y_ref.shape)
+    gx_ref, gw_ref, gb_ref = _conv3d_backward_loop(gy, x, w, strides, pads, dilations, groups)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, algorithm=algorithm)
+    route = "direct-depthwise" if algorithm == "direct" else None
+    if route:
+        assert cconv.select_algorithm(x.shape, w.shape, layout="NDHWC", **kw)["forward"] == route
+    for layout in ("NDHWC", "NCDHW"):
+        for dtype in (np.float64, np.float32):
+            xd, wd, gyd = _to(layout, x).astype(dtype), _w_to(layout, w).astype(dtype), _to(layout, gy).astype(dtype)
+            assert_close(cconv.conv3d(xd, wd, b.astype(dtype), layout=layout, **kw), _to(layout, y_ref), dtype)
+            gx, gw, gb = cconv.conv3d_backward(gyd, xd, wd, layout=layout, **kw)
+            assert_close(gx, _to(layout, gx_ref), dtype, what="grad_input")
+            assert_close(gw, _w_to(layout, gw_ref), dtype, what="grad_weight")
+            assert_close(gb, gb_ref, dtype, what="grad_bias")
 
 
 def test_unbatched_and_layers():

@@ -103,7 +103,9 @@ def _parse_padding(key: str, text: str) -> Any:
             v = [_parse_int(key, part) for part in parts]
             return ((v[0], v[1]), (v[2], v[3]), (v[4], v[5]))
         if len(parts) == 1:
-            return _parse_pair(key, text)
+            pair = _parse_pair(key, text)
+            if len(pair) == 2:      # (a "PDxPHxPW" triple is no pad form)
+                return pair
     except ValueError:
         pass  # reported below with every form, not just the integer rule
     raise ValueError(f"{key}={text!r} is not a padding; give one of {PAD_FORMS}")
