@@ -33,6 +33,11 @@ def fmt_pair(pair: Sequence[int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
+def fmt_triple(d: int, h: int, w: int) -> str:
+    """Format ``(3, 3, 3)`` as ``"3"`` and ``(3, 1, 3)`` as ``"3x1x3"``."""
+    return str(d) if d == h == w else f"{d}x{h}x{w}"
+
+
 @dataclass(frozen=True)
 class Layer:
     """One convolution layer to benchmark.
@@ -174,11 +179,10 @@ class Layer:
         """The layer as a ``--shape`` spec string (a 1-D one has no H)."""
         g = self.geometry
         if self.rank == 3:
-            triple = lambda a, b, c: str(a) if a == b == c else f"{a}x{b}x{c}"  # noqa: E731
             pads = (g.pf, g.pbk, g.pt, g.pb, g.pl, g.pr)
             pad = str(g.pf) if len(set(pads)) == 1 else ",".join(map(str, pads))
-            return (f"N={g.N},D={g.D},H={g.H},W={g.W},C={g.C},O={g.O},k={triple(g.KD, g.KH, g.KW)},"
-                    f"stride={triple(g.sd, g.sh, g.sw)},pad={pad},dilation={triple(g.dd, g.dh, g.dw)},"
+            return (f"N={g.N},D={g.D},H={g.H},W={g.W},C={g.C},O={g.O},k={fmt_triple(g.KD, g.KH, g.KW)},"
+                    f"stride={fmt_triple(g.sd, g.sh, g.sw)},pad={pad},dilation={fmt_triple(g.dd, g.dh, g.dw)},"
                     f"groups={g.groups}")
         if self.rank == 1:
             pad = str(g.pl) if g.pl == g.pr else f"{g.pl},{g.pr}"
