@@ -39,9 +39,16 @@ from ._conv import (
     output_shape,
     select_algorithm,
 )
-from ._layer import Conv1D, Conv2D, Conv3D, ConvTranspose1D, ConvTranspose2D
+from ._layer import Conv1D, Conv2D, Conv3D, ConvTranspose1D, ConvTranspose2D, ConvTranspose3D
 from ._patches import col2im, im2col
-from ._transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_output_shape
+from ._transpose import (
+    conv_transpose2d,
+    conv_transpose2d_backward,
+    conv_transpose2d_output_shape,
+    conv_transpose3d,
+    conv_transpose3d_backward,
+    conv_transpose3d_output_shape,
+)
 from ._conv1d import (
     conv1d,
     conv1d_backward,
@@ -68,6 +75,9 @@ __all__ = [
     "conv3d_grad_input",
     "conv3d_grad_weight",
     "conv3d_output_shape",
+    "conv_transpose3d",
+    "conv_transpose3d_backward",
+    "conv_transpose3d_output_shape",
     "conv2d",
     "conv2d_backward",
     "conv2d_grad_input",
@@ -84,6 +94,7 @@ __all__ = [
     "Conv3D",
     "ConvTranspose1D",
     "ConvTranspose2D",
+    "ConvTranspose3D",
     "get_num_threads",
     "set_num_threads",
     "openmp_enabled",

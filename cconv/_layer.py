@@ -1,4 +1,4 @@
-"""``Conv2D``, ``ConvTranspose2D``, ``Conv1D``, ``ConvTranspose1D`` and ``Conv3D``: convolution layers
+"""``Conv2D``, ``ConvTranspose2D``, ``Conv1D``, ``ConvTranspose1D``, ``Conv3D`` and ``ConvTranspose3D``: convolution layers
 holding their weight, bias and their gradients.
 
 The 1-D layers are the 2-D ones' code with a 1-D layout: ``_TrainableLayer``
@@ -18,7 +18,7 @@ from ._types import ArrayLike, FloatArray, IntPair, Padding
 from ._conv import conv2d, conv2d_backward
 from ._conv1d import conv1d, conv1d_backward, conv_transpose1d, conv_transpose1d_backward
 from ._conv3d import conv3d, conv3d_backward
-from ._transpose import conv_transpose2d, conv_transpose2d_backward
+from ._transpose import conv_transpose2d, conv_transpose2d_backward, conv_transpose3d, conv_transpose3d_backward
 
 
 class _TrainableLayer:
@@ -370,3 +370,45 @@ class Conv3D(_Conv):
 
     def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         return conv3d_backward(grad_out, x, self.weight, **self._kwargs())
+
+
+class ConvTranspose3D(_ConvTranspose):
+    """A transposed 3-D convolution layer (as ``torch.nn.ConvTranspose3d``) with forward and backward passes.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C_in and C_out; both divisible by ``groups``.
+    kernel_size : int or (int, int, int)
+        (KD, KH, KW).
+    stride, padding, output_padding, dilation, groups
+        As in ``cconv.conv_transpose3d``.
+    layout : {"NDHWC", "NCDHW"}, default "NDHWC"
+    bias : bool, default True
+    dtype : float32 or float64, default float32
+    rng : numpy.random.Generator, int or None
+        Source of the He-style initial weights, fan_in = (C_out // groups) * KD * KH * KW.
+
+    Attributes
+    ----------
+    weight : ndarray, (KD, KH, KW, C_out//groups, C_in) for NDHWC or (C_in, C_out//groups, KD, KH, KW) for NCDHW
+    bias : ndarray of shape (C_out,) or None
+    grad_weight, grad_bias : ndarray or None
+        Set by ``backward``; None before it.
+    """
+
+    _rank = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, *, stride: IntPair = 1,
+                 padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
+                 bias: bool = True, layout: str = "NDHWC", dtype: DTypeLike = np.float32,
+                 rng: Union[np.random.Generator, int, None] = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         output_padding=output_padding, dilation=dilation, groups=groups, bias=bias, layout=layout,
+                         dtype=dtype, rng=rng)
+
+    def _apply(self, x: ArrayLike) -> FloatArray:
+        return conv_transpose3d(x, self.weight, self.bias, **self._kwargs())
+
+    def _gradients(self, grad_out: ArrayLike, x: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return conv_transpose3d_backward(grad_out, x, self.weight, **self._kwargs())

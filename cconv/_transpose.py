@@ -1,5 +1,6 @@
-"""Transposed 2-D convolution (PyTorch ``conv_transpose2d``, TensorFlow
-``conv2d_transpose``) and its backward, as a public face of cconv's kernels.
+"""Transposed 2-D and 3-D convolution (PyTorch ``conv_transpose2d`` and
+``conv_transpose3d``, TensorFlow ``conv2d_transpose``/``conv3d_transpose``) and
+their backward, as a public face of cconv's kernels.
 
 A transposed convolution is the adjoint of a convolution. Call the convolution
 it is the adjoint of the *underlying* convolution: its input has the transposed
@@ -17,7 +18,10 @@ convolution's weight, with no copy or transpose: PyTorch's NCHW weight
 (C_in, C_out//groups, KH, KW) is the underlying OIHW weight, and the NHWC weight
 (KH, KW, C_out//groups, C_in) is the underlying HWIO weight (also TensorFlow's
 ``conv2d_transpose`` filter layout [height, width, output_channels, in_channels]).
-No pixel-level work happens here except adding the bias.
+No pixel-level work happens here except adding the bias. The 3-D functions
+are the same with ``conv3d``'s functions underneath: the weight
+(C_in, C_out//groups, KD, KH, KW) for NCDHW, (KD, KH, KW, C_out//groups, C_in)
+for NDHWC.
 """
 from __future__ import annotations
 
@@ -48,10 +52,15 @@ from ._params import (
 )
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 from ._conv import conv2d, conv2d_grad_input, conv2d_grad_weight
+from ._conv3d import conv3d, conv3d_grad_input, conv3d_grad_weight
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 
-__all__ = ["conv_transpose2d", "conv_transpose2d_backward", "conv_transpose2d_output_shape"]
+__all__ = ["conv_transpose2d", "conv_transpose2d_backward", "conv_transpose2d_output_shape",
+           "conv_transpose3d", "conv_transpose3d_backward", "conv_transpose3d_output_shape"]
+
+#: The convolution functions underneath a transposed one of each call rank (1-D runs as 2-D).
+_UNDERLYING = {2: (conv2d, conv2d_grad_input, conv2d_grad_weight), 3: (conv3d, conv3d_grad_input, conv3d_grad_weight)}
 
 _PARAMS_DOC = """stride : int or (int, int), default 1
         Step between the positions where neighbouring input pixels are
@@ -109,7 +118,9 @@ class TransposeGeometry:
     output_padding >= stride, which PyTorch allows when dilation > stride.
     ``rank`` is the caller's number of spatial axes; a 1-D one (``rank == 1``)
     is the 2-D one with a unit H axis (H = KH = Hout = 1), as for
-    ``ConvGeometry``.
+    ``ConvGeometry``. A 3-D one also has the depth sizes D, KD and Dout, and
+    its ``stride``, ``dilation``, ``pads`` and ``output_padding`` have an entry
+    per axis (d, h, w); those of the other ranks have two (h, w).
     """
 
     N: int
@@ -120,25 +131,38 @@ class TransposeGeometry:
     KH: int
     KW: int
     groups: int
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    output_padding: tuple[int, int]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    output_padding: tuple[int, ...]
     Hout: int
     Wout: int
     rank: int = 2
+    D: int = 1
+    KD: int = 1
+    Dout: int = 1
 
     @property
-    def extra(self) -> tuple[int, int]:
-        return (self.output_padding[0] // self.stride[0], self.output_padding[1] // self.stride[1])
+    def call_rank(self) -> int:
+        """The rank of the underlying convolution call: 3, or 2 (which also runs a 1-D one)."""
+        return 3 if self.rank == 3 else 2
+
+    @property
+    def extra(self) -> tuple[int, ...]:
+        """Zero rows (planes) the input needs at the end of each axis of the underlying call."""
+        return tuple(op // st for op, st in zip(self.output_padding, self.stride))
 
     def output_shape(self, layout: str) -> tuple[int, ...]:
-        """The batched output shape in ``layout`` (of either rank)."""
-        sizes = {"N": self.N, "H": self.Hout, "W": self.Wout, "C": self.C_out}
+        """The batched output shape in ``layout`` (of any rank)."""
+        sizes = {"N": self.N, "D": self.Dout, "H": self.Hout, "W": self.Wout, "C": self.C_out}
         return tuple(sizes[a] for a in layout)
 
+    def input_sizes(self) -> tuple[int, ...]:
+        """The spatial sizes of the input in the underlying call's rank: (H, W) or (D, H, W)."""
+        return (self.D, self.H, self.W) if self.call_rank == 3 else (self.H, self.W)
+
     def conv_kwargs(self, layout: str, num_threads: int | None) -> dict[str, Any]:
-        """Keywords for the underlying 2-D ``cconv`` convolution call (``layout`` a 2-D one)."""
+        """Keywords for the underlying ``cconv`` convolution call (``layout`` of the call's rank)."""
         return dict(stride=self.stride, padding=self.pads, dilation=self.dilation, groups=self.groups,
                     layout=layout, num_threads=num_threads)
 
@@ -225,6 +249,10 @@ def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPa
             f"{extent(outs)}; padding per side must leave at least {extent((1,) * rank)} of the uncropped "
             f"{extent(full)}"
         )
+    if rank == 3:
+        (D, H, W), (KD, KH, KW), (Dout, Hout, Wout) = size, kernel, outs
+        return TransposeGeometry(sizes["N"], H, W, C, Cog * groups, KH, KW, groups, tuple(strides), tuple(dilations),
+                                 tuple(crops), tuple(out_pads), Hout, Wout, rank, D, KD, Dout)
     # A 1-D transposed convolution is the 2-D one with a unit H axis (see TransposeGeometry).
     unit = 2 - rank
     H, W = (1,) * unit + size
@@ -283,20 +311,73 @@ def _as_dtype(a: NDArray[Any], dtype: DTypeLike) -> NDArray[Any]:
     return a if a.dtype == dtype else a.astype(dtype)
 
 
-def _extend(a: NDArray[Any], extra: tuple[int, int], layout: str) -> NDArray[Any]:
-    """``a`` with ``extra = (eh, ew)`` zero rows/columns appended at the bottom/right."""
-    if extra == (0, 0):
+def _extend(a: NDArray[Any], extra: tuple[int, ...], layout: str) -> NDArray[Any]:
+    """``a`` with ``extra[i]`` zero rows (planes, columns) appended at the end of spatial axis i."""
+    if not any(extra):
         return a
-    eh, ew = extra
-    widths = [(0, 0), (0, eh), (0, ew), (0, 0)] if layout == "NHWC" else [(0, 0), (0, 0), (0, eh), (0, ew)]
+    widths = [(0, 0)] * a.ndim
+    for axis, e in zip((layout.index(c) for c in spatial_letters(layout)), extra):
+        widths[axis] = (0, e)
     return np.pad(a, widths)
 
 
-def _crop(a: NDArray[Any], H: int, W: int, layout: str) -> NDArray[Any]:
-    """The first H rows and W columns of an image batch in ``layout``, C-contiguous."""
-    if (layout == "NHWC" and a.shape[1:3] == (H, W)) or (layout == "NCHW" and a.shape[2:4] == (H, W)):
+def _crop(a: NDArray[Any], sizes: tuple[int, ...], layout: str) -> NDArray[Any]:
+    """The first ``sizes`` samples of each spatial axis of a batch in ``layout``, C-contiguous."""
+    axes = [layout.index(c) for c in spatial_letters(layout)]
+    if tuple(a.shape[i] for i in axes) == tuple(sizes):
         return a
-    return np.ascontiguousarray(a[:, :H, :W, :] if layout == "NHWC" else a[:, :, :H, :W])
+    index = [slice(None)] * a.ndim
+    for axis, n in zip(axes, sizes):
+        index[axis] = slice(0, n)
+    return np.ascontiguousarray(a[tuple(index)])
+
+
+def _transpose_forward(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, *, stride: IntPair, padding: Padding,
+                       output_padding: IntPair, dilation: IntPair, groups: int, layout: str,
+                       num_threads: int | None) -> FloatArray:
+    """conv_transpose2d/3d on a validated ``layout`` (its rank picks the underlying functions)."""
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", len(layout))
+    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups)
+    if bias is not None:
+        bias = array_iv(bias, "bias")
+        if bias.shape != (geom.C_out,):
+            raise ValueError(f"bias must have shape (C_out,) = ({geom.C_out},); got {bias.shape}")
+    num_threads = num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(x, weight, bias)
+    _, grad_input, _ = _UNDERLYING[geom.call_rank]
+    x_ext = _extend(_as_dtype(x, dtype), geom.extra, layout)
+    y = grad_input(x_ext, _as_dtype(weight, dtype), geom.output_shape(layout), **geom.conv_kwargs(layout, num_threads))
+    if bias is not None and y.size:
+        b = np.asarray(bias, dtype=dtype)
+        y += b if layout.endswith("C") else b.reshape((-1,) + (1,) * (len(layout) - 2))
+    return batch.strip(y.astype(result_dtype, copy=False))
+
+
+def _transpose_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair, padding: Padding,
+                        output_padding: IntPair, dilation: IntPair, groups: int, layout: str,
+                        num_threads: int | None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """conv_transpose2d/3d_backward on a validated ``layout``."""
+    grad_out = array_iv(grad_out, "grad_out")
+    x, batch = activation_iv(x, "x", layout)
+    weight = array_iv(weight, "weight", len(layout))
+    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = batch.add(grad_out)
+    num_threads = num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    dy = _as_dtype(grad_out, dtype)
+    w = _as_dtype(weight, dtype)
+    conv, _, grad_weight = _UNDERLYING[geom.call_rank]
+    kwargs = geom.conv_kwargs(layout, num_threads)
+    grad_x = _crop(conv(dy, w, **kwargs), geom.input_sizes(), layout)
+    grad_w = grad_weight(_extend(_as_dtype(x, dtype), geom.extra, layout), dy, w.shape, **kwargs)
+    spatial = tuple(layout.index(c) for c in spatial_letters(layout))
+    grad_b = dy.sum(axis=(0,) + spatial, dtype=dtype)
+    return (batch.strip(grad_x.astype(result_dtype, copy=False)), grad_w.astype(result_dtype, copy=False),
+            np.ascontiguousarray(grad_b, dtype=result_dtype))
 
 
 @_doc
@@ -343,24 +424,8 @@ def conv_transpose2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = N
     appended, so the underlying convolution's sizes match; otherwise no input
     is copied beyond the layout/dtype conversion the convolution kernels make.
     """
-    layout = layout_iv(layout)
-    x, batch = activation_iv(x, "x", layout)
-    weight = array_iv(weight, "weight", 4)
-    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
-                          dilation=dilation, groups=groups)
-    if bias is not None:
-        bias = array_iv(bias, "bias")
-        if bias.shape != (geom.C_out,):
-            raise ValueError(f"bias must have shape (C_out,) = ({geom.C_out},); got {bias.shape}")
-    num_threads = num_threads_iv(num_threads)
-    result_dtype, dtype = compute_dtype(x, weight, bias)
-    x_ext = _extend(_as_dtype(x, dtype), geom.extra, layout)
-    y = conv2d_grad_input(x_ext, _as_dtype(weight, dtype), geom.output_shape(layout),
-                          **geom.conv_kwargs(layout, num_threads))
-    if bias is not None and y.size:
-        b = np.asarray(bias, dtype=dtype)
-        y += b if layout == "NHWC" else b[:, None, None]
-    return batch.strip(y.astype(result_dtype, copy=False))
+    return _transpose_forward(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, groups=groups, layout=layout_iv(layout), num_threads=num_threads)
 
 
 @_doc
@@ -393,21 +458,122 @@ def conv_transpose2d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLi
         All three C-contiguous, of dtype ``np.result_type`` of the inputs
         (integers give float64; float16 is computed in float32).
     """
-    layout = layout_iv(layout)
-    grad_out = array_iv(grad_out, "grad_out")
-    x, batch = activation_iv(x, "x", layout)
-    weight = array_iv(weight, "weight", 4)
-    geom = _call_geometry(batch, weight.shape, stride=stride, padding=padding, output_padding=output_padding,
-                          dilation=dilation, groups=groups)
-    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
-    grad_out = batch.add(grad_out)
-    num_threads = num_threads_iv(num_threads)
-    result_dtype, dtype = compute_dtype(grad_out, x, weight)
-    dy = _as_dtype(grad_out, dtype)
-    w = _as_dtype(weight, dtype)
-    kwargs = geom.conv_kwargs(layout, num_threads)
-    grad_x = _crop(conv2d(dy, w, **kwargs), geom.H, geom.W, layout)
-    grad_w = conv2d_grad_weight(_extend(_as_dtype(x, dtype), geom.extra, layout), dy, w.shape, **kwargs)
-    grad_b = dy.sum(axis=(0, 1, 2) if layout == "NHWC" else (0, 2, 3), dtype=dtype)
-    return (batch.strip(grad_x.astype(result_dtype, copy=False)), grad_w.astype(result_dtype, copy=False),
-            np.ascontiguousarray(grad_b, dtype=result_dtype))
+    return _transpose_backward(grad_out, x, weight, stride=stride, padding=padding, output_padding=output_padding,
+                               dilation=dilation, groups=groups, layout=layout_iv(layout), num_threads=num_threads)
+
+
+_PARAMS_3D_DOC = """stride : int or (int, int, int), default 1
+        Step between the positions where neighbouring input voxels are
+        scattered in the output; each >= 1.
+    padding : int, (pd, ph, pw), ((front, back), (top, bottom), (left, right)), "valid" or "same"
+        Samples cropped from each side of the full transposed convolution, as
+        for ``conv_transpose2d`` (PyTorch's meaning for an int or triple;
+        "same" gives Dout = D * stride and so on, with output_padding 0).
+    output_padding : int or (int, int, int), default 0
+        Extra samples at the end of each axis of the output; each
+        < max(stride, dilation) in its axis, as in PyTorch.
+    dilation : int or (int, int, int), default 1
+        Spacing between kernel taps; each >= 1.
+    groups : int, default 1
+        C_in and C_out are split into ``groups`` independent transposed
+        convolutions; C_in must be divisible by it.
+    layout : {"NDHWC", "NCDHW"}, default "NDHWC"
+        "NDHWC": x (N, D, H, W, C_in), weight (KD, KH, KW, C_out//groups, C_in),
+        result (N, Dout, Hout, Wout, C_out). "NCDHW": x (N, C_in, D, H, W),
+        weight (C_in, C_out//groups, KD, KH, KW) as in PyTorch, result
+        (N, C_out, Dout, Hout, Wout). x may also come without the batch axis;
+        the result and grad_out are then unbatched too.
+    num_threads : int or None, default None
+        OpenMP threads for this call; None uses ``cconv.get_num_threads()``."""
+
+
+def _doc3(func: _Func) -> _Func:
+    func.__doc__ = cast(str, func.__doc__).replace("{params}", _PARAMS_3D_DOC)
+    return func
+
+
+@_doc3
+def conv_transpose3d_output_shape(input_shape: Shape, weight_shape: Shape, *, stride: IntPair = 1,
+                                  padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                                  groups: int = 1, layout: str = "NDHWC") -> tuple[int, ...]:
+    """Return the shape ``conv_transpose3d`` gives for these input and weight shapes.
+
+    Parameters
+    ----------
+    input_shape : tuple of 5 ints, or 4 for an unbatched input
+        (N, D, H, W, C_in) for NDHWC, (N, C_in, D, H, W) for NCDHW.
+    weight_shape : tuple of 5 ints
+        (KD, KH, KW, C_out//groups, C_in) for NDHWC, (C_in, C_out//groups, KD, KH, KW) for NCDHW.
+    {params}
+
+    Returns
+    -------
+    tuple of 5 ints, or 4 for an unbatched input
+        With Dout = (D - 1) * stride - front - back + dilation * (KD - 1) + output_padding + 1,
+        and likewise Hout and Wout.
+    """
+    layout = layout_iv(layout, rank=3)
+    batch = input_batch_iv(input_shape, "input_shape", layout)
+    geom = _call_geometry(batch, weight_shape, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation, groups=groups, weight_name="weight_shape")
+    return batch.strip_shape(geom.output_shape(layout))
+
+
+@_doc3
+def conv_transpose3d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, *, stride: IntPair = 1,
+                     padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1,
+                     layout: str = "NDHWC", num_threads: int | None = None) -> FloatArray:
+    """Transposed 3-D convolution of a batch or one volume (PyTorch ``conv_transpose3d``).
+
+    The adjoint of ``conv3d`` with the same weight and parameters, computed
+    as that convolution's ``conv3d_grad_input`` (no copy of the weight).
+
+    Parameters
+    ----------
+    x : array_like of shape (N, D, H, W, C_in) or (N, C_in, D, H, W)
+        Input batch in ``layout`` order, or one unbatched volume; D, H, W >= 1.
+    weight : array_like of shape (KD, KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KD, KH, KW)
+        Kernel; NCDHW: PyTorch's ``conv_transpose3d`` layout.
+    bias : array_like of shape (C_out,), optional
+        Added to every output voxel.
+    {params}
+
+    Returns
+    -------
+    y : ndarray of shape (N, Dout, Hout, Wout, C_out) or (N, C_out, Dout, Hout, Wout)
+        Without N for an unbatched x; dtypes as ``conv_transpose2d``.
+    """
+    return _transpose_forward(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, groups=groups, layout=layout_iv(layout, rank=3),
+                              num_threads=num_threads)
+
+
+@_doc3
+def conv_transpose3d_backward(grad_out: ArrayLike, x: ArrayLike, weight: ArrayLike, *, stride: IntPair = 1,
+                              padding: Padding = 0, output_padding: IntPair = 0, dilation: IntPair = 1,
+                              groups: int = 1, layout: str = "NDHWC",
+                              num_threads: int | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Gradients of ``conv_transpose3d`` with respect to input, weight and bias.
+
+    grad_x is ``conv3d(grad_out, weight)``, grad_weight ``conv3d_grad_weight``
+    with the roles of ``x`` and ``grad_out`` swapped, grad_bias ``grad_out``
+    summed over N, Dout, Hout and Wout.
+
+    Parameters
+    ----------
+    grad_out : array_like, the shape of ``conv_transpose3d(x, weight, ...)``
+        Unbatched exactly when ``x`` is.
+    x : array_like of shape (N, D, H, W, C_in) or (N, C_in, D, H, W)
+        The forward input, batched or unbatched.
+    weight : array_like of shape (KD, KH, KW, C_out//groups, C_in) or (C_in, C_out//groups, KD, KH, KW)
+    {params}
+
+    Returns
+    -------
+    grad_x : ndarray, shape and layout of ``x`` (unbatched when ``x`` is)
+    grad_weight : ndarray, shape and layout of ``weight``
+    grad_bias : ndarray of shape (C_out,)
+    """
+    return _transpose_backward(grad_out, x, weight, stride=stride, padding=padding, output_padding=output_padding,
+                               dilation=dilation, groups=groups, layout=layout_iv(layout, rank=3),
+                               num_threads=num_threads)

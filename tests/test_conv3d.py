@@ -270,3 +270,87 @@ def test_against_torch(dtype, unbatched):
     assert_close(gx, xt.grad.numpy(), dtype)
     assert_close(gw, wt.grad.numpy(), dtype)
     assert_close(gb, bt.grad.numpy(), dtype)
+
+
+# ---------------------------------------------------------------------------
+# conv_transpose3d: the scatter definition, PyTorch, and the adjoint of conv3d
+# ---------------------------------------------------------------------------
+def _conv_transpose3d_loop(x, w, b, stride, crops, output_padding, dilation, groups):
+    """NDHWC x, (KD, KH, KW, C_out//groups, C_in) w: each input voxel scatters x[n, i] @ w[k]^T
+    into the full output at i*stride + k*dilation, then crops (before, after) per axis."""
+    N, sizes, C_in = x.shape[0], x.shape[1:4], x.shape[4]
+    kernel, Cog = w.shape[:3], w.shape[3]
+    Cig = C_in // groups
+    full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel,
+                                                                          output_padding)]
+    y = np.zeros((N, *full, Cog * groups))
+    for i in itertools.product(*(range(n) for n in sizes)):
+        for k in itertools.product(*(range(m) for m in kernel)):
+            o = tuple(i[a] * stride[a] + k[a] * dilation[a] for a in range(3))
+            for g in range(groups):
+                y[(slice(None), *o, slice(g * Cog, (g + 1) * Cog))] += (
+                    x[(slice(None), *i, slice(g * Cig, (g + 1) * Cig))] @ w[(*k, slice(None), slice(g * Cig, (g + 1) * Cig))].T)
+    index = (slice(None),) + tuple(slice(c0, f - c1) for (c0, c1), f in zip(crops, full)) + (slice(None),)
+    y = y[index]
+    return y + b if b is not None else y
+
+
+# (N, D, H, W, C_in, C_out, kernel, stride, padding, output_padding, dilation, groups)
+TRANSPOSED = [
+    (2, 3, 4, 5, 4, 6, 3, 2, 1, 1, 1, 2),
+    (1, 4, 3, 3, 3, 2, (2, 3, 1), (1, 2, 2), (0, 1, 0), (0, 1, 1), 1, 1),
+    (1, 3, 3, 4, 4, 4, 3, 1, ((1, 0), (0, 2), (1, 1)), 0, (2, 1, 1), 4),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSED, ids=lambda c: "x".join(map(str, c[:6])))
+@pytest.mark.parametrize("layout", ["NDHWC", "NCDHW"])
+def test_conv_transpose3d_matches_the_scatter_definition(case, layout):
+    N, D, H, W, C_in, C_out, k, stride, padding, output_padding, dilation, groups = case
+    kernel, strides, dilations, ops = _triple(k), _triple(stride), _triple(dilation), _triple(output_padding)
+    crops = _pads(padding, (D, H, W), kernel, strides, dilations) if not isinstance(padding, str) else None
+    rng = np.random.default_rng(abs(hash(case)) % 2**32)
+    x = rng.standard_normal((N, D, H, W, C_in))
+    w = rng.standard_normal((*kernel, C_out // groups, C_in))
+    b = rng.standard_normal(C_out)
+    y_ref = _conv_transpose3d_loop(x, w, b, strides, crops, ops, dilations, groups)
+    gy = rng.standard_normal(y_ref.shape)
+    wl = w if layout == "NDHWC" else w.transpose(4, 3, 0, 1, 2)
+    kw = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups,
+              layout=layout)
+    y = cconv.conv_transpose3d(_to(layout, x), wl, b, **kw)
+    assert_close(y, _to(layout, y_ref))
+    assert cconv.conv_transpose3d_output_shape(_to(layout, x).shape, wl.shape, **kw) == y.shape
+    # The backward: grad_x and grad_weight through the adjoint identities, grad_bias by its definition.
+    gx, gw, gb = cconv.conv_transpose3d_backward(_to(layout, gy), _to(layout, x), wl, **kw)
+    y0 = _conv_transpose3d_loop(x, w, None, strides, crops, ops, dilations, groups)
+    assert abs(np.vdot(y0, gy) - np.vdot(x, _to(layout, gx) if layout == "NDHWC" else gx.transpose(0, 2, 3, 4, 1))
+               ) <= 1e-10 * abs(np.vdot(y0, gy))
+    dw = rng.standard_normal(w.shape)
+    dy0 = _conv_transpose3d_loop(x, dw, None, strides, crops, ops, dilations, groups)
+    gw_ndhwc = gw if layout == "NDHWC" else gw.transpose(2, 3, 4, 1, 0)
+    assert abs(np.vdot(dy0, gy) - np.vdot(dw, gw_ndhwc)) <= 1e-10 * max(abs(np.vdot(dy0, gy)), 1)
+    assert_close(gb, gy.sum(axis=(0, 1, 2, 3)))
+
+
+def test_conv_transpose3d_against_torch_and_its_layer():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 3, 4, 5))                   # unbatched NCDHW: C_in=4
+    w = rng.standard_normal((4, 3, 3, 2, 3))                # (C_in, C_out//groups, KD, KH, KW), groups=2
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = F.conv_transpose3d(xt, wt, stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2)
+    gy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(gy))
+    kw = dict(stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2, layout="NCDHW")
+    assert_close(cconv.conv_transpose3d(x, w, **kw), yt.detach().numpy())
+    gx, gw, _ = cconv.conv_transpose3d_backward(gy, x, w, **kw)
+    assert_close(gx, xt.grad.numpy())
+    assert_close(gw, wt.grad.numpy())
+    layer = cconv.ConvTranspose3D(4, 6, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0),
+                                  groups=2, layout="NCDHW", dtype=np.float64, rng=0)
+    with torch.no_grad():
+        ref = F.conv_transpose3d(torch.tensor(x), torch.tensor(layer.weight), torch.tensor(layer.bias),
+                                 stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2)
+    assert_close(layer(x), ref.numpy())

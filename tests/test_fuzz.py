@@ -928,6 +928,117 @@ TARGETS_3D = {
 }
 
 
+def _ref_conv_transpose3d(x, w, b, kw):
+    """The transposed 3-D convolution by its scatter definition (float64 loops), after the shared
+    argument checks (``cconv.conv_transpose3d_output_shape`` raises what the call would)."""
+    import itertools
+    from cconv._params import array_iv, compute_dtype
+    x, w = array_iv(x, "x"), array_iv(w, "weight", 5)
+    geo = {k: v for k, v in kw.items() if k != "num_threads"}
+    out_shape = cconv.conv_transpose3d_output_shape(x.shape, w.shape, **geo)
+    if "num_threads" in kw:
+        from cconv._params import num_threads_iv
+        num_threads_iv(kw["num_threads"])
+    result, _ = compute_dtype(x, w, b)
+    last = str(kw["layout"]).upper() != "NCDHW"
+    unbatched = x.ndim == 4
+    xb = x[None] if unbatched else x
+    xn = np.asarray(xb if last else xb.transpose(0, 2, 3, 4, 1), np.float64)
+    wn = np.asarray(w if last else w.transpose(2, 3, 4, 1, 0), np.float64)   # (KD, KH, KW, C_out//g, C_in)
+    groups = kw.get("groups", 1)
+    stride = (kw["stride"],) * 3 if isinstance(kw["stride"], int) else kw["stride"]
+    dilation = (kw["dilation"],) * 3 if isinstance(kw["dilation"], int) else kw["dilation"]
+    out = out_shape if unbatched is False else (1,) + tuple(out_shape)
+    outs = out[1:4] if last else out[2:5]
+    N, sizes, C_in = xn.shape[0], xn.shape[1:4], xn.shape[4]
+    kernel, Cog = wn.shape[:3], wn.shape[3]
+    Cig = C_in // groups
+    full = [(n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip(sizes, stride, dilation, kernel)]
+    pad = kw["padding"]   # the crops before each axis (the output sizes fix those after)
+    if pad == "same":
+        before = [max(d * (k - 1) + 1 - s, 0) // 2 for d, k, s in zip(dilation, kernel, stride)]
+    elif pad == "valid":
+        before = [0, 0, 0]
+    elif isinstance(pad, int):
+        before = [pad] * 3
+    elif all(isinstance(p, int) for p in pad):
+        before = list(pad)
+    else:
+        before = [p[0] for p in pad]
+    size_full = [max(f, b + o) for f, b, o in zip(full, before, outs)]
+    y = np.zeros((N, *size_full, Cog * groups))
+    for i in itertools.product(*(range(n) for n in sizes)):
+        for k in itertools.product(*(range(m) for m in kernel)):
+            o = tuple(i[a] * stride[a] + k[a] * dilation[a] for a in range(3))
+            for g in range(groups):
+                y[(slice(None), *o, slice(g * Cog, (g + 1) * Cog))] += (
+                    xn[(slice(None), *i, slice(g * Cig, (g + 1) * Cig))]
+                    @ wn[(*k, slice(None), slice(g * Cig, (g + 1) * Cig))].T)
+    y = y[(slice(None),) + tuple(slice(b, b + o) for b, o in zip(before, outs)) + (slice(None),)]
+    if b is not None:
+        y = y + np.asarray(b, np.float64)
+    y = y if last else y.transpose(0, 4, 1, 2, 3)
+    return np.ascontiguousarray(y[0] if unbatched else y).astype(result)
+
+
+def _transpose3d(m, c):
+    kw = {k: v for k, v in c.geo().items() if k != "padding_mode"}
+    if m is cconv:
+        return cconv.conv_transpose3d(c.gy, c.w, None, **kw)
+    return _ref_conv_transpose3d(c.gy, c.w, None, kw)
+
+
+def _transpose3d_output_shape(m, c):
+    kw = {k: v for k, v in c.geo(threads=False).items() if k != "padding_mode"}
+    if m is cconv:
+        return np.array(cconv.conv_transpose3d_output_shape(np.shape(c.gy), c.w.shape, **kw))
+    return np.array(_ref_conv_transpose3d(np.zeros(np.shape(c.gy)), np.zeros(c.w.shape), None, kw).shape)
+
+
+def _transpose3d_backward(m, c):
+    """cconv's backward against the adjoint identities with the scatter definition: <T(x), g> = <x, gx>
+    and <T_dw(x), g> = <dw, gw> for a random direction dw (float64 sums, one number each)."""
+    kw = {k: v for k, v in c.geo().items() if k != "padding_mode"}
+    y_shape = cconv.conv_transpose3d_output_shape(np.shape(c.gy), c.w.shape,
+                                                 **{k: v for k, v in kw.items() if k != "num_threads"})
+    g = np.random.default_rng(1).standard_normal(y_shape)
+    if m is cconv:
+        gx, gw, gb = cconv.conv_transpose3d_backward(g, c.gy, c.w, **kw)
+        dw = np.random.default_rng(2).standard_normal(c.w.shape)
+        return np.array([np.vdot(np.asarray(c.gy, np.float64), gx), np.vdot(dw, gw)]), gb.astype(np.float64)
+    y = _ref_conv_transpose3d(np.asarray(c.gy, np.float64), np.asarray(c.w, np.float64), None, kw)
+    dw = np.random.default_rng(2).standard_normal(c.w.shape)
+    ydw = _ref_conv_transpose3d(np.asarray(c.gy, np.float64), dw, None, kw)
+    spatial = (0, 1, 2, 3) if str(kw["layout"]).upper() != "NCDHW" else (0, 2, 3, 4)
+    gb = (g if g.ndim == 5 else g[None]).sum(axis=spatial)
+    return np.array([np.vdot(y, g), np.vdot(ydw, g)]), gb
+
+
+def _layer_t3d(m, c):
+    """ConvTranspose3D forward against the scatter definition with the layer's own weight."""
+    layout = c.kw["layout"]
+    if len(c.w_shape) != 5:
+        raise ValueError(f"a 3-D layer's weight shape has 5 dimensions; got {len(c.w_shape)}")
+    last = str(layout).upper() != "NCDHW"
+    kernel = c.w_shape[:3] if last else c.w_shape[2:]
+    Cog, C_in = (c.w_shape[3], c.w_shape[4]) if last else (c.w_shape[1], c.w_shape[0])
+    groups = c.kw["groups"]
+    C_out = Cog * groups if _is_plain_int(groups) else Cog
+    kw = {k: v for k, v in c.geo(threads=False).items() if k not in ("padding_mode", "layout", "groups")}
+    layer = cconv.ConvTranspose3D(C_in, C_out, kernel, **kw, groups=groups, layout=layout, dtype=np.float64, rng=0)
+    if m is cconv:
+        return layer(c.gy)
+    return _ref_conv_transpose3d(c.gy, layer.weight, layer.bias, dict(kw, groups=groups, layout=layout))
+
+
+TARGETS_3D.update({
+    "conv_transpose3d": _transpose3d,
+    "conv_transpose3d_output_shape": _transpose3d_output_shape,
+    "conv_transpose3d_backward": _transpose3d_backward,
+    "ConvTranspose3D": _layer_t3d,
+})
+
+
 def test_every_3d_function_is_fuzzed():
     public = {name for name in cconv.__all__ if "3d" in name.lower()}
     assert public == set(TARGETS_3D), sorted(public ^ set(TARGETS_3D))
@@ -961,3 +1072,4 @@ def test_fuzz_3d_against_reference(target, case):
     _assert_same_results(got, expected, target)
     key = f"{target}:match" + ("-unbatched" if case.extra["unbatched"] else "")
     FUZZ_COUNTS[key] = FUZZ_COUNTS.get(key, 0) + 1
+

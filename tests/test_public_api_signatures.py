@@ -58,6 +58,13 @@ SIGNATURES_3D = {
     + THREADS + ALGORITHM,
     "conv3d_output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + GEOMETRY_3D,
 }
+TRANSPOSED_3D = [(n, k, "NDHWC" if n == "layout" else d) for n, k, d in TRANSPOSED_1D]
+SIGNATURES_3D.update({
+    "conv_transpose3d": [("x", POS, E), ("weight", POS, E), ("bias", POS, None)] + TRANSPOSED_3D + THREADS,
+    "conv_transpose3d_backward": [("grad_out", POS, E), ("x", POS, E), ("weight", POS, E)] + TRANSPOSED_3D
+    + THREADS,
+    "conv_transpose3d_output_shape": [("input_shape", POS, E), ("weight_shape", POS, E)] + TRANSPOSED_3D,
+})
 
 
 @pytest.mark.parametrize("name", list(SIGNATURES_3D))
@@ -71,9 +78,11 @@ def test_reference_has_the_3d_signatures(name):
     assert _params(getattr(ref, name)) == [p for p in SIGNATURES_3D[name] if p[0] != "algorithm"]
 
 
-def test_conv3d_layer_signature_mirrors_conv2d():
-    three = [(n, k, d) for n, k, d in _params(cconv.Conv3D.__init__) if n != "self"]
-    two = [(n, k, "NDHWC" if n == "layout" else d) for n, k, d in _params(cconv.Conv2D.__init__) if n != "self"]
+@pytest.mark.parametrize("layer_3d,layer_2d", [("Conv3D", "Conv2D"), ("ConvTranspose3D", "ConvTranspose2D")])
+def test_3d_layer_signatures_mirror_the_2d_layers(layer_3d, layer_2d):
+    three = [(n, k, d) for n, k, d in _params(getattr(cconv, layer_3d).__init__) if n != "self"]
+    two = [(n, k, "NDHWC" if n == "layout" else d) for n, k, d in _params(getattr(cconv, layer_2d).__init__)
+           if n != "self"]
     assert three == two
 
 
@@ -148,7 +157,8 @@ TAKES_ACTIVATIONS = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_g
                      "conv_transpose2d_output_shape", "im2col", "col2im", "conv1d", "conv1d_backward",
                      "conv1d_grad_input", "conv1d_grad_weight", "conv1d_output_shape", "conv_transpose1d",
                      "conv_transpose1d_backward", "conv3d", "conv3d_backward", "conv3d_grad_input",
-                     "conv3d_grad_weight", "conv3d_output_shape"]
+                     "conv3d_grad_weight", "conv3d_output_shape", "conv_transpose3d",
+                     "conv_transpose3d_backward", "conv_transpose3d_output_shape"]
 
 
 @pytest.mark.parametrize("name", TAKES_ACTIVATIONS)
@@ -163,7 +173,8 @@ def test_reference_docstring_says_unbatched_input_is_accepted(name):
     assert "unbatched" in getattr(ref, name).__doc__, name
 
 
-@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D", "Conv3D"])
+@pytest.mark.parametrize("layer", ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D", "Conv3D",
+                                   "ConvTranspose3D"])
 def test_layer_docstrings_say_unbatched_input_is_accepted(layer):
     cls = getattr(cconv, layer)
     assert "unbatched" in cls.forward.__doc__ and "unbatched" in cls.backward.__doc__
