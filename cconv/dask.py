@@ -1,19 +1,19 @@
 """cconv on Dask arrays: the same convolution functions, lazy and chunked.
 
 ``cconv.dask.conv2d`` and ``cconv.dask.conv2d_backward`` take the same
-arguments as ``cconv.conv2d`` and ``cconv.conv2d_backward`` (and
-``cconv.dask.conv1d`` / ``conv1d_backward`` those of ``cconv.conv1d`` /
-``conv1d_backward``: they are the 2-D ones on a lazy unit H axis, as
-``cconv.conv1d`` is on the compiled kernels, so W chunks get the same exact
-halos) but accept a
+arguments as ``cconv.conv2d`` and ``cconv.conv2d_backward`` but accept a
 ``dask.array.Array`` input (NumPy inputs are wrapped as one chunk) and return
-lazy Dask arrays. Each chunk is computed by the compiled kernels, so any Dask
-scheduler (threads, processes, ``dask.distributed``) runs them.
+lazy Dask arrays; ``cconv.dask.conv3d`` / ``conv3d_backward`` do the same for
+``cconv.conv3d`` / ``conv3d_backward``, tiled along D, H and W alike by the same
+code, and ``cconv.dask.conv1d`` / ``conv1d_backward`` for ``cconv.conv1d`` /
+``conv1d_backward``, as the 2-D ones on a lazy unit H axis (as ``cconv.conv1d``
+is on the compiled kernels), so W chunks get the same exact halos. Each chunk is computed by
+the compiled kernels, so any Dask scheduler (threads, processes, ``dask.distributed``) runs them.
 
 How chunks map to work
 ----------------------
 * Batch axis: chunks are independent; each batch chunk stays a batch chunk.
-* H and W axes: exact halo windows. The output rows are split into tiles whose
+* H and W axes (and D in 3-D): exact halo windows. The output rows are split into tiles whose
   boundaries follow the input's chunk boundaries, mapped through the stride:
   input boundary ``b`` becomes output boundary ``ceil((b + pad_before) / stride)``.
   Output tile ``[o0, o1)`` needs the input rows
@@ -38,6 +38,7 @@ The extra is installed with ``pip install "cconv[dask]"``.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from functools import partial
 from typing import Any, Callable, Dict, List, Sequence, Tuple, TypeVar, cast
@@ -54,11 +55,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _conv, _conv1d
+from . import _conv, _conv1d, _conv3d
 from . import _unit_axis as unit
 from ._batch import Batch, batch_iv, grad_out_shape_iv
 from ._padding_mode import NUMPY_MODE
-from ._params import (ConvGeometry, ExplicitPadding, array_iv, compute_dtype, conv_call_geometry, layout_iv,
+from ._params import (ConvGeometry, array_iv, compute_dtype, conv_call_geometry, layout_iv,
                       num_threads_iv)
 from ._types import ArrayLike, IntPair, Padding
 
@@ -69,7 +70,7 @@ DaskArray = Any
 Grid = List[List[int]]  # small int lists: [chunk, start, stop] from _covering; [start, stop] in tasks
 _Func = TypeVar("_Func", bound=Callable[..., Any])
 
-__all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_backward"]
+__all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_backward", "conv3d", "conv3d_backward"]
 
 _SPLIT_EVERY = 8  # fan-in of the grad_weight tree reduction
 
@@ -104,20 +105,6 @@ def _small_input(a: object, name: str, ndim: int | None = None) -> NDArray[Any]:
     if isinstance(a, da.Array):
         a = a.compute()
     return array_iv(a, name, ndim)
-
-
-def _to_nhwc(a: DaskArray, layout: str) -> DaskArray:
-    """A lazy NHWC view of ``a`` with the channel axis in one chunk."""
-    if layout == "NCHW":
-        a = a.transpose(0, 2, 3, 1)
-    if len(a.chunks[3]) > 1:
-        a = a.rechunk({3: -1})
-    return a
-
-
-def _from_nhwc(a: DaskArray, layout: str) -> DaskArray:
-    """The NHWC array ``a`` back in ``layout`` order (lazily)."""
-    return a.transpose(0, 3, 1, 2) if layout == "NCHW" else a
 
 
 # ---------------------------------------------------------------------------
@@ -194,60 +181,87 @@ def _covering(offsets: Sequence[tuple[int, int]], a: int, b: int) -> Grid:
 # ---------------------------------------------------------------------------
 # per-tile task functions (module level, so they pickle for dask.distributed)
 # ---------------------------------------------------------------------------
-def _stitch(blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid) -> NDArray[Any]:
-    """One NHWC window from a [row][col] grid of chunks and each one's local bounds."""
-    strips = [
-        np.concatenate([blk[:, r0:r1, c0:c1, :] for blk, (c0, c1) in zip(row, cols)], axis=2)
-        for row, (r0, r1) in zip(blocks, rows)
-    ]
-    return strips[0] if len(strips) == 1 and len(cols) == 1 else np.concatenate(strips, axis=1)
+def _stitch(blocks: Any, ranges: List[Grid]) -> NDArray[Any]:
+    """One channels-last window from a nested grid of chunks (one nesting level per
+    spatial axis) and each axis's local ``[lo, hi)`` bounds per chunk."""
+    def join(sub: Any, depth: int, index: Tuple[slice, ...]) -> NDArray[Any]:
+        if depth == len(ranges):
+            return cast(NDArray[Any], sub[(slice(None),) + index])
+        parts = [join(s, depth + 1, index + (slice(lo, hi),)) for s, (lo, hi) in zip(sub, ranges[depth])]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1 + depth)
+
+    return join(blocks, 0, ())
 
 
-def _forward_tile(weight: NDArray[Any], bias: NDArray[Any] | None, blocks: List[List[NDArray[Any]]], rows: Grid,
-                  cols: Grid, *, padding: ExplicitPadding, conv: Dict[str, Any]) -> NDArray[Any]:
+def _conv_fn(rank: int, what: str) -> Callable[..., Any]:
+    """cconv's in-memory ``conv2d``/``conv3d`` function ``what`` ("", "_grad_input", "_grad_weight")."""
+    return cast(Callable[..., Any], getattr(_conv3d if rank == 3 else _conv, f"conv{rank}d{what}"))
+
+
+def _native(rank: int) -> str:
+    return "NDHWC" if rank == 3 else "NHWC"
+
+
+def _forward_tile(weight: NDArray[Any], bias: NDArray[Any] | None, blocks: Any, ranges: List[Grid], *,
+                  padding: Tuple[Tuple[int, int], ...], conv: Dict[str, Any], rank: int) -> NDArray[Any]:
     """One output tile: the kernel on its stitched input window with the tile's own padding."""
-    return _conv.conv2d(_stitch(blocks, rows, cols), weight, bias, padding=padding, layout="NHWC", **conv)
+    y = _conv_fn(rank, "")(_stitch(blocks, ranges), weight, bias, padding=padding, layout=_native(rank), **conv)
+    return cast(NDArray[Any], y)
 
 
-def _grad_input_tile(weight: NDArray[Any], blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *,
-                     window_h: Tuple[int, int], window_w: Tuple[int, int], target_h: Tuple[int, int],
-                     target_w: Tuple[int, int], channels: int, conv: Dict[str, Any], compute: np.dtype[Any]
-                     ) -> NDArray[Any]:
-    """grad_x for the input chunk ``target_* = (start, stop)`` from the grad_out rows that reach it.
+def _grad_input_tile(weight: NDArray[Any], blocks: Any, ranges: List[Grid], *, windows: Tuple[Tuple[int, int], ...],
+                     targets: Tuple[Tuple[int, int], ...], channels: int, conv: Dict[str, Any],
+                     compute: np.dtype[Any], rank: int) -> NDArray[Any]:
+    """grad_x for the input chunk ``targets`` (``(start, stop)`` per spatial axis) from the grad_out
+    samples that reach it.
 
-    ``window_*`` is ``(start, extent)`` of the input window those output rows
-    read (in unpadded coordinates, possibly reaching into the padding); its
-    gradient is computed with no padding, then the part inside the target chunk
-    is copied into a zero block. Pixels no output reads stay zero.
+    ``windows`` is ``(start, extent)`` per axis of the input window those outputs read (in unpadded
+    coordinates, possibly reaching into the padding); its gradient is computed with no padding,
+    then the part inside the target chunk is copied into a zero block. Samples no output reads stay
+    zero.
     """
-    gb = _stitch(blocks, rows, cols).astype(compute, copy=False)
+    gb = _stitch(blocks, ranges).astype(compute, copy=False)
     n = gb.shape[0]
-    (ah, eh), (aw, ew) = window_h, window_w
-    (r0, r1), (c0, c1) = target_h, target_w
-    out = np.zeros((n, r1 - r0, c1 - c0, channels), dtype=compute)
-    h0, h1 = max(ah, r0), min(ah + eh, r1)
-    w0, w1 = max(aw, c0), min(aw + ew, c1)
-    if gb.size and h1 > h0 and w1 > w0:
-        gx_win = _conv.conv2d_grad_input(gb, weight, (n, eh, ew, channels), padding=0, layout="NHWC", **conv)
-        out[:, h0 - r0:h1 - r0, w0 - c0:w1 - c0, :] = gx_win[:, h0 - ah:h1 - ah, w0 - aw:w1 - aw, :]
+    out = np.zeros((n, *(t1 - t0 for t0, t1 in targets), channels), dtype=compute)
+    lo = [max(a, t0) for (a, _), (t0, _) in zip(windows, targets)]
+    hi = [min(a + e, t1) for (a, e), (_, t1) in zip(windows, targets)]
+    if gb.size and all(h > l for l, h in zip(lo, hi)):
+        gx_win = _conv_fn(rank, "_grad_input")(gb, weight, (n, *(e for _, e in windows), channels), padding=0,
+                                               layout=_native(rank), **conv)
+        dst = tuple(slice(l - t0, h - t0) for l, h, (t0, _) in zip(lo, hi, targets))
+        src = tuple(slice(l - a, h - a) for l, h, (a, _) in zip(lo, hi, windows))
+        out[(slice(None),) + dst] = gx_win[(slice(None),) + src]
     return out
 
 
-def _grad_weight_tile(grad_tile: NDArray[Any], blocks: List[List[NDArray[Any]]], rows: Grid, cols: Grid, *,
-                      weight_shape: Tuple[int, ...], padding: ExplicitPadding, conv: Dict[str, Any],
-                      compute: np.dtype[Any]) -> NDArray[Any]:
+def _grad_weight_tile(grad_tile: NDArray[Any], blocks: Any, ranges: List[Grid], *, weight_shape: Tuple[int, ...],
+                      padding: Tuple[Tuple[int, int], ...], conv: Dict[str, Any], compute: np.dtype[Any],
+                      rank: int) -> NDArray[Any]:
     """One tile's partial grad_weight, with a leading axis of length 1 to stack the tiles on."""
-    xw = _stitch(blocks, rows, cols).astype(compute, copy=False)
-    dw = _conv.conv2d_grad_weight(grad_tile.astype(compute, copy=False), xw, weight_shape, padding=padding,
-                                  layout="NHWC", **conv)
-    return dw[None]
+    xw = _stitch(blocks, ranges).astype(compute, copy=False)
+    dw = _conv_fn(rank, "_grad_weight")(grad_tile.astype(compute, copy=False), xw, weight_shape, padding=padding,
+                                        layout=_native(rank), **conv)
+    return cast(NDArray[Any], dw[None])
 
 
-def _window_args(arr: DaskArray, batch_block: int, rows_part: Grid, cols_part: Grid
-                 ) -> tuple[List[List[Tuple[Any, ...]]], Grid, Grid]:
-    """The (blocks, rows, cols) task arguments that stitch one window of ``arr``."""
-    blocks = [[(arr.name, batch_block, i, j, 0) for j, _, _ in cols_part] for i, _, _ in rows_part]
-    return blocks, [[lo, hi] for _, lo, hi in rows_part], [[lo, hi] for _, lo, hi in cols_part]
+def _window_args(arr: DaskArray, batch_block: int, parts: List[Grid]) -> tuple[Any, List[Grid]]:
+    """The (blocks, ranges) task arguments that stitch one window of ``arr`` from the
+    ``[chunk, lo, hi]`` coverings of each spatial axis."""
+    def keys(depth: int, index: Tuple[int, ...]) -> Any:
+        if depth == len(parts):
+            return (arr.name, batch_block, *index, 0)
+        return [keys(depth + 1, index + (c,)) for c, _, _ in parts[depth]]
+
+    return keys(0, ()), [[[lo, hi] for _, lo, hi in part] for part in parts]
+
+
+def _axes(geom: ConvGeometry) -> List[Tuple[int, int, int, int, int, int]]:
+    """Per spatial axis of the call (D, H, W in 3-D; H, W otherwise):
+    (size, kernel span, stride, front padding, output size, dilation)."""
+    spans = (geom.dd * (geom.KD - 1) + 1, geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1)
+    rows = [(geom.D, spans[0], geom.sd, geom.pf, geom.Do, geom.dd), (geom.H, spans[1], geom.sh, geom.pt, geom.Ho, geom.dh),
+            (geom.W, spans[2], geom.sw, geom.pl, geom.Wo, geom.dw)]
+    return rows if geom.rank == 3 else rows[1:]
 
 
 def _spatial_axes(layout: str) -> tuple[int, int]:
@@ -304,6 +318,121 @@ def _tiles_array(name: str, tasks: Dict[Any, Any], sources: Sequence[DaskArray],
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
+def _to_channels_last(a: DaskArray, layout: str) -> DaskArray:
+    """A lazy channels-last view (NHWC, NDHWC) of ``a`` with the channel axis in one chunk."""
+    if not layout.endswith("C"):
+        a = a.transpose(0, *range(2, a.ndim), 1)
+    if len(a.chunks[-1]) > 1:
+        a = a.rechunk({a.ndim - 1: -1})
+    return a
+
+
+def _from_channels_last(a: DaskArray, layout: str) -> DaskArray:
+    """A channels-last array back in ``layout`` order (lazily)."""
+    return a if layout.endswith("C") else a.transpose(0, a.ndim - 1, *range(1, a.ndim - 1))
+
+
+def _weight_channels_last(w: NDArray[Any], layout: str, dtype: Any) -> NDArray[Any]:
+    """The weight as HWIO / DHWIO, C-contiguous."""
+    if not layout.endswith("C"):
+        w = w.transpose(*range(2, w.ndim), 1, 0)
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def _call_conv(geom: ConvGeometry, num_threads: int | None) -> Dict[str, Any]:
+    """The keywords every tile's in-memory call shares (the padding is each tile's own)."""
+    per_axis = _axes(geom)
+    return dict(stride=tuple(a[2] for a in per_axis), dilation=tuple(a[5] for a in per_axis), groups=geom.groups,
+                num_threads=num_threads)
+
+
+def _convolve(x: DaskArray, weight: NDArray[Any], bias: NDArray[Any] | None, geom: ConvGeometry, layout: str,
+              num_threads: int | None, result_dtype: Any) -> DaskArray:
+    """The forward of a batched ``x`` in a 2-D or 3-D ``layout``: one task per output tile of
+    every spatial axis, each on its exact input window (see the module docstring)."""
+    xh = _to_channels_last(x, layout)
+    wh = _weight_channels_last(weight, layout, weight.dtype)
+    rank = geom.rank
+    conv = _call_conv(geom, num_threads)
+    per_axis = _axes(geom)
+    tiles = [_output_tiles(xh.chunks[1 + a], pad, st, out) for a, (_, _, st, pad, out, _) in enumerate(per_axis)]
+    offsets = [_offsets(xh.chunks[1 + a]) for a in range(len(per_axis))]
+    name = f"cconv-conv{rank}d-" + tokenize(xh, wh, bias, geom, num_threads)
+    # The weight and bias are stored in the graph once and referenced by key from every tile's task.
+    wkey, bkey = name + "-weight", (None if bias is None else name + "-bias")
+    tasks: Dict[Any, Any] = {wkey: wh}
+    if bkey is not None:
+        tasks[bkey] = bias
+    for index in itertools.product(*(range(len(t)) for t in tiles)):
+        windows = [_window(*tiles[a][i], st, pad, span, size)
+                   for a, (i, (size, span, st, pad, _, _)) in enumerate(zip(index, per_axis))]
+        func = partial(_forward_tile, padding=tuple(w[2] for w in windows), conv=conv, rank=rank)
+        parts = [_covering(offsets[a], w[0], w[1]) for a, w in enumerate(windows)]
+        for b in range(len(xh.chunks[0])):
+            tasks[(name, b, *index, 0)] = (func, wkey, bkey, *_window_args(xh, b, parts))
+    chunks = (xh.chunks[0], *(tuple(o1 - o0 for o0, o1 in t) for t in tiles), (geom.O,))
+    return _from_channels_last(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout)
+
+
+def _convolve_backward(grad_out: DaskArray, x: DaskArray, weight: NDArray[Any], geom: ConvGeometry, layout: str,
+                       num_threads: int | None, dtype: Any, result_dtype: Any
+                       ) -> tuple[DaskArray, DaskArray, DaskArray]:
+    """grad_x (x's chunks), grad_weight (a tree reduction of per-tile partials) and grad_bias of
+    a batched call in a 2-D or 3-D ``layout``."""
+    xh = _to_channels_last(x, layout)
+    wh = _weight_channels_last(weight, layout, dtype)
+    rank = geom.rank
+    conv = _call_conv(geom, num_threads)
+    per_axis = _axes(geom)
+    n_sp = len(per_axis)
+    tiles = [_output_tiles(xh.chunks[1 + a], pad, st, out) for a, (_, _, st, pad, out, _) in enumerate(per_axis)]
+    gh = _to_channels_last(grad_out, layout).rechunk(
+        (xh.chunks[0], *(tuple(o1 - o0 for o0, o1 in t) for t in tiles), (geom.O,)))
+    offsets_x = [_offsets(xh.chunks[1 + a]) for a in range(n_sp)]
+    offsets_g = [_offsets(gh.chunks[1 + a]) for a in range(n_sp)]
+    n_batch = len(xh.chunks[0])
+    token = tokenize(gh, xh, wh, geom, num_threads)
+
+    # grad_x: one task per chunk of x, from the grad_out samples that reach it.
+    name = "cconv-grad-x-" + token
+    wkey = name + "-weight"
+    tasks: Dict[Any, Any] = {wkey: wh}
+    for index in itertools.product(*(range(len(o)) for o in offsets_x)):
+        targets = tuple(offsets_x[a][i] for a, i in enumerate(index))
+        reach = [_touching_outputs(r0, r1, st, pad, span, out)
+                 for (r0, r1), (_, span, st, pad, out, _) in zip(targets, per_axis)]
+        windows = tuple((lo * st - pad, (hi - lo - 1) * st + span)
+                        for (lo, hi), (_, span, st, pad, _, _) in zip(reach, per_axis))
+        func = partial(_grad_input_tile, windows=windows, targets=targets, channels=geom.C, conv=conv, compute=dtype,
+                       rank=rank)
+        parts = [_covering(offsets_g[a], lo, hi) for a, (lo, hi) in enumerate(reach)]
+        for b in range(n_batch):
+            tasks[(name, b, *index, 0)] = (func, wkey, *_window_args(gh, b, parts))
+    grad_x = _from_channels_last(_tiles_array(name, tasks, [gh], xh.chunks, dtype), layout).astype(result_dtype)
+    if grad_x.chunks != x.chunks:
+        grad_x = grad_x.rechunk(x.chunks)
+
+    # grad_weight: per-tile partial sums, stacked along a new leading axis, then tree-summed.
+    wshape = geom.weight_shape(_native(rank))
+    name = "cconv-grad-weight-partial-" + token
+    tasks = {}
+    for index in itertools.product(*(range(len(t)) for t in tiles)):
+        spans = [_window(*tiles[a][i], st, pad, span, size)
+                 for a, (i, (size, span, st, pad, _, _)) in enumerate(zip(index, per_axis))]
+        func = partial(_grad_weight_tile, weight_shape=wshape, padding=tuple(w[2] for w in spans), conv=conv,
+                       compute=dtype, rank=rank)
+        parts = [_covering(offsets_x[a], w[0], w[1]) for a, w in enumerate(spans)]
+        for b in range(n_batch):
+            tasks[(name, len(tasks), *(0,) * (len(wshape) - 1), 0)] = (func, (gh.name, b, *index, 0),
+                                                                       *_window_args(xh, b, parts))
+    partials = _tiles_array(name, tasks, [gh, xh], ((1,) * len(tasks),) + tuple((n,) for n in wshape), dtype)
+    grad_w = partials.sum(axis=0, split_every=_SPLIT_EVERY).astype(result_dtype)
+    if not layout.endswith("C"):
+        grad_w = grad_w.transpose(len(wshape) - 1, len(wshape) - 2, *range(len(wshape) - 2))
+    grad_b = gh.astype(dtype).sum(axis=tuple(range(n_sp + 1)), split_every=_SPLIT_EVERY).astype(result_dtype)
+    return grad_x, grad_w, grad_b
+
+
 _DASK_NOTES = """
     Chunking: batch chunks of ``x`` stay batch chunks. H/W chunks of ``x`` are
     honoured exactly: each output tile is computed from the input window it
@@ -369,30 +498,7 @@ def conv2d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     num_threads_iv(num_threads)
     result_dtype, _ = compute_dtype(x, weight, bias)
 
-    xh = _to_nhwc(x, layout)
-    wh = _conv.to_hwio(weight, layout, weight.dtype)
-    conv = dict(stride=(geom.sh, geom.sw), dilation=(geom.dh, geom.dw), groups=geom.groups, num_threads=num_threads)
-    span_h, span_w = geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1
-    tiles_h = _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho)
-    tiles_w = _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo)
-    rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
-
-    name = "cconv-conv2d-" + tokenize(xh, wh, bias, geom, num_threads)
-    # The weight and bias are stored in the graph once and referenced by key from every tile's task.
-    wkey, bkey = name + "-weight", (None if bias is None else name + "-bias")
-    tasks: Dict[Any, Any] = {wkey: wh}
-    if bkey is not None:
-        tasks[bkey] = bias
-    for j, (o0, o1) in enumerate(tiles_h):
-        a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
-        for k, (q0, q1) in enumerate(tiles_w):
-            c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
-            func = partial(_forward_tile, padding=(pad_h, pad_w), conv=conv)
-            for i in range(len(xh.chunks[0])):
-                tasks[(name, i, j, k, 0)] = (func, wkey, bkey, *_window_args(xh, i, _covering(rows_in, a, b),
-                                                                  _covering(cols_in, c, d)))
-    chunks = (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
-    return batch.strip(_from_nhwc(_tiles_array(name, tasks, [xh], chunks, result_dtype), layout))
+    return batch.strip(_convolve(x, weight, bias, geom, layout, num_threads, result_dtype))
 
 
 @_notes
@@ -441,58 +547,8 @@ def conv2d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
     num_threads_iv(num_threads)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
 
-    xh = _to_nhwc(x, layout)
-    wh = _conv.to_hwio(weight, layout, dtype)
-    conv = dict(stride=(geom.sh, geom.sw), dilation=(geom.dh, geom.dw), groups=geom.groups, num_threads=num_threads)
-    span_h, span_w = geom.dh * (geom.KH - 1) + 1, geom.dw * (geom.KW - 1) + 1
-    tiles_h = _output_tiles(xh.chunks[1], geom.pt, geom.sh, geom.Ho)
-    tiles_w = _output_tiles(xh.chunks[2], geom.pl, geom.sw, geom.Wo)
-    gh = _to_nhwc(grad_out, layout).rechunk(
-        (xh.chunks[0], tuple(o1 - o0 for o0, o1 in tiles_h), tuple(q1 - q0 for q0, q1 in tiles_w), (geom.O,))
-    )
-    rows_in, cols_in = _offsets(xh.chunks[1]), _offsets(xh.chunks[2])
-    n_batch = len(xh.chunks[0])
-    token = tokenize(gh, xh, wh, geom, num_threads)
-
-    # grad_x: one task per chunk of x, from the grad_out rows and columns that reach it.
-    name = "cconv-grad-x-" + token
-    wkey = name + "-weight"
-    tasks: Dict[Any, Any] = {wkey: wh}
-    for j, (r0, r1) in enumerate(rows_in):
-        lo, hi = _touching_outputs(r0, r1, geom.sh, geom.pt, span_h, geom.Ho)
-        for k, (c0, c1) in enumerate(cols_in):
-            wlo, whi = _touching_outputs(c0, c1, geom.sw, geom.pl, span_w, geom.Wo)
-            func = partial(
-                _grad_input_tile, window_h=(lo * geom.sh - geom.pt, (hi - lo - 1) * geom.sh + span_h),
-                window_w=(wlo * geom.sw - geom.pl, (whi - wlo - 1) * geom.sw + span_w), target_h=(r0, r1),
-                target_w=(c0, c1), channels=geom.C, conv=conv, compute=dtype,
-            )
-            for i in range(n_batch):
-                tasks[(name, i, j, k, 0)] = (func, wkey, *_window_args(gh, i, _covering(_offsets(gh.chunks[1]), lo, hi),
-                                                                  _covering(_offsets(gh.chunks[2]), wlo, whi)))
-    grad_x = _from_nhwc(_tiles_array(name, tasks, [gh], xh.chunks, dtype), layout).astype(result_dtype)
-    if grad_x.chunks != x.chunks:
-        grad_x = grad_x.rechunk(x.chunks)
-    grad_x = batch.strip(grad_x)
-
-    # grad_weight: per-tile partial sums, stacked along a new leading axis, then tree-summed.
-    wshape = (geom.KH, geom.KW, geom.Cg, geom.O)
-    name = "cconv-grad-weight-partial-" + token
-    tasks = {}
-    for j, (o0, o1) in enumerate(tiles_h):
-        a, b, pad_h = _window(o0, o1, geom.sh, geom.pt, span_h, geom.H)
-        for k, (q0, q1) in enumerate(tiles_w):
-            c, d, pad_w = _window(q0, q1, geom.sw, geom.pl, span_w, geom.W)
-            func = partial(_grad_weight_tile, weight_shape=wshape, padding=(pad_h, pad_w), conv=conv, compute=dtype)
-            for i in range(n_batch):
-                window = _window_args(xh, i, _covering(rows_in, a, b), _covering(cols_in, c, d))
-                tasks[(name, len(tasks), 0, 0, 0, 0)] = (func, (gh.name, i, j, k, 0), *window)
-    partials = _tiles_array(name, tasks, [gh, xh], ((1,) * len(tasks),) + tuple((s,) for s in wshape), dtype)
-    grad_w = partials.sum(axis=0, split_every=_SPLIT_EVERY).astype(result_dtype)
-    if layout == "NCHW":
-        grad_w = grad_w.transpose(3, 2, 0, 1)
-    grad_b = gh.astype(dtype).sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY).astype(result_dtype)
-    return grad_x, grad_w, grad_b
+    grad_x, grad_w, grad_b = _convolve_backward(grad_out, x, weight, geom, layout, num_threads, dtype, result_dtype)
+    return batch.strip(grad_x), grad_w, grad_b
 
 
 def _notes_1d(func: _Func) -> _Func:
@@ -578,3 +634,93 @@ def conv1d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
                                  unit.lift(weight, "w", layout), **unit.conv2d_kwargs(geom, layout),
                                  num_threads=num_threads)
     return batch.strip(unit.drop(gx, "x", layout)), unit.drop(gw, "w", layout), gb
+
+
+def _notes_3d(func: _Func) -> _Func:
+    doc = cast(str, func.__doc__).replace("{notes}", _DASK_NOTES.replace("H/W chunks", "D/H/W chunks"))
+    func.__doc__ = doc.replace("{params}", _conv3d._PARAMS_DOC)
+    return func
+
+
+@_notes_3d
+def conv3d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayLike | DaskArray | None = None, *,
+           stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+           groups: int = 1, layout: str = "NDHWC", num_threads: int | None = None) -> DaskArray:
+    """3-D convolution of a Dask array, as ``cconv.conv3d`` but lazy and chunked.
+
+    Parameters
+    ----------
+    x : dask.array.Array of shape (N, D, H, W, C) or (N, C, D, H, W)
+        Input batch in ``layout`` order (a NumPy array is wrapped as one
+        chunk), or one unbatched volume (D, H, W, C) or (C, D, H, W).
+    weight : array_like of shape (KD, KH, KW, C//groups, O) or (O, C//groups, KD, KH, KW)
+        Kernel (a Dask array is computed first: it is small).
+    bias : array_like of shape (O,), optional
+    {params}
+
+    Returns
+    -------
+    y : dask.array.Array of shape (N, Do, Ho, Wo, O) or (N, O, Do, Ho, Wo)
+        Without N for an unbatched x. Lazy; D/H/W chunks follow ``x``'s through the stride.
+    {notes}
+    Raises
+    ------
+    ValueError, TypeError
+        For any invalid shape, parameter or dtype, naming the argument, before
+        anything is computed.
+    """
+    layout = layout_iv(layout, rank=3)
+    x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
+    weight = _small_input(weight, "weight", 5)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
+    if bias is not None:
+        bias = _small_input(bias, "bias")
+        if bias.shape != (geom.O,):
+            raise ValueError(f"bias must have shape (O,) = ({geom.O},); got {bias.shape}")
+    num_threads_iv(num_threads)
+    result_dtype, _ = compute_dtype(x, weight, bias)
+    return batch.strip(_convolve(x, weight, bias, geom, layout, num_threads, result_dtype))
+
+
+@_notes_3d
+def conv3d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, *,
+                    stride: IntPair = 1, padding: Padding = 0, padding_mode: str = "zeros", dilation: IntPair = 1,
+                    groups: int = 1, layout: str = "NDHWC", num_threads: int | None = None
+                    ) -> tuple[DaskArray, DaskArray, DaskArray]:
+    """Gradients of ``conv3d`` on Dask arrays, as ``cconv.conv3d_backward`` but lazy.
+
+    Parameters
+    ----------
+    grad_out : dask.array.Array, the shape of ``conv3d(x, weight, ...)``
+        Any chunking; it is rechunked to the tiles ``conv3d`` would produce.
+        Unbatched exactly when ``x`` is.
+    x : dask.array.Array of shape (N, D, H, W, C) or (N, C, D, H, W)
+        Or one unbatched volume.
+    weight : array_like of shape (KD, KH, KW, C//groups, O) or (O, C//groups, KD, KH, KW)
+    {params}
+
+    Returns
+    -------
+    grad_x : dask.array.Array, shape, layout and chunks of ``x``
+    grad_weight : dask.array.Array, shape and layout of ``weight`` (one chunk)
+        A tree reduction (fan-in 8) of per-tile partial sums.
+    grad_bias : dask.array.Array of shape (O,)
+    {notes}
+    """
+    layout = layout_iv(layout, rank=3)
+    grad_out = _dask_input(grad_out, "grad_out")
+    x = _dask_input(x, "x")
+    batch = batch_iv(x.shape, "x", layout)
+    x = _batched(x, batch)
+    weight = _small_input(weight, "weight", 5)
+    geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                              padding_mode=padding_mode)
+    grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
+    grad_out = _batched(grad_out, batch)
+    num_threads_iv(num_threads)
+    result_dtype, dtype = compute_dtype(grad_out, x, weight)
+    grad_x, grad_w, grad_b = _convolve_backward(grad_out, x, weight, geom, layout, num_threads, dtype, result_dtype)
+    return batch.strip(grad_x), grad_w, grad_b
