@@ -22,7 +22,7 @@ def conv2d_grad_weight(
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
     pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
-    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None = None,  # tuple: ConvGeometry.border_maps()
+    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int, NDArray[np.intp], int] | None = None,  # border_maps()
 ) -> None:
     """grad_weight = cols^T @ dY and grad_bias = sum of dY; writes ``dw`` and ``db``."""
 
@@ -33,7 +33,7 @@ def conv2d_grad_input(
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
     pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
-    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None = None,  # tuple: ConvGeometry.border_maps()
+    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int, NDArray[np.intp], int] | None = None,  # border_maps()
 ) -> None:
     """grad_input: dcols = dY @ W^T scattered (col2im) into the zeroed ``dx``."""
 

@@ -36,9 +36,11 @@ _PARAMS_DOC = """stride : int or (int, int, int), default 1
     padding : int, (pd, ph, pw), ((front, back), (top, bottom), (left, right)), "valid" or "same"
         Zero padding. "same" follows TensorFlow: Do = ceil(D / stride) and so
         on, the smaller half of each axis's total padding before.
-    padding_mode : "zeros", default "zeros"
-        The other modes of ``conv2d`` are not available in 3-D yet
-        (ValueError when a padded axis asks for one).
+    padding_mode : {"zeros", "reflect", "replicate", "circular", "symmetric"}, default "zeros"
+        What the padding holds, as for ``conv2d`` (PyTorch's
+        ``nn.Conv3d(padding_mode=...)`` and numpy.pad's "symmetric";
+        "constant", "edge" and "wrap" are accepted too). Gradients are exact.
+        A padded layer with a mode other than zeros runs on the GEMM kernels.
     dilation : int or (int, int, int), default 1
         Spacing between kernel taps; each >= 1.
     groups : int, default 1
@@ -117,9 +119,10 @@ def _forward_ndhwc(xh: NDArray[Any], wh: NDArray[Any], bias: NDArray[Any] | None
         if route == "direct-depthwise":
             _forward.conv3d_depthwise(xh, wh, bias, y, geom.kernel_tuple(), n_threads)
         elif route == "gemm-implicit":
-            _forward.conv2d_implicit(xh, wh, bias, y, geom.kernel_tuple(), n_threads)
+            _forward.conv2d_implicit(xh, wh, bias, y, geom.kernel_tuple(), n_threads, geom.border_maps())
         else:
-            _forward.conv2d_gemm(xh, wh, bias, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+            _forward.conv2d_gemm(xh, wh, bias, y, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                 geom.border_maps())
     return y
 
 
@@ -142,7 +145,8 @@ def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, d
             _forward.conv2d_implicit(dyh, _flipped_transposed_weight(wh, geom), None, dx,
                                      transposed_geometry(geom).kernel_tuple(), n_threads)
         else:
-            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+            _backward.conv2d_grad_input(dyh, wh, dx, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                        geom.border_maps())
     return dx
 
 
@@ -153,7 +157,8 @@ def _grad_weight_ndhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, 
     if route == "direct-depthwise":
         _backward.depthwise3d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads)
     else:
-        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise")
+        _backward.conv2d_grad_weight(xh, dyh, dw, db, geom.kernel_tuple(), n_threads, route == "gemm-pointwise",
+                                     geom.border_maps())
     return dw, db
 
 

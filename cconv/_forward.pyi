@@ -22,7 +22,7 @@ def conv2d_gemm(
     geom: tuple[int, ...],  # tuple -> Geom struct
     n_threads: int,  # int
     pointwise: bool = False,  # bint: the "gemm-pointwise" route (input rows are the im2col rows)
-    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None = None,  # tuple: ConvGeometry.border_maps()
+    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int, NDArray[np.intp], int] | None = None,  # border_maps()
 ) -> None:
     """im2col + GEMM forward; writes ``y`` (bias fused into the store)."""
 
@@ -33,7 +33,7 @@ def conv2d_implicit(
     y: NDArray[_F],  # floating[:, :, :, ::1], OUT (N, Ho, Wo, O)
     geom: tuple[int, ...],  # tuple -> Geom struct; KH*KW*C//groups <= the row's kc
     n_threads: int,  # int
-    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None = None,  # tuple: ConvGeometry.border_maps()
+    border: tuple[NDArray[np.intp], NDArray[np.intp], int, int, NDArray[np.intp], int] | None = None,  # border_maps()
 ) -> None:
     """Implicit-GEMM forward (receptive fields read in place through a pointer table); writes ``y``."""
 

@@ -267,15 +267,16 @@ class ConvGeometry:
         """Whether the padding holds input samples (a ``padding_mode`` other than
         "zeros" on a padded layer): only the kernels that read through border
         maps serve it (``cconv._routes``)."""
-        return self.padding_mode != "zeros" and max(self.padding4) > 0
+        return self.padding_mode != "zeros" and max(self.pf, self.pbk, *self.padding4) > 0
 
-    def border_maps(self) -> tuple[NDArray[np.intp], NDArray[np.intp], int, int] | None:
-        """``(hmap, wmap, bottom, right)`` for the compiled kernels of a bordered
-        layer (``cconv._padding_mode.border_map`` of H and W), else None."""
+    def border_maps(self) -> tuple[NDArray[np.intp], NDArray[np.intp], int, int, NDArray[np.intp], int] | None:
+        """``(hmap, wmap, bottom, right, dmap, back)`` for the compiled kernels of a
+        bordered layer (``cconv._padding_mode.border_map`` of H, W and D), else None."""
         if not self.bordered:
             return None
         return (border_map(self.padding_mode, self.H, self.pt, self.pb),
-                border_map(self.padding_mode, self.W, self.pl, self.pr), self.pb, self.pr)
+                border_map(self.padding_mode, self.W, self.pl, self.pr), self.pb, self.pr,
+                border_map(self.padding_mode, self.D, self.pf, self.pbk), self.pbk)
 
     @property
     def padding4(self) -> tuple[int, int, int, int]:
@@ -370,9 +371,6 @@ def conv_geometry(
             f"({extent(padded)}) of {input_name}"
         )
     outs = tuple((p - span) // st + 1 for p, span, st in zip(padded, spans, strides))
-    if mode != "zeros" and rank == 3 and max(max(p) for p in pads) > 0:
-        raise ValueError(f"padding_mode={mode!r} is not available for 3-D convolutions yet (only 'zeros'); "
-                         f"pad {input_name} with numpy.pad(mode=...) first")
     # A 1-D convolution is the 2-D one with a unit H axis: one row, a one-row
     # kernel, stride and dilation 1 and no padding along it; a 2-D one has a
     # unit depth axis likewise.

@@ -207,6 +207,11 @@ def _stride(geom: ConvGeometry) -> str:
 
 
 def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
+    if geom.bordered:
+        if algorithm in ("winograd", "direct"):
+            raise _cannot(algorithm, f"padding_mode={geom.padding_mode!r} runs on the GEMM kernels only (they read "
+                                     f"the padding through border maps); use algorithm='gemm' or 'auto'")
+        return "gemm"
     if geom.rank == 3:
         if algorithm == "winograd":
             raise _cannot(algorithm, "Winograd is 2-D (3x3) only; 3-D convolutions run on the GEMM kernels "
@@ -217,11 +222,6 @@ def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
         if algorithm in ("auto", "direct") and is_depthwise(geom):
             return "direct-depthwise"
         return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
-    if geom.bordered:
-        if algorithm in ("winograd", "direct"):
-            raise _cannot(algorithm, f"padding_mode={geom.padding_mode!r} runs on the GEMM kernels only (they read "
-                                     f"the padding through border maps); use algorithm='gemm' or 'auto'")
-        return "gemm"
     if algorithm == "winograd":
         ok, why = winograd_supported(geom)
         if not ok:

@@ -264,16 +264,19 @@ def _axes(geom: ConvGeometry) -> List[Tuple[int, int, int, int, int, int]]:
     return rows if geom.rank == 3 else rows[1:]
 
 
-def _spatial_axes(layout: str) -> tuple[int, int]:
-    """The (H, W) axes of a batched array in a 2-D ``layout``."""
-    return layout.index("H"), layout.index("W")
+def _border_axes(geom: ConvGeometry, layout: str) -> List[Tuple[int, int, int, int, Any]]:
+    """Per padded spatial axis of a batched array in ``layout``: (axis, before, after, size, border map)."""
+    maps = cast(Tuple[Any, Any, int, int, Any, int], geom.border_maps())
+    rows = [("D", geom.pf, geom.pbk, geom.D, maps[4]), ("H", geom.pt, geom.pb, geom.H, maps[0]),
+            ("W", geom.pl, geom.pr, geom.W, maps[1])]
+    return [(layout.index(a), before, after, size, m) for a, before, after, size, m in rows if a in layout]
 
 
 def _pad_border(x: DaskArray, geom: ConvGeometry, layout: str) -> DaskArray:
     """``x`` (batched) padded lazily with ``geom``'s padding in its ``padding_mode``."""
-    widths = [(0, 0)] * 4
-    h, w = _spatial_axes(layout)
-    widths[h], widths[w] = (geom.pt, geom.pb), (geom.pl, geom.pr)
+    widths = [(0, 0)] * len(layout)
+    for axis, before, after, _, _ in _border_axes(geom, layout):
+        widths[axis] = (before, after)
     return da.pad(x, widths, mode=NUMPY_MODE[geom.padding_mode])
 
 
@@ -284,9 +287,9 @@ def _fold_border(grad_padded: DaskArray, geom: ConvGeometry, layout: str, chunks
     Per spatial axis, the padded rows' gradients are contracted with a one-hot
     (padded row -> source row) matrix chunked as the interior's rows, so the
     result keeps ``x``'s chunks along that axis."""
-    maps = cast(Tuple[Any, Any, int, int], geom.border_maps())
     g = grad_padded
-    for axis, source, before, size in zip(_spatial_axes(layout), maps[:2], (geom.pt, geom.pl), (geom.H, geom.W)):
+    letters = "abcdef"[:len(layout)]
+    for axis, before, _, size, source in _border_axes(geom, layout):
         interior = g[(slice(None),) * axis + (slice(before, before + size),)].rechunk({axis: chunks[axis]})
         outer = np.r_[0:before, before + size:len(source)]
         if outer.size == 0:
@@ -297,12 +300,11 @@ def _fold_border(grad_padded: DaskArray, geom: ConvGeometry, layout: str, chunks
         strip = strip.rechunk({axis: -1})
         one_hot = np.zeros((outer.size, size), dtype=g.dtype)
         one_hot[np.arange(outer.size), source[outer]] = 1
-        letters = "abcd"
         spec_in = letters[:axis] + "r" + letters[axis + 1:]
         spec_out = letters[:axis] + "s" + letters[axis + 1:]
         m = da.from_array(one_hot, chunks=((outer.size,), interior.chunks[axis]))
         g = interior + da.einsum(f"{spec_in},rs->{spec_out}", strip, m)
-    return g
+    return g if g.chunks == tuple(chunks) else g.rechunk(chunks)   # (dask.array.pad may rechunk other axes)
 
 
 def _tiles_array(name: str, tasks: Dict[Any, Any], sources: Sequence[DaskArray],
@@ -676,6 +678,9 @@ def conv3d(x: ArrayLike | DaskArray, weight: ArrayLike | DaskArray, bias: ArrayL
     weight = _small_input(weight, "weight", 5)
     geom = conv_call_geometry(batch, weight.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
                               padding_mode=padding_mode)
+    if geom.bordered:
+        return batch.strip(conv3d(_pad_border(x, geom, layout), weight, bias, stride=stride, dilation=dilation,
+                                  groups=groups, layout=layout, num_threads=num_threads))
     if bias is not None:
         bias = _small_input(bias, "bias")
         if bias.shape != (geom.O,):
@@ -720,6 +725,10 @@ def conv3d_backward(grad_out: ArrayLike | DaskArray, x: ArrayLike | DaskArray, w
                               padding_mode=padding_mode)
     grad_out_shape_iv(grad_out.shape, geom.output_shape(layout), batch)
     grad_out = _batched(grad_out, batch)
+    if geom.bordered:
+        gxp, gw, gb = conv3d_backward(grad_out, _pad_border(x, geom, layout), weight, stride=stride,
+                                      dilation=dilation, groups=groups, layout=layout, num_threads=num_threads)
+        return batch.strip(_fold_border(gxp, geom, layout, x.chunks)), gw, gb
     num_threads_iv(num_threads)
     result_dtype, dtype = compute_dtype(grad_out, x, weight)
     grad_x, grad_w, grad_b = _convolve_backward(grad_out, x, weight, geom, layout, num_threads, dtype, result_dtype)

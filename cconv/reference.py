@@ -133,7 +133,7 @@ def _pad(a: NDArray[Any], g: ConvGeometry, axes: tuple[int, int], dtype: DTypeLi
     return np.ascontiguousarray(np.pad(a, widths, mode=NUMPY_MODE[g.padding_mode]))
 
 
-def _unpad(buf: NDArray[Any], g: ConvGeometry, axes: tuple[int, int]) -> NDArray[Any]:
+def _unpad(buf: NDArray[Any], g: ConvGeometry, axes: tuple[int, ...]) -> NDArray[Any]:
     """The gradient of the input from that of its padded copy ``buf`` (the adjoint of ``_pad``).
 
     Zeros: the crop. Another padding mode: along each padded axis, every padded
@@ -141,12 +141,16 @@ def _unpad(buf: NDArray[Any], g: ConvGeometry, axes: tuple[int, int]) -> NDArray
     was copied from.
     """
     maps = g.border_maps()
+    # Per padded axis: (axis of buf, before, size, border map); (D,) H, W.
+    per_axis = [(axes[-2], g.pt, g.H, maps[0] if maps else None), (axes[-1], g.pl, g.W, maps[1] if maps else None)]
+    if len(axes) == 3:
+        per_axis.insert(0, (axes[0], g.pf, g.D, maps[4] if maps else None))
     if maps is None:
         index = [slice(None)] * buf.ndim
-        index[axes[0]] = slice(g.pt, g.pt + g.H)
-        index[axes[1]] = slice(g.pl, g.pl + g.W)
+        for axis, before, size, _ in per_axis:
+            index[axis] = slice(before, before + size)
         return buf[tuple(index)]
-    for axis, source, size in ((axes[0], maps[0], g.H), (axes[1], maps[1], g.W)):
+    for axis, _, size, source in per_axis:
         shape = list(buf.shape)
         shape[axis] = size
         folded = np.zeros(shape, buf.dtype)
@@ -790,9 +794,11 @@ def _volume_windows(xp: NDArray[Any], g: ConvGeometry) -> NDArray[Any]:
 
 
 def _pad3(x: NDArray[Any], g: ConvGeometry, dtype: DTypeLike) -> NDArray[Any]:
-    """The NDHWC input zero-padded, in ``dtype``."""
+    """The NDHWC input padded (numpy.pad in ``g.padding_mode``), in ``dtype``."""
     widths = ((0, 0), (g.pf, g.pbk), (g.pt, g.pb), (g.pl, g.pr), (0, 0))
-    return np.pad(x.astype(dtype, copy=False), widths)
+    if max(max(w) for w in widths) == 0:
+        return x.astype(dtype, copy=False)
+    return np.pad(x.astype(dtype, copy=False), widths, mode=NUMPY_MODE[g.padding_mode])
 
 
 def _x_ndhwc(x: NDArray[Any], layout: str) -> NDArray[Any]:
@@ -836,7 +842,7 @@ def _conv3d_grad_input(dy: NDArray[Any], w: NDArray[Any], g: ConvGeometry, layou
                 d0, h0, w0 = kd * g.dd, kh * g.dh, kw * g.dw
                 buf[:, d0:d0 + (g.Do - 1) * g.sd + 1:g.sd, h0:h0 + (g.Ho - 1) * g.sh + 1:g.sh,
                     w0:w0 + (g.Wo - 1) * g.sw + 1:g.sw] += np.einsum("ndhwgo,cgo->ndhwgc", dyg, wg[kd, kh, kw])
-    inner = buf[:, g.pf:g.pf + g.D, g.pt:g.pt + g.H, g.pl:g.pl + g.W]
+    inner = _unpad(buf, g, (1, 2, 3))
     return _y_from_ndhwc(inner.reshape(g.N, g.D, g.H, g.W, g.C), layout)
 
 

@@ -3,12 +3,14 @@
 # see ConvGeometry.kernel_tuple()).
 
 cdef struct Border:
-    # A padding_mode other than zeros (cconv/_padding_mode.py): the input row
-    # (column) whose value each padded row (column) holds, indexed by the
-    # padded coordinate plus pt (pl); pb and pr size the padding's far sides.
+    # A padding_mode other than zeros (cconv/_padding_mode.py): the input plane
+    # (row, column) whose value each padded plane (row, column) holds, indexed
+    # by the padded coordinate plus pf (pt, pl); pbk, pb and pr size the
+    # padding's far sides. In 2-D the depth map is [0] and pbk is 0.
+    const Py_ssize_t* dmap
     const Py_ssize_t* hmap
     const Py_ssize_t* wmap
-    Py_ssize_t pb, pr
+    Py_ssize_t pbk, pb, pr
 
 
 cdef struct Geom:
@@ -40,7 +42,7 @@ cdef inline Py_ssize_t out_pixels(const Geom* g) noexcept nogil:
 
 
 cdef inline void attach_border(Geom* g, Border* b, tuple maps):
-    """Point g at the border maps ``(hmap, wmap, pb, pr)`` of
+    """Point g at the border maps ``(hmap, wmap, pb, pr, dmap, pbk)`` of
     ConvGeometry.border_maps() (None: zeros). The caller keeps ``maps``
     alive for as long as g is used."""
     if maps is None:
@@ -48,8 +50,11 @@ cdef inline void attach_border(Geom* g, Border* b, tuple maps):
         return
     cdef const Py_ssize_t[::1] hmap = maps[0]
     cdef const Py_ssize_t[::1] wmap = maps[1]
+    cdef const Py_ssize_t[::1] dmap = maps[4]
     b.hmap = &hmap[0]
     b.wmap = &wmap[0]
+    b.dmap = &dmap[0]
     b.pb = maps[2]
     b.pr = maps[3]
+    b.pbk = maps[5]
     g.border = b

@@ -89,8 +89,10 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
         for kd in range(g.KD):
           di = dbase + kd * g.dd
           if di < 0 or di >= g.D:
-              zero_run(row + kd * g.KH * KW * Cg, g.KH * KW * Cg)
-              continue
+              if bd == NULL:
+                  zero_run(row + kd * g.KH * KW * Cg, g.KH * KW * Cg)
+                  continue
+              di = bd.dmap[di + g.pf]
           for kh in range(g.KH):
             hi = hbase + kh * g.dh
             dst = row + (kd * g.KH + kh) * KW * Cg
@@ -125,48 +127,69 @@ cdef inline void fill_cols(const floating* x, const Geom* g, Py_ssize_t p0,
 
 
 cdef inline Py_ssize_t frame_size(const Geom* g) noexcept nogil:
-    """Values in the border gradient of a bordered layer (g.border not NULL):
-    per image, the padded rows above and below (pt+pb rows of the padded
-    width) and the padded columns beside the input's rows (H rows of pl+pr),
-    C channels each. Its size follows the perimeter, not the area."""
-    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
-    return g.N * ((g.pt + g.border.pb) * Wp + g.H * (g.pl + g.border.pr)) * g.C
+    """Values in the border gradient of a bordered layer (g.border not NULL).
+    Per image: the padded planes in front and behind (pf+pbk planes of the
+    padded H x W; none in 2-D), then in each input plane the padded rows above
+    and below (pt+pb rows of the padded width), then the padded columns
+    beside the input's rows (H rows of pl+pr), C channels each, in three
+    parts over the whole batch. Its size follows the surface, not the volume."""
+    cdef Py_ssize_t Hp = g.pt + g.H + g.border.pb, Wp = g.pl + g.W + g.border.pr
+    return g.N * g.C * ((g.pf + g.border.pbk) * Hp * Wp + g.D * (g.pt + g.border.pb) * Wp
+                        + g.D * g.H * (g.pl + g.border.pr))
 
 
-cdef inline floating* frame_row_cell(floating* frame, const Geom* g, Py_ssize_t n,
+cdef inline floating* frame_plane_cell(floating* frame, const Geom* g, Py_ssize_t n, Py_ssize_t di,
+                                       Py_ssize_t hi, Py_ssize_t wi) noexcept nogil:
+    """The border gradient of padded plane di (outside [0, D)), padded row hi, column wi, channel 0."""
+    cdef Py_ssize_t Hp = g.pt + g.H + g.border.pb, Wp = g.pl + g.W + g.border.pr
+    cdef Py_ssize_t fp = di + g.pf if di < 0 else g.pf + di - g.D
+    return frame + (((n * (g.pf + g.border.pbk) + fp) * Hp + hi + g.pt) * Wp + wi + g.pl) * g.C
+
+
+cdef inline floating* frame_row_cell(floating* frame, const Geom* g, Py_ssize_t n, Py_ssize_t di,
                                      Py_ssize_t hi, Py_ssize_t wi) noexcept nogil:
-    """The border gradient of padded row hi (outside [0, H)), column wi, channel 0."""
-    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
+    """The border gradient of input plane di, padded row hi (outside [0, H)), column wi, channel 0."""
+    cdef Py_ssize_t Hp = g.pt + g.H + g.border.pb, Wp = g.pl + g.W + g.border.pr
     cdef Py_ssize_t fr = hi + g.pt if hi < 0 else g.pt + hi - g.H
-    return frame + ((n * (g.pt + g.border.pb) + fr) * Wp + wi + g.pl) * g.C
+    cdef Py_ssize_t planes = g.N * (g.pf + g.border.pbk) * Hp * Wp * g.C
+    return frame + planes + (((n * g.D + di) * (g.pt + g.border.pb) + fr) * Wp + wi + g.pl) * g.C
 
 
-cdef inline floating* frame_col_cell(floating* frame, const Geom* g, Py_ssize_t n,
+cdef inline floating* frame_col_cell(floating* frame, const Geom* g, Py_ssize_t n, Py_ssize_t di,
                                      Py_ssize_t hi, Py_ssize_t wi) noexcept nogil:
-    """The border gradient of input row hi, padded column wi (outside [0, W)), channel 0."""
-    cdef Py_ssize_t Wp = g.pl + g.W + g.border.pr
+    """The border gradient of input plane di, row hi, padded column wi (outside [0, W)), channel 0."""
+    cdef Py_ssize_t Hp = g.pt + g.H + g.border.pb, Wp = g.pl + g.W + g.border.pr
     cdef Py_ssize_t side = g.pl + g.border.pr
     cdef Py_ssize_t fc = wi + g.pl if wi < 0 else g.pl + wi - g.W
-    return frame + g.N * (g.pt + g.border.pb) * Wp * g.C + ((n * g.H + hi) * side + fc) * g.C
+    cdef Py_ssize_t planes = g.N * (g.pf + g.border.pbk) * Hp * Wp * g.C
+    cdef Py_ssize_t rows = g.N * g.D * (g.pt + g.border.pb) * Wp * g.C
+    return frame + planes + rows + (((n * g.D + di) * g.H + hi) * side + fc) * g.C
 
 
 cdef inline void fold_frame(floating* frame, floating* dx, const Geom* g,
                             Py_ssize_t n) noexcept nogil:
-    """Add image n's border gradient onto the input pixels the border maps
-    name (only image n's pixels are written)."""
+    """Add image n's border gradient onto the input samples the border maps
+    name (only image n's samples are written)."""
     cdef const Border* bd = g.border
-    cdef Py_ssize_t C = g.C, Wp = g.pl + g.W + bd.pr
-    cdef Py_ssize_t i, j, h, hp, wp
-    for i in range(g.pt + bd.pb):
-        hp = i - g.pt if i < g.pt else g.H + i - g.pt      # a padded row
-        for j in range(Wp):
-            add_run(dx + ((n * g.H + bd.hmap[hp + g.pt]) * g.W + bd.wmap[j]) * C,
-                    frame_row_cell(frame, g, n, hp, j - g.pl), C)
-    for h in range(g.H):
-        for j in range(g.pl + bd.pr):
-            wp = j - g.pl if j < g.pl else g.W + j - g.pl  # a padded column
-            add_run(dx + ((n * g.H + h) * g.W + bd.wmap[wp + g.pl]) * C,
-                    frame_col_cell(frame, g, n, h, wp), C)
+    cdef Py_ssize_t C = g.C, Hp = g.pt + g.H + bd.pb, Wp = g.pl + g.W + bd.pr
+    cdef Py_ssize_t f, i, j, h, d, dp, hp, wp, src
+    for f in range(g.pf + bd.pbk):
+        dp = f - g.pf if f < g.pf else g.D + f - g.pf      # a padded plane
+        for i in range(Hp):
+            for j in range(Wp):
+                src = ((n * g.D + bd.dmap[dp + g.pf]) * g.H + bd.hmap[i]) * g.W + bd.wmap[j]
+                add_run(dx + src * C, frame_plane_cell(frame, g, n, dp, i - g.pt, j - g.pl), C)
+    for d in range(g.D):
+        for i in range(g.pt + bd.pb):
+            hp = i - g.pt if i < g.pt else g.H + i - g.pt  # a padded row
+            for j in range(Wp):
+                src = ((n * g.D + d) * g.H + bd.hmap[hp + g.pt]) * g.W + bd.wmap[j]
+                add_run(dx + src * C, frame_row_cell(frame, g, n, d, hp, j - g.pl), C)
+        for h in range(g.H):
+            for j in range(g.pl + bd.pr):
+                wp = j - g.pl if j < g.pl else g.W + j - g.pl  # a padded column
+                src = ((n * g.D + d) * g.H + h) * g.W + bd.wmap[wp + g.pl]
+                add_run(dx + src * C, frame_col_cell(frame, g, n, d, h, wp), C)
 
 
 cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
@@ -192,6 +215,16 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
         for kd in range(g.KD):
           di = dbase + kd * g.dd
           if di < 0 or di >= g.D:
+              if frame == NULL:
+                  continue
+              for kh in range(g.KH):
+                  src = cols + r * ldcols + (kd * g.KH + kh) * KW * Cg
+                  drow = frame_plane_cell(frame, g, px.n, di, hbase + kh * g.dh, wbase) + grp * Cg
+                  if span_add:
+                      add_run(drow, src, KW * C)
+                  else:
+                      for kw in range(KW):
+                          add_run(drow + kw * g.dw * C, src + kw * Cg, Cg)
               continue
           for kh in range(g.KH):
             hi = hbase + kh * g.dh
@@ -199,7 +232,7 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
             if hi < 0 or hi >= g.H:
                 if frame == NULL:
                     continue
-                drow = frame_row_cell(frame, g, px.n, hi, wbase) + grp * Cg
+                drow = frame_row_cell(frame, g, px.n, di, hi, wbase) + grp * Cg
                 if span_add:
                     add_run(drow, src, KW * C)
                 else:
@@ -219,7 +252,7 @@ cdef inline void scatter_cols(const floating* cols, Py_ssize_t ldcols,
                 if 0 <= wi < g.W:
                     drow = dx + (input_row(g, &px, di, hi) * g.W + wi) * C + grp * Cg
                 elif frame != NULL:
-                    drow = frame_col_cell(frame, g, px.n, hi, wi) + grp * Cg
+                    drow = frame_col_cell(frame, g, px.n, di, hi, wi) + grp * Cg
                 else:
                     continue
                 add_run(drow, src + kw * Cg, Cg)

@@ -73,8 +73,22 @@ def test_unbatched_and_errors():
     _close(cdask.conv3d(xd, w, b, **kw).compute(), cconv.conv3d(x[0], w, b, **kw))
     with pytest.raises(ValueError, match="weight must have 5 dimensions"):
         cdask.conv3d(xd, w[0], **kw)
-    with pytest.raises(ValueError, match="padding_mode='reflect' is not available for 3-D"):
-        cdask.conv3d(xd, w, padding=1, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode='circular' needs each pad no larger than the axis"):
+        cdask.conv3d(xd, w, padding=8, padding_mode="circular")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "symmetric"])
+def test_padding_modes_at_the_outer_border(mode):
+    x, w, b, gy, kw = _problem(CASES[0], "NCDHW", seed=5)
+    kw = dict(kw, padding_mode=mode)
+    y = cconv.conv3d(x, w, b, **kw)
+    gy = np.random.default_rng(2).standard_normal(y.shape)
+    xd = _chunked(x, CHUNKINGS["uneven_all"], "NCDHW")
+    _close(cdask.conv3d(xd, w, b, **kw).compute(), y)
+    gx, gw, gb = cdask.conv3d_backward(gy, xd, w, **kw)
+    assert gx.chunks == xd.chunks
+    for got, expected in zip((gx, gw, gb), cconv.conv3d_backward(gy, x, w, **kw)):
+        _close(got.compute(), expected)
 
 
 def test_local_cluster_matches_in_memory():

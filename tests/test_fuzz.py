@@ -863,7 +863,7 @@ def cases_3d(draw):
     kw = dict(
         stride=_pick(draw, fault, "stride", draw(triple), bad=[0, (1, 2), 1.5, (1, 1, 0)]),
         padding=_pick(draw, fault, "padding", draw(paddings_3d()), bad=[-1, (1, 2), "causal", ((1, 1), (1, 1))]),
-        padding_mode=_pick(draw, fault, "padding_mode", "zeros", bad=["reflect", "mirror", 0]),
+        padding_mode=_pick(draw, fault, "padding_mode", draw(st.sampled_from(PADDING_MODES)), bad=["mirror", "", 0]),
         dilation=_pick(draw, fault, "dilation", draw(triple), bad=[0, (1, 2)]),
         groups=_pick(draw, fault, "groups", groups, bad=[0, 1.5]),
         layout=_pick(draw, fault, "layout", layout, bad=["NHWC", "NCW", 3]),

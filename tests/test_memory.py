@@ -190,12 +190,12 @@ def status(key):
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
 rng = np.random.default_rng(0)
-if mode == "3d":   # a batch of volumes, 3x3x3 padding 1: vol2col would be N*D*H*W x 27*C floats
+if mode.startswith("3d"):   # volumes, 3x3x3 padding 1: vol2col would be N*D*H*W x 27*C floats
     N, D, H, W, C, O = 2, 16, 64, 64, 96, 8
     x = rng.standard_normal((N, D, H, W, C), dtype=np.float32)
     w = rng.standard_normal((3, 3, 3, C, O), dtype=np.float32)
     gy = rng.standard_normal((N, D, H, W, O), dtype=np.float32)
-    kw = dict(padding=1, num_threads=threads)
+    kw = dict(padding=1, padding_mode=mode[3:] or "zeros", num_threads=threads)
     conv, grad_input, grad_weight = cconv.conv3d, cconv.conv3d_grad_input, cconv.conv3d_grad_weight
     small = (x[:1, :4, :8, :8], w, gy[:1, :4, :8, :8])
     cols_bytes = N * D * H * W * 27 * C * 4
@@ -228,7 +228,7 @@ print(json.dumps(dict(cols_bytes=cols_bytes, out_bytes=out.nbytes, rss_base=base
 """
 
 
-@pytest.mark.parametrize("threads,mode", [(1, "zeros"), (2, "zeros"), (2, "reflect"), (2, "3d")])
+@pytest.mark.parametrize("threads,mode", [(1, "zeros"), (2, "zeros"), (2, "reflect"), (2, "3d"), (2, "3d-circular")])
 @pytest.mark.parametrize("op", ["forward", "grad_input", "grad_weight"])
 def test_working_memory_is_bounded_on_a_batch_whose_im2col_would_exceed_1_gib(op, threads, mode):
     """Peak memory of one call minus the output: NumPy allocations by tracemalloc, C and every

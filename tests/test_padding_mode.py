@@ -341,3 +341,74 @@ def test_dask_matches_in_memory(mode):
     g1 = rng.standard_normal(cconv.conv1d(s, k, **kw1).shape)
     for got, expected in zip(cdask.conv1d_backward(g1, sd, k, **kw1), cconv.conv1d_backward(g1, s, k, **kw1)):
         np.testing.assert_allclose(got.compute(), expected, atol=1e-12)
+
+
+
+# ---------------------------------------------------------------------------
+# 3-D: the same modes on volumes
+# ---------------------------------------------------------------------------
+def _fold3(gxp, mode, pads, shape):
+    """As _fold, with the depth axis: each padded voxel's gradient goes to its source voxel."""
+    (pf, _), (pt, _), (pl, _) = pads
+    gx = np.zeros(shape)
+    D, H, W = shape[1:4]
+    for dp in range(gxp.shape[1]):
+        for hp in range(gxp.shape[2]):
+            for wp in range(gxp.shape[3]):
+                gx[:, _source(mode, dp - pf, D), _source(mode, hp - pt, H), _source(mode, wp - pl, W)] += gxp[:, dp, hp, wp]
+    return gx
+
+
+CASES_3D = [
+    (2, 4, 5, 6, 3, 4, 3, 1, 1, 1, 1),
+    (1, 5, 4, 4, 4, 6, (3, 2, 3), (2, 1, 1), ((2, 1), (1, 0), (0, 2)), 1, 2),
+    (1, 4, 4, 5, 16, 8, 3, 1, 2, (2, 1, 1), 1),
+    (2, 4, 4, 4, 4, 4, 3, 1, 1, 1, 4),
+]
+
+
+@pytest.mark.parametrize("case", CASES_3D, ids=lambda c: "x".join(map(str, c[:6])))
+@pytest.mark.parametrize("mode", MODES)
+def test_conv3d_and_gradients_match_the_definition(case, mode):
+    from test_conv3d import _conv3d_backward_loop, _conv3d_loop, _pads, _triple
+    N, D, H, W, C, O, k, stride, padding, dilation, groups = case
+    kernel, strides, dilations = _triple(k), _triple(stride), _triple(dilation)
+    pads = _pads(padding, (D, H, W), kernel, strides, dilations)
+    if mode == "reflect" and any(max(p) >= n for p, n in zip(pads, (D, H, W))):
+        pytest.skip("reflect needs pads smaller than the volume")
+    rng = np.random.default_rng(abs(hash((case, mode))) % 2**32)
+    x = rng.standard_normal((N, D, H, W, C))
+    w = rng.standard_normal((*kernel, C // groups, O))
+    xp = np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),), mode=NUMPY_NAME[mode])
+    zero = ((0, 0),) * 3
+    y_ref = _conv3d_loop(xp, w, None, strides, zero, dilations, groups)
+    gy = rng.standard_normal(y_ref.shape)
+    gxp, gw_ref, _ = _conv3d_backward_loop(gy, xp, w, strides, zero, dilations, groups)
+    gx_ref = _fold3(gxp, mode, pads, x.shape)
+    kw = dict(stride=stride, padding=padding, padding_mode=mode, dilation=dilation, groups=groups)
+    for threads in (1, 2):
+        assert_close(cconv.conv3d(x, w, num_threads=threads, **kw), y_ref)
+        gx, gw, _ = cconv.conv3d_backward(gy, x, w, num_threads=threads, **kw)
+        assert_close(gx, gx_ref, what="grad_input")
+        assert_close(gw, gw_ref, what="grad_weight")
+    ref = pytest.importorskip("cconv.reference")
+    assert_close(ref.conv3d(x, w, **kw), y_ref)
+    assert_close(ref.conv3d_backward(gy, x, w, **kw)[0], gx_ref)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv3d_against_torch_pad_and_conv(mode):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 4, 5, 6, 7))         # NCDHW
+    w = rng.standard_normal((6, 2, 3, 3, 2))         # groups=2
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = F.conv3d(F.pad(xt, (1, 0, 2, 1, 1, 2), mode=mode), wt, stride=(1, 2, 1), groups=2)
+    gy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(gy))
+    kw = dict(stride=(1, 2, 1), padding=((1, 2), (2, 1), (1, 0)), padding_mode=mode, groups=2, layout="NCDHW")
+    assert_close(cconv.conv3d(x, w, **kw), yt.detach().numpy())
+    gx, gw, _ = cconv.conv3d_backward(gy, x, w, **kw)
+    assert_close(gx, xt.grad.numpy())
+    assert_close(gw, wt.grad.numpy())
