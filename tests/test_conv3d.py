@@ -246,10 +246,15 @@ def test_errors_name_the_argument(call, message):
         call()
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("unbatched", [False, True])
-def test_against_torch(dtype, unbatched):
+def test_against_torch():
+    """float32 and float64, batched and unbatched: one test, one skip without torch."""
     torch = pytest.importorskip("torch")
+    for dtype in (np.float32, np.float64):
+        for unbatched in (False, True):
+            _check_against_torch(torch, dtype, unbatched)
+
+
+def _check_against_torch(torch, dtype, unbatched):
     F = torch.nn.functional
     rng = np.random.default_rng(21)
     x = rng.standard_normal((2, 4, 7, 6, 5)).astype(dtype)          # NCDHW

@@ -56,3 +56,29 @@ def test_layer_backward_matches_finite_differences(restore_threads):
         return float(np.sum(layer.forward(xx) * R))
 
     assert_close(gx, _central_difference(L, x), rtol=1e-8, what="layer grad_x")
+
+
+def test_conv3d_and_padding_modes_match_finite_differences():
+    """conv3d (NCDHW, strided, grouped, per-side padding) and conv2d/conv3d with border modes:
+    the mode's copies of border samples are linear in x too, so the same exact differences hold."""
+    rng = np.random.default_rng(9)
+    cases = [
+        (cconv.conv3d, cconv.conv3d_backward, (1, 4, 3, 4, 3), (4, 2, 2, 3, 2),
+         dict(stride=(1, 2, 1), padding=((1, 0), (1, 1), (0, 1)), groups=2, layout="NCDHW")),
+        (cconv.conv3d, cconv.conv3d_backward, (1, 3, 4, 3, 2), (2, 2, 3, 2, 2),
+         dict(padding=((1, 2), (1, 0), (2, 1)), padding_mode="reflect")),
+        (cconv.conv2d, cconv.conv2d_backward, (2, 5, 4, 2), (3, 3, 2, 2),
+         dict(padding=((2, 1), (1, 3)), padding_mode="symmetric")),
+        (cconv.conv2d, cconv.conv2d_backward, (1, 4, 5, 3), (3, 2, 3, 2),
+         dict(stride=2, padding=((1, 2), (2, 1)), padding_mode="circular")),
+    ]
+    for conv, backward, x_shape, w_shape, kw in cases:
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        R = rng.standard_normal(conv(x, w, **kw).shape)
+
+        def L(x, w):
+            return float(np.sum(conv(x, w, num_threads=1, **kw) * R))
+
+        gx, gw, _ = backward(R, x, w, **kw)
+        assert_close(gx, _central_difference(lambda a: L(a, w), x), rtol=1e-8, what=f"grad_x {kw}")
+        assert_close(gw, _central_difference(lambda a: L(x, a), w), rtol=1e-8, what=f"grad_weight {kw}")
