@@ -247,11 +247,13 @@ def test_errors_name_the_argument(call, message):
 
 
 def test_against_torch():
-    """float32 and float64, batched and unbatched: one test, one skip without torch."""
+    """conv3d (float32 and float64, batched and unbatched) and conv_transpose3d with its layer:
+    one test, one skip without torch (the definition tests above need no torch)."""
     torch = pytest.importorskip("torch")
     for dtype in (np.float32, np.float64):
         for unbatched in (False, True):
             _check_against_torch(torch, dtype, unbatched)
+    _check_conv_transpose3d_against_torch(torch)
 
 
 def _check_against_torch(torch, dtype, unbatched):
@@ -338,8 +340,7 @@ def test_conv_transpose3d_matches_the_scatter_definition(case, layout):
     assert_close(gb, gy.sum(axis=(0, 1, 2, 3)))
 
 
-def test_conv_transpose3d_against_torch_and_its_layer():
-    torch = pytest.importorskip("torch")
+def _check_conv_transpose3d_against_torch(torch):
     F = torch.nn.functional
     rng = np.random.default_rng(6)
     x = rng.standard_normal((4, 3, 4, 5))                   # unbatched NCDHW: C_in=4

@@ -277,13 +277,14 @@ def test_layers_take_the_mode(mode):
 # PyTorch: F.pad(mode) + conv, through autograd
 # ---------------------------------------------------------------------------
 def test_against_torch_pad_and_conv():
-    """Every PyTorch mode, float32 and float64, batched and unbatched: one test, so that without
-    torch it is one skip."""
+    """Every PyTorch mode, float32 and float64, batched and unbatched, in 1-D, 2-D and 3-D: one
+    test, so that without torch it is one skip (the definition tests above need no torch)."""
     torch = pytest.importorskip("torch")
     for mode in ("reflect", "replicate", "circular"):
         for dtype in (np.float32, np.float64):
             for unbatched in (False, True):
                 _check_against_torch(torch, mode, dtype, unbatched)
+        _check_conv3d_against_torch(torch, mode)
 
 
 def _check_against_torch(torch, mode, dtype, unbatched):
@@ -400,12 +401,6 @@ def test_conv3d_and_gradients_match_the_definition(case, mode):
     ref = pytest.importorskip("cconv.reference")
     assert_close(ref.conv3d(x, w, **kw), y_ref)
     assert_close(ref.conv3d_backward(gy, x, w, **kw)[0], gx_ref)
-
-
-def test_conv3d_against_torch_pad_and_conv():
-    torch = pytest.importorskip("torch")
-    for mode in ("reflect", "replicate", "circular"):
-        _check_conv3d_against_torch(torch, mode)
 
 
 def _check_conv3d_against_torch(torch, mode):
