@@ -8,7 +8,8 @@ from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
-from _depthwise cimport depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row
+from _depthwise cimport (depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row,
+                         output_row_geom, input_row_geom)
 from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row, sc_grad_input_row
 
 import numpy as np
@@ -363,26 +364,6 @@ def grad_input_single_channel(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, 
     with nogil:
         for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>max(1, min(n_threads, rows))):
             sc_grad_input_row(k, dyp, wp, dxp, &sg, row)
-
-
-cdef inline ccdw_geom input_row_geom(const ccdw_geom* plane, Py_ssize_t hi) noexcept nogil:
-    """The 2-D depthwise geometry of input row hi of one plane as a one-row
-    image (N = H = 1, the top padding shifted by hi): the gather row kernel then
-    reads the same output rows of the plane and writes its row 0."""
-    cdef ccdw_geom r = plane[0]
-    r.N = 1
-    r.H = 1
-    r.pt = plane.pt + hi
-    return r
-
-
-cdef inline ccdw_geom output_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
-    """As _forward.plane_row_geom: output row ho of one plane as a one-row image."""
-    cdef ccdw_geom r = plane[0]
-    r.N = 1
-    r.Ho = 1
-    r.pt = plane.pt - ho * sh
-    return r
 
 
 def depthwise3d_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Do*Ho, Wo, C)

@@ -13,6 +13,29 @@ cdef inline ccdw_geom depthwise_geom(const Geom* g) noexcept nogil:
     return d
 
 
+cdef inline ccdw_geom output_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
+    """The 2-D depthwise geometry of output row ho of one plane as a one-row
+    image: N = Ho = 1 and the top padding shifted by ho*sh, so the row kernels
+    read the same input rows and write (or add into) their row 0. (3-D
+    depthwise sums such rows over the kernel's depth taps.)"""
+    cdef ccdw_geom r = plane[0]
+    r.N = 1
+    r.Ho = 1
+    r.pt = plane.pt - ho * sh
+    return r
+
+
+cdef inline ccdw_geom input_row_geom(const ccdw_geom* plane, Py_ssize_t hi) noexcept nogil:
+    """The 2-D depthwise geometry of input row hi of one plane as a one-row
+    image (N = H = 1, the top padding shifted by hi): the gather row kernel then
+    reads the same output rows of the plane and writes its row 0."""
+    cdef ccdw_geom r = plane[0]
+    r.N = 1
+    r.H = 1
+    r.pt = plane.pt + hi
+    return r
+
+
 cdef inline void dw_forward_row(const cck_row* k, const floating* x, const floating* w,
                                 const floating* bias, floating* y, const ccdw_geom* g,
                                 Py_ssize_t row) noexcept nogil:

@@ -9,7 +9,7 @@ from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows, row_chunk
-from _depthwise cimport depthwise_geom, dw_forward_row
+from _depthwise cimport depthwise_geom, dw_forward_row, output_row_geom
 from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
 
 import numpy as np
@@ -259,17 +259,6 @@ def conv2d_single_channel(const floating[:, :, :, ::1] x,    # IN  (N, H, W, 1)
             sc_forward_row(k, xp, wp, bp, yp, &sg, row)
 
 
-cdef inline ccdw_geom plane_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
-    """The 2-D depthwise geometry of output row ho of one plane as a one-row
-    image: N = Ho = 1 and the top padding shifted by ho*sh, so the row kernels
-    read the same input rows and write their row 0 (the caller's row)."""
-    cdef ccdw_geom r = plane[0]
-    r.N = 1
-    r.Ho = 1
-    r.pt = plane.pt - ho * sh
-    return r
-
-
 def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
                      const floating[:, :, :, ::1] w,    # IN  (KD*KH, KW, 1, C)
                      const floating[::1] bias,          # IN  (C,) or None
@@ -307,7 +296,7 @@ def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
             n = row // (g.Do * g.Ho)
             do = (row // g.Ho) % g.Do
             ho = row % g.Ho
-            rg = plane_row_geom(&plane, ho, g.sh)
+            rg = output_row_geom(&plane, ho, g.sh)
             yrow = yp + row * RW
             first = True
             for kd in range(g.KD):
