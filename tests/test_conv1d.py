@@ -5,7 +5,7 @@ and kernel taps, float64, only the short channel sums left to NumPy) and
 imports nothing from cconv. Gradients are also checked by finite differences,
 and "causal" padding against its own definition (output length, and y[t]
 reading x[: t * stride + 1] only). The PyTorch comparisons are in
-tests/test_conv1d_torch.py.
+tests/test_torch_oracle.py.
 """
 from __future__ import annotations
 

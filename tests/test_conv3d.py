@@ -1,8 +1,8 @@
 """conv3d and its gradients, the Conv3D layer and cconv.reference's 3-D functions.
 
 Oracles: the direct definition written here as float64 loops over output voxels and kernel taps
-(``_conv3d_loop``, ``_conv3d_backward_loop``), and PyTorch's ``F.conv3d`` through autograd when
-torch is importable.
+(``_conv3d_loop``, ``_conv3d_backward_loop``); PyTorch's ``F.conv3d`` and ``F.conv_transpose3d``
+through autograd are in tests/test_torch_oracle.py.
 """
 import itertools
 
@@ -246,39 +246,6 @@ def test_errors_name_the_argument(call, message):
         call()
 
 
-def test_against_torch():
-    """conv3d (float32 and float64, batched and unbatched) and conv_transpose3d with its layer:
-    one test, one skip without torch (the definition tests above need no torch)."""
-    torch = pytest.importorskip("torch")
-    for dtype in (np.float32, np.float64):
-        for unbatched in (False, True):
-            _check_against_torch(torch, dtype, unbatched)
-    _check_conv_transpose3d_against_torch(torch)
-
-
-def _check_against_torch(torch, dtype, unbatched):
-    F = torch.nn.functional
-    rng = np.random.default_rng(21)
-    x = rng.standard_normal((2, 4, 7, 6, 5)).astype(dtype)          # NCDHW
-    w = rng.standard_normal((6, 2, 3, 2, 3)).astype(dtype)          # OIDHW, groups=2
-    b = rng.standard_normal(6).astype(dtype)
-    if unbatched:
-        x = x[0]
-    kw_t = dict(stride=(2, 1, 1), padding=(1, 0, 2), dilation=(1, 2, 1), groups=2)
-    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
-    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
-    bt = torch.tensor(b.astype(np.float64), requires_grad=True)
-    yt = F.conv3d(xt, wt, bt, **kw_t)
-    gy = rng.standard_normal(tuple(yt.shape)).astype(dtype)
-    yt.backward(torch.tensor(gy.astype(np.float64)))
-    kw = dict(kw_t, layout="NCDHW")
-    assert_close(cconv.conv3d(x, w, b, **kw), yt.detach().numpy(), dtype)
-    gx, gw, gb = cconv.conv3d_backward(gy, x, w, **kw)
-    assert_close(gx, xt.grad.numpy(), dtype)
-    assert_close(gw, wt.grad.numpy(), dtype)
-    assert_close(gb, bt.grad.numpy(), dtype)
-
-
 # ---------------------------------------------------------------------------
 # conv_transpose3d: the scatter definition, PyTorch, and the adjoint of conv3d
 # ---------------------------------------------------------------------------
@@ -340,23 +307,3 @@ def test_conv_transpose3d_matches_the_scatter_definition(case, layout):
     assert_close(gb, gy.sum(axis=(0, 1, 2, 3)))
 
 
-def _check_conv_transpose3d_against_torch(torch):
-    F = torch.nn.functional
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((4, 3, 4, 5))                   # unbatched NCDHW: C_in=4
-    w = rng.standard_normal((4, 3, 3, 2, 3))                # (C_in, C_out//groups, KD, KH, KW), groups=2
-    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    yt = F.conv_transpose3d(xt, wt, stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2)
-    gy = rng.standard_normal(tuple(yt.shape))
-    yt.backward(torch.tensor(gy))
-    kw = dict(stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2, layout="NCDHW")
-    assert_close(cconv.conv_transpose3d(x, w, **kw), yt.detach().numpy())
-    gx, gw, _ = cconv.conv_transpose3d_backward(gy, x, w, **kw)
-    assert_close(gx, xt.grad.numpy())
-    assert_close(gw, wt.grad.numpy())
-    layer = cconv.ConvTranspose3D(4, 6, (3, 2, 3), stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0),
-                                  groups=2, layout="NCDHW", dtype=np.float64, rng=0)
-    with torch.no_grad():
-        ref = F.conv_transpose3d(torch.tensor(x), torch.tensor(layer.weight), torch.tensor(layer.bias),
-                                 stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), groups=2)
-    assert_close(layer(x), ref.numpy())

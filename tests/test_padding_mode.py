@@ -8,8 +8,8 @@ Oracles, none of them cconv's code:
   the padded samples' gradient added back by hand onto the samples their value
   came from (``_source``, written from the modes' definitions, not numpy's);
   and the adjoint identity <conv(x), dy> == <x, grad_input(dy)>;
-* PyTorch, where importable: ``F.pad(mode=...)`` + ``F.conv2d``/``F.conv1d``
-  through autograd (reflect, replicate, circular).
+* PyTorch: ``F.pad(mode=...)`` + ``F.conv2d``/``F.conv1d``/``F.conv3d`` through
+  autograd (reflect, replicate, circular), in tests/test_torch_oracle.py.
 """
 import numpy as np
 import pytest
@@ -274,54 +274,6 @@ def test_layers_take_the_mode(mode):
 
 
 # ---------------------------------------------------------------------------
-# PyTorch: F.pad(mode) + conv, through autograd
-# ---------------------------------------------------------------------------
-def test_against_torch_pad_and_conv():
-    """Every PyTorch mode, float32 and float64, batched and unbatched, in 1-D, 2-D and 3-D: one
-    test, so that without torch it is one skip (the definition tests above need no torch)."""
-    torch = pytest.importorskip("torch")
-    for mode in ("reflect", "replicate", "circular"):
-        for dtype in (np.float32, np.float64):
-            for unbatched in (False, True):
-                _check_against_torch(torch, mode, dtype, unbatched)
-        _check_conv3d_against_torch(torch, mode)
-
-
-def _check_against_torch(torch, mode, dtype, unbatched):
-    F = torch.nn.functional
-    rng = np.random.default_rng(13)
-    x = rng.standard_normal((2, 6, 9, 8)).astype(dtype)       # NCHW
-    w = rng.standard_normal((4, 3, 3, 2)).astype(dtype)       # OIHW, groups=2
-    if unbatched:
-        x = x[0]
-    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
-    wt = torch.tensor(w.astype(np.float64), requires_grad=True)
-    yt = F.conv2d(F.pad(xt, (2, 1, 1, 2), mode=mode), wt, stride=(2, 1), groups=2)
-    gy = rng.standard_normal(tuple(yt.shape)).astype(dtype)
-    yt.backward(torch.tensor(gy.astype(np.float64)))
-    kw = dict(stride=(2, 1), padding=((1, 2), (2, 1)), padding_mode=mode, groups=2, layout="NCHW")
-    assert_close(cconv.conv2d(x, w, **kw), yt.detach().numpy(), dtype)
-    gx, gw, _ = cconv.conv2d_backward(gy, x, w, **kw)
-    assert_close(gx, xt.grad.numpy(), dtype)
-    assert_close(gw, wt.grad.numpy(), dtype)
-    # conv1d as nn.Conv1d(padding_mode=mode) computes it
-    s = rng.standard_normal((3, 11) if unbatched else (2, 3, 11)).astype(dtype)
-    k = rng.standard_normal((5, 3, 3)).astype(dtype)
-    conv = torch.nn.Conv1d(3, 5, 3, padding=2, dilation=2, padding_mode=mode, bias=False).double()
-    with torch.no_grad():
-        conv.weight.copy_(torch.tensor(k.astype(np.float64)))
-    st = torch.tensor(s.astype(np.float64), requires_grad=True)
-    out = conv(st)
-    g1 = rng.standard_normal(tuple(out.shape)).astype(dtype)
-    out.backward(torch.tensor(g1.astype(np.float64)))
-    kw1 = dict(padding=2, dilation=2, padding_mode=mode, layout="NCW")
-    assert_close(cconv.conv1d(s, k, **kw1), out.detach().numpy(), dtype)
-    gs, gk, _ = cconv.conv1d_backward(g1, s, k, **kw1)
-    assert_close(gs, st.grad.numpy(), dtype)
-    assert_close(gk, conv.weight.grad.numpy(), dtype)
-
-
-# ---------------------------------------------------------------------------
 # Dask: the mode at the array's outer border only
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
@@ -403,17 +355,3 @@ def test_conv3d_and_gradients_match_the_definition(case, mode):
     assert_close(ref.conv3d_backward(gy, x, w, **kw)[0], gx_ref)
 
 
-def _check_conv3d_against_torch(torch, mode):
-    F = torch.nn.functional
-    rng = np.random.default_rng(23)
-    x = rng.standard_normal((2, 4, 5, 6, 7))         # NCDHW
-    w = rng.standard_normal((6, 2, 3, 3, 2))         # groups=2
-    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    yt = F.conv3d(F.pad(xt, (1, 0, 2, 1, 1, 2), mode=mode), wt, stride=(1, 2, 1), groups=2)
-    gy = rng.standard_normal(tuple(yt.shape))
-    yt.backward(torch.tensor(gy))
-    kw = dict(stride=(1, 2, 1), padding=((1, 2), (2, 1), (1, 0)), padding_mode=mode, groups=2, layout="NCDHW")
-    assert_close(cconv.conv3d(x, w, **kw), yt.detach().numpy())
-    gx, gw, _ = cconv.conv3d_backward(gy, x, w, **kw)
-    assert_close(gx, xt.grad.numpy())
-    assert_close(gw, wt.grad.numpy())

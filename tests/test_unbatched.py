@@ -7,16 +7,13 @@ layouts and both float dtypes, and checked
   against ``cconv.reference``'s unbatched call (neither needs torch);
 * against cconv's own call on the batch of one: the unbatched result must be its first entry
   exactly, since the kernels see the same batched arrays;
-* when torch is importable (the tests that need it ``importorskip`` it), against torch's own
-  unbatched ``F.conv2d`` / ``F.conv_transpose2d`` and ``nn.Conv2d`` / ``nn.ConvTranspose2d``,
-  forward and autograd.
+* against torch's own unbatched ``F.conv2d`` / ``F.conv_transpose2d`` and ``nn.Conv2d`` /
+  ``nn.ConvTranspose2d``, forward and autograd, in tests/test_torch_oracle.py (one skip without torch).
 
 Also: the batch axis is a view in and out (no input copied, aliased or modified), the shape
 functions take unbatched shapes, and the layers pass unbatched input through.
 """
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pytest
@@ -24,12 +21,11 @@ import pytest
 import cconv
 import cconv.reference as ref
 from _oracle import assert_close
-from _torch_ref import case_label, torch_conv2d_all
 from cconv._batch import batch_iv
 from conftest import CASES, DTYPES, LAYOUTS, build_problem
 from test_conv_transpose import BY_ID as T_BY_ID
 from test_conv_transpose import TOL as T_TOL
-from test_conv_transpose import loop_transpose_all, make, rel_err, torch_transpose_all
+from test_conv_transpose import loop_transpose_all, make, rel_err
 
 # One case per route: GEMM, asymmetric and "same" padding, grouped, depthwise (multiplier 1 and 2),
 # the native NCHW 1x1 kernel, the single-channel kernel, Winograd F(4x4,3x3).
@@ -94,23 +90,6 @@ def test_reference_unbatched_matches_definition(case_id, layout, dtype):
     _close(ref.conv2d_grad_weight(gy, x, p.w.shape, **p.kw), egw, dtype, "reference conv2d_grad_weight")
 
 
-def test_conv2d_unbatched_matches_torch_unbatched():
-    """torch's own unbatched F.conv2d and its autograd, on (C, H, W) tensors."""
-    torch = pytest.importorskip("torch")
-    for case_id, layout, dtype in itertools.product(CASE_IDS, LAYOUTS, DTYPES):
-        with case_label(case_id, layout, dtype):
-            p = _one(case_id, layout, dtype)
-            x, gy = p.x[0], p.gy[0]
-            ty, tgx, tgw, tgb = torch_conv2d_all(torch, x, p.w, p.b, gy, stride=p.case["stride"], pads=p.pads,
-                                                 dilation=p.case["dilation"], groups=p.case["groups"], layout=layout)
-            y = cconv.conv2d(x, p.w, p.b, **p.kw)
-            gx, gw, gb = cconv.conv2d_backward(gy, x, p.w, **p.kw)
-            for got, expected, what in ((y, ty, "y"), (gx, tgx, "grad_x"), (gw, tgw, "grad_weight"), (gb, tgb, "grad_bias")):
-                _close(got, expected, dtype, f"{what} vs torch")
-            _close(cconv.conv2d_grad_input(gy, p.w, x.shape, **p.kw), tgx, dtype, "conv2d_grad_input vs torch")
-            _close(cconv.conv2d_grad_weight(gy, x, p.w.shape, **p.kw), tgw, dtype, "conv2d_grad_weight vs torch")
-
-
 # ---------------------------------------------------------------------------
 # the transposed convolution
 # ---------------------------------------------------------------------------
@@ -135,22 +114,6 @@ def test_conv_transpose2d_unbatched_matches_definition_and_batch_of_one(case_id,
     np.testing.assert_array_equal(gx, bx[0])
     np.testing.assert_array_equal(gw, bw)
     np.testing.assert_array_equal(gb, bb)
-
-
-def test_conv_transpose2d_unbatched_matches_torch_unbatched():
-    """torch's own unbatched F.conv_transpose2d and its autograd, on (C_in, H, W) tensors."""
-    pytest.importorskip("torch")
-    for case_id, layout, dtype in itertools.product(T_CASE_IDS, LAYOUTS, DTYPES):
-        with case_label(case_id, layout, dtype):
-            case, x, w, b, gy, kw = _t_problem(case_id, layout, dtype)
-            ty, tgx, tgw, tgb = torch_transpose_all(x[0], w, b, gy[0], case, layout)
-            assert ty.ndim == 3
-            y = cconv.conv_transpose2d(x[0], w, b, **kw)
-            gx, gw, gb = cconv.conv_transpose2d_backward(gy[0], x[0], w, **kw)
-            tgb = np.asarray(gy[0], np.float64).sum(axis=(0, 1) if layout == "NHWC" else (1, 2)) if tgb is None else tgb
-            for got, expected, what in ((y, ty, "y"), (gx, tgx, "grad_x"), (gw, tgw, "grad_weight"), (gb, tgb, "grad_bias")):
-                assert got.shape == expected.shape, what
-                assert rel_err(got, expected) <= T_TOL[dtype], f"{what} vs torch"
 
 
 # ---------------------------------------------------------------------------
@@ -184,38 +147,6 @@ def test_layers_pass_unbatched_input_through(layout, dtype):
         np.testing.assert_array_equal(layer.grad_bias, batched.grad_bias)
         with pytest.raises(ValueError, match=r"grad_out is batched .* but x is unbatched"):
             layer.backward(gy[None])
-
-
-def test_layers_unbatched_match_torch_modules():
-    torch = pytest.importorskip("torch")
-    for layout, dtype in itertools.product(LAYOUTS, DTYPES):
-        with case_label(layout, dtype):
-            x = _image(layout, dtype)
-            to_chw = (lambda a: a.transpose(2, 0, 1)) if layout == "NHWC" else (lambda a: a)
-            from_chw = (lambda a: a.transpose(1, 2, 0)) if layout == "NHWC" else (lambda a: a)
-            conv, tconv = _layers(layout, dtype)
-            modules = (torch.nn.Conv2d(4, 6, (3, 2), stride=2, padding=1, groups=2, dtype=torch.float64),
-                       torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2,
-                                                dtype=torch.float64))
-            for layer, module, oihw in ((conv, modules[0], (3, 2, 0, 1)), (tconv, modules[1], (3, 2, 0, 1))):
-                with torch.no_grad():
-                    w = layer.weight.astype(np.float64)
-                    module.weight.copy_(torch.tensor(w if layout == "NCHW" else w.transpose(oihw)))
-                    module.bias.copy_(torch.tensor(layer.bias.astype(np.float64)))
-                xt = torch.tensor(np.ascontiguousarray(to_chw(x)), dtype=torch.float64, requires_grad=True)
-                yt = module(xt)                                    # torch's unbatched (C, H, W) path
-                assert yt.ndim == 3
-                gy = np.random.default_rng(3).standard_normal(from_chw(yt.detach().numpy()).shape).astype(dtype)
-                yt.backward(torch.tensor(np.ascontiguousarray(to_chw(gy)), dtype=torch.float64))
-                y = layer(x)
-                gx = layer.backward(gy)
-                tgw = module.weight.grad.numpy()
-                name = type(layer).__name__
-                _close(y, from_chw(yt.detach().numpy()), dtype, f"{name} y vs torch")
-                _close(gx, from_chw(xt.grad.numpy()), dtype, f"{name} grad_x vs torch")
-                _close(layer.grad_weight, tgw if layout == "NCHW" else tgw.transpose(2, 3, 1, 0), dtype,
-                       f"{name} grad_weight vs torch")
-                _close(layer.grad_bias, module.bias.grad.numpy(), dtype, f"{name} grad_bias vs torch")
 
 
 # ---------------------------------------------------------------------------
