@@ -10,14 +10,15 @@ cdef inline ccdw_geom depthwise_geom(const Geom* g) noexcept nogil:
     d.N = g.N; d.H = g.H; d.W = g.W; d.C = g.C; d.KH = g.KH; d.KW = g.KW
     d.sh = g.sh; d.sw = g.sw; d.dh = g.dh; d.dw = g.dw; d.pt = g.pt; d.pl = g.pl
     d.Ho = g.Ho; d.Wo = g.Wo
+    d.PD = 1; d.xpd = 0; d.wpd = 0      # one plane of taps; 3-D forward rows set their depth taps
     return d
 
 
 cdef inline ccdw_geom output_row_geom(const ccdw_geom* plane, Py_ssize_t ho, Py_ssize_t sh) noexcept nogil:
     """The 2-D depthwise geometry of output row ho of one plane as a one-row
     image: N = Ho = 1 and the top padding shifted by ho*sh, so the row kernels
-    read the same input rows and write (or add into) their row 0. (3-D
-    depthwise sums such rows over the kernel's depth taps.)"""
+    read the same input rows and write their row 0. (3-D depthwise sets the
+    depth taps, PD/xpd/wpd, on it.)"""
     cdef ccdw_geom r = plane[0]
     r.N = 1
     r.Ho = 1

@@ -264,21 +264,19 @@ def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
                      const floating[::1] bias,          # IN  (C,) or None
                      floating[:, :, :, ::1] y,          # OUT (N, Do*Ho, Wo, C)
                      tuple geom, int n_threads):
-    """Direct forward for a 3-D layer with groups == C == O: each output row
-    (n, do, ho) is the sum over the kernel's depth taps of the 2-D depthwise
-    row kernel (src/kernels/depthwise/nhwc.h) on input plane
-    do*sd - front + kd*dd with that tap's (KH, KW) slice of the weight; the
-    first tap writes the row (bias fused), the others add theirs from a
-    per-thread row. Parallel over output rows, handed out dynamically."""
+    """Direct forward for a 3-D layer with groups == C == O: output row
+    (n, do, ho) is one call of the depthwise row kernel
+    (src/kernels/depthwise/nhwc.h) whose planes of taps are the kernel's depth
+    taps inside the volume, input planes do*sd - front + kd*dd, each with its
+    (KH, KW) slice of the weight. All 27 taps of a 3x3x3 kernel accumulate in
+    registers and the row is written once, bias fused. Parallel over output
+    rows, handed out dynamically."""
     cdef Geom g = geom_from_tuple(geom)
     cdef Py_ssize_t rows = g.N * g.Do * g.Ho
     cdef Py_ssize_t chunk = row_chunk(rows, n_threads)
     if rows == 0 or g.O == 0 or g.Wo == 0:
         return
     n_threads = <int>min(n_threads, rows)
-    dtype = np.float32 if floating is float else np.float64
-    work_array = np.empty((n_threads, g.Wo * g.C), dtype=dtype)
-    cdef floating[:, ::1] work = work_array
     cdef const floating* xp = &x[0, 0, 0, 0] if x.size else NULL
     cdef const floating* wp = &w[0, 0, 0, 0]
     cdef const floating* bp = &bias[0] if bias is not None else NULL
@@ -286,29 +284,22 @@ def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
     cdef ccdw_geom plane = depthwise_geom(&g)
     cdef ccdw_geom rg
     cdef const cck_row* k = ROW
-    cdef Py_ssize_t row, n, do, ho, kd, di, c, RW = g.Wo * g.C, taps = g.KH * g.KW * g.C
-    cdef floating* yrow
-    cdef floating* tmp
-    cdef bint first
+    cdef Py_ssize_t row, n, do, ho, base, kd0, kd1, plane_size = g.H * g.W * g.C
     with nogil, parallel(num_threads=n_threads):
-        tmp = &work[threadid(), 0]
         for row in prange(rows, schedule='dynamic', chunksize=chunk):
             n = row // (g.Do * g.Ho)
             do = (row // g.Ho) % g.Do
             ho = row % g.Ho
             rg = output_row_geom(&plane, ho, g.sh)
-            yrow = yp + row * RW
-            first = True
-            for kd in range(g.KD):
-                di = do * g.sd - g.pf + kd * g.dd
-                if di < 0 or di >= g.D:
-                    continue
-                if first:
-                    dw_forward_row(k, xp + (n * g.D + di) * g.H * g.W * g.C, wp + kd * taps, bp, yrow, &rg, 0)
-                    first = False
-                else:
-                    dw_forward_row(k, xp + (n * g.D + di) * g.H * g.W * g.C, wp + kd * taps, NULL, tmp, &rg, 0)
-                    add_run(yrow, tmp, RW)
-            if first:   # every depth tap in the padding
-                for c in range(RW):
-                    yrow[c] = bp[c % g.C] if bp != NULL else 0
+            base = do * g.sd - g.pf                 # the input plane of depth tap 0
+            kd0 = 0
+            while kd0 < g.KD and base + kd0 * g.dd < 0:
+                kd0 = kd0 + 1
+            kd1 = g.KD
+            while kd1 > kd0 and base + (kd1 - 1) * g.dd >= g.D:
+                kd1 = kd1 - 1
+            rg.PD = kd1 - kd0                       # 0: every depth tap in the padding, the row is the bias
+            rg.xpd = g.dd * plane_size
+            rg.wpd = g.KH * g.KW * g.C
+            dw_forward_row(k, xp + (n * g.D + base + kd0 * g.dd) * plane_size if rg.PD else xp,
+                           wp + kd0 * rg.wpd, bp, yp + row * g.Wo * g.C, &rg, 0)

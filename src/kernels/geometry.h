@@ -8,9 +8,12 @@
 
 #include <stddef.h>
 
-/* Depthwise, NHWC rows (groups == C == O). */
+/* Depthwise, NHWC rows (groups == C == O). The forward row sums PD planes of
+ * taps (3-D depthwise: the depth taps inside the volume; 1 in 2-D): plane p
+ * reads x + p*xpd with the weight slice w + p*wpd. */
 typedef struct {
     ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
+    ptrdiff_t PD, xpd, wpd;
 } ccdw_geom;
 
 /* Depthwise, one NCHW plane. */

@@ -44,7 +44,10 @@
 /*
  * DEFINE(T, S) instantiates, for element type T:
  *   ccdw_S_forward_row(x, w, bias, y, g, row): output row (n, ho) = row;
- *       w is (KH, KW, C) (HWIO with I = 1, O = C); bias may be NULL.
+ *       w is (KH, KW, C) (HWIO with I = 1, O = C); bias may be NULL. The
+ *       sums run over g->PD planes of taps (x + p*xpd, w + p*wpd), all in
+ *       registers, so a 3-D row writes its output once; PD = 0 writes the
+ *       bias (or zeros).
  *   ccdw_S_grad_input_row(dy, w, dx, g, row): input row (n, hi) = row of dx,
  *       gathering every tap that read it (no other row is written).
  *   ccdw_S_grad_weight_row(x, dy, dw, db, g, row): adds output row (n, ho)'s
@@ -88,9 +91,10 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
                 a00 = a10 = a20 = a30 = b0; a01 = a11 = a21 = a31 = b1;         \
             }                                                                   \
             const T *xb = x + xrow + (wb * g->sw - g->pl) * C + cstart;         \
+            for (ptrdiff_t kd = 0; kd < g->PD; kd++)                            \
             for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
-                const T *xr = xb + kh * g->dh * W * C;                          \
-                const T *wr = w + kh * g->KW * C + cstart;                      \
+                const T *xr = xb + kd * g->xpd + kh * g->dh * W * C;            \
+                const T *wr = w + kd * g->wpd + kh * g->KW * C + cstart;        \
                 /* The next group's new input pixels, a group ahead. */        \
                 __builtin_prefetch(xr + (4 + g->KW - 1) * sC);                  \
                 __builtin_prefetch(xr + (4 + g->KW - 1) * sC + L);              \
@@ -130,9 +134,10 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
                 const vec *b = (const vec *)(bias + c0);                        \
                 a0 = b[0]; a1 = b[1]; a2 = b[2]; a3 = b[3];                     \
             }                                                                   \
+            for (ptrdiff_t kd = 0; kd < g->PD; kd++)                            \
             for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
-                const ptrdiff_t xr = xrow + (kh * g->dh * W + w0) * C + c0;     \
-                const T *wr = w + kh * g->KW * C + c0;                          \
+                const ptrdiff_t xr = xrow + kd * g->xpd + (kh * g->dh * W + w0) * C + c0; \
+                const T *wr = w + kd * g->wpd + kh * g->KW * C + c0;            \
                 for (ptrdiff_t kw = kw0; kw < kw1; kw++) {                      \
                     const vec *xp = (const vec *)(x + xr + kw * g->dw * C);     \
                     const vec *wp = (const vec *)(wr + kw * C);                 \
@@ -146,18 +151,20 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
         for (; c0 + L <= C; c0 += L) {                                          \
             vec a = {0};                                                        \
             if (bias) a = *(const vec *)(bias + c0);                            \
+            for (ptrdiff_t kd = 0; kd < g->PD; kd++)                            \
             for (ptrdiff_t kh = kh0; kh < kh1; kh++)                            \
                 for (ptrdiff_t kw = kw0; kw < kw1; kw++)                        \
-                    a += *(const vec *)(x + xrow + (kh * g->dh * W + w0 + kw * g->dw) * C + c0) \
-                       * *(const vec *)(w + (kh * g->KW + kw) * C + c0);        \
+                    a += *(const vec *)(x + xrow + kd * g->xpd + (kh * g->dh * W + w0 + kw * g->dw) * C + c0) \
+                       * *(const vec *)(w + kd * g->wpd + (kh * g->KW + kw) * C + c0); \
             *(vec *)(out + c0) = a;                                             \
         }                                                                       \
         for (; c0 < C; c0++) {              /* the last channels, one by one */ \
             T a = bias ? bias[c0] : 0;                                          \
+            for (ptrdiff_t kd = 0; kd < g->PD; kd++)                            \
             for (ptrdiff_t kh = kh0; kh < kh1; kh++)                            \
                 for (ptrdiff_t kw = kw0; kw < kw1; kw++)                        \
-                    a += x[xrow + (kh * g->dh * W + w0 + kw * g->dw) * C + c0]  \
-                       * w[(kh * g->KW + kw) * C + c0];                         \
+                    a += x[xrow + kd * g->xpd + (kh * g->dh * W + w0 + kw * g->dw) * C + c0] \
+                       * w[kd * g->wpd + (kh * g->KW + kw) * C + c0];           \
             out[c0] = a;                                                        \
         }                                                                       \
       }                                                                         \
