@@ -6,7 +6,7 @@ from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
 from _patches cimport fill_cols, scatter_cols, frame_size, fold_frame, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
-from _tiling cimport (tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
+from _tiling cimport (tile_rows, weight_tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
 from _depthwise cimport (depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row,
                          output_row_geom, input_row_geom)
@@ -46,7 +46,7 @@ def conv2d_grad_weight(const floating[:, :, :, ::1] x,     # IN  (N, H, W, C)
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
+    cdef Py_ssize_t T = weight_tile_rows(g.K, sizeof(floating), P, n_threads)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
     # Per thread: the im2col tile, the packed dY tile (the GEMM's B) and A's buffer.
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
