@@ -179,6 +179,10 @@ DEPTHWISE = [
     (1, 3, 5, 6, 4, 4, (1, 3, 2), 1, ((2, 1), (1, 1), (0, 1)), 1, 4),
     (1, 5, 6, 5, 3, 3, 3, 2, 1, 1, 3),
     (2, 4, 4, 4, 16, 16, 3, 1, 1, 1, 16),
+    # enough channels for the four-pixel by four-vector block of 64-byte vectors (64 float32 or 32
+    # float64 channels), with vector and scalar channels left over; and at stride 2 along W
+    (1, 3, 4, 10, 83, 83, 3, 1, 1, 1, 83),
+    (1, 3, 3, 13, 64, 64, 3, (1, 1, 2), 1, 1, 64),
 ]
 
 
