@@ -9,7 +9,7 @@ from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed
 from _tiling cimport (tile_rows, weight_tile_rows, row_chunk, block_out_rows, block_first_pixel, phase_blocks,
                      part_first_tile, partial_sum_count)
 from _depthwise cimport (depthwise_geom, dw_forward_row, dw_grad_input_row, dw_grad_weight_row,
-                         output_row_geom, input_row_geom)
+                         output_row_geom, input_row_geom, set_channel_phase)
 from _single_channel cimport single_channel_geom, vector_lanes, sc_grad_weight_row, sc_grad_input_row
 
 import numpy as np
@@ -235,6 +235,7 @@ def depthwise_grad_input(const floating[:, :, :, ::1] dy,    # IN  (N, Ho, Wo, O
         dg.H = g.Ho; dg.W = g.Wo; dg.Ho = g.H; dg.Wo = g.W
         dg.pt = pt_rot; dg.pl = pl_rot
         wp = &w_rot[0, 0, 0]
+        phase_copies = set_channel_phase(&dg, k, dyp, w_rot, None)
         with nogil:
             for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=<int>min(n_threads, rows)):
                 dw_forward_row(k, dyp, wp, NULL, dxp, &dg, row)

@@ -9,7 +9,7 @@ from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
 from _tiling cimport tile_rows, row_chunk
-from _depthwise cimport depthwise_geom, dw_forward_row, output_row_geom
+from _depthwise cimport depthwise_geom, dw_forward_row, output_row_geom, set_channel_phase
 from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
 
 import numpy as np
@@ -217,6 +217,7 @@ def conv2d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef Geom* gp = &g
     cdef ccdw_geom dg = depthwise_geom(gp)
     cdef const cck_row* k = ROW
+    phase_copies = set_channel_phase(&dg, k, xp, w, bias)
     with nogil:
         for row in prange(rows, schedule='dynamic', chunksize=chunk, num_threads=n_threads):
             dw_forward_row(k, xp, wp, bp, yp, &dg, row)
@@ -285,6 +286,8 @@ def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
     cdef ccdw_geom rg
     cdef const cck_row* k = ROW
     cdef Py_ssize_t row, n, do, ho, base, kd0, kd1, plane_size = g.H * g.W * g.C
+    phase_copies = set_channel_phase(&plane, k, xp, w, bias)
+    cdef const floating* wrot = <const floating*>plane.wrot
     with nogil, parallel(num_threads=n_threads):
         for row in prange(rows, schedule='dynamic', chunksize=chunk):
             n = row // (g.Do * g.Ho)
@@ -301,5 +304,7 @@ def conv3d_depthwise(const floating[:, :, :, ::1] x,    # IN  (N, D*H, W, C)
             rg.PD = kd1 - kd0                       # 0: every depth tap in the padding, the row is the bias
             rg.xpd = g.dd * plane_size
             rg.wpd = g.KH * g.KW * g.C
+            if wrot != NULL:
+                rg.wrot = wrot + kd0 * rg.wpd
             dw_forward_row(k, xp + (n * g.D + base + kd0 * g.dd) * plane_size if rg.PD else xp,
                            wp + kd0 * rg.wpd, bp, yp + row * g.Wo * g.C, &rg, 0)

@@ -9,6 +9,9 @@ cdef extern from "kernels/table.h" nogil:
     ctypedef struct ccdw_geom:
         Py_ssize_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo
         Py_ssize_t PD, xpd, wpd
+        Py_ssize_t ah
+        const void* wrot
+        const void* brot
     ctypedef struct ccdp_geom:
         Py_ssize_t H, W, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo
     ctypedef struct ccsc_geom:

@@ -10,10 +10,22 @@
 
 /* Depthwise, NHWC rows (groups == C == O). The forward row sums PD planes of
  * taps (3-D depthwise: the depth taps inside the volume; 1 in 2-D): plane p
- * reads x + p*xpd with the weight slice w + p*wpd. */
+ * reads x + p*xpd with the weight slice w + p*wpd.
+ *
+ * ah, the forward's channel phase: ah > 0 says channel ah of every input
+ * pixel starts a vector-aligned address (sw == 1 and C a multiple of the
+ * vector, so every pixel has the same phase), and the forward's interior
+ * blocks then run channels [ah, C + ah) of each pixel, whose last ah are the
+ * next pixel's first ones (with sw == 1 that is the next output pixel's too).
+ * Every load of x is then aligned instead of split across cache lines. wrot
+ * and brot are the weight (w's shape and strides) and the bias (or NULL) with
+ * each tap's channels rotated by ah, wrot[t][j] = w[t][(j + ah) % C], vector-
+ * aligned, for those blocks. ah == 0: no such phase, wrot and brot unused. */
 typedef struct {
     ptrdiff_t N, H, W, C, KH, KW, sh, sw, dh, dw, pt, pl, Ho, Wo;
     ptrdiff_t PD, xpd, wpd;
+    ptrdiff_t ah;
+    const void *wrot, *brot;
 } ccdw_geom;
 
 /* Depthwise, one NCHW plane. */

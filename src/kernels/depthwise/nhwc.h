@@ -4,9 +4,11 @@
  *
  * The channel axis is contiguous in NHWC, so every tap is a fused
  * multiply-add over a run of channels. The forward keeps four interior
- * output pixels by two vectors of CCK_VBYTES bytes (by four at 64-byte
- * vectors) in registers across their taps (edge pixels and the last
- * channels: four vectors of one pixel, then one, then scalars). grad_input gathers CCDW_CB channels per pixel (with
+ * output pixels by four, two, then one vector of CCK_VBYTES bytes (four only
+ * at 64-byte vectors) in registers across their taps, with its loads of x
+ * aligned to the vector where the input allows it (ccdw_geom's ah); edge
+ * pixels and the last channels take four vectors of one pixel, then one,
+ * then scalars. grad_input gathers CCDW_CB channels per pixel (with
  * stride 1 the caller runs it as the forward of dy with the kernel rotated
  * instead); a 3x3 grad_weight keeps the nine sums of a vector of channels in
  * registers across the interior of a row. Written once: src/kernels/isa_*.c
@@ -41,36 +43,44 @@
         }                                                                       \
     }
 
-/* Four interior output pixels by four vectors of channels (16 accumulators),
- * only at 64-byte vectors, where there are 32 vector registers (at 16 the
- * two-vector block below already holds 8 sums and 2 weights). Measured on
- * Zen 5 against that block alone, in one process: 0.93-0.96 of the time of
- * a 3x3x3 layer of 64 channels. Refers to the locals of
- * ccdw_S_forward_row's block (vec, L, C, sC, x, w, bias, ob, xrow, wb,
- * kh0, kh1, W, g, cstart). */
-#define CCDW_FWD_4PX_4V(T)                                                      \
-    for (; cstart + 4 * L <= C; cstart += 4 * L) {                              \
-        vec a[4][4];                                                            \
-        for (int v = 0; v < 4; v++) {                                           \
-            const vec b = bias ? *(const vec *)(bias + cstart + v * L) : (vec){0}; \
-            a[0][v] = a[1][v] = a[2][v] = a[3][v] = b;                          \
+/* The interior blocks' sums start at the bias of their channels (bk, in the
+ * blocks' channel numbering) or at zero. */
+#define CCDW_BIAS(c) (bk ? *(const vec *)(bk + (c)) : (vec){0})
+
+/* NP interior output pixels by NV vectors of channels, NP*NV sums in
+ * registers across all taps, for every whole run of NV vectors of the
+ * block's channels [cstart, cend): each weight load feeds NP FMAs. The
+ * weight (wk) and bias (bk) are indexed by c - ah (see ccdw_geom's ah). Four
+ * pixels by four vectors only at 64-byte vectors, where there are 32 vector
+ * registers (measured on Zen 5 against two vectors alone, in one process:
+ * 0.93-0.96 of the time of a 3x3x3 layer of 64 channels). Refers to the
+ * locals of ccdw_S_forward_row's block. */
+#define CCDW_FWD_BLOCK(T, NP, NV)                                               \
+    for (; cstart + (NV) * L <= cend; cstart += (NV) * L) {                     \
+        vec a[NP][NV];                                                          \
+        for (int v = 0; v < (NV); v++) {                                        \
+            const vec b = CCDW_BIAS(cstart - ah + v * L);                       \
+            for (int q = 0; q < (NP); q++) a[q][v] = b;                         \
         }                                                                       \
         const T *xb = x + xrow + (wb * g->sw - g->pl) * C + cstart;             \
         for (ptrdiff_t kd = 0; kd < g->PD; kd++)                                \
         for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                              \
             const T *xr = xb + kd * g->xpd + kh * g->dh * W * C;                \
-            const T *wr = w + kd * g->wpd + kh * g->KW * C + cstart;            \
+            const T *wr = wk + kd * g->wpd + kh * g->KW * C + cstart - ah;      \
+            /* The next group's new input pixels, a group ahead. */            \
+            for (int v = 0; v < (NV); v++)                                      \
+                __builtin_prefetch(xr + ((NP) + g->KW - 1) * sC + v * L);       \
             for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                          \
                 const T *xp = xr + kw * g->dw * C;                              \
-                for (int v = 0; v < 4; v++) {                                   \
+                for (int v = 0; v < (NV); v++) {                                \
                     const vec wv = *(const vec *)(wr + kw * C + v * L);         \
-                    for (int q = 0; q < 4; q++)                                 \
+                    for (int q = 0; q < (NP); q++)                              \
                         a[q][v] += *(const vec *)(xp + q * sC + v * L) * wv;    \
                 }                                                               \
             }                                                                   \
         }                                                                       \
-        for (int q = 0; q < 4; q++)                                             \
-            for (int v = 0; v < 4; v++)                                         \
+        for (int q = 0; q < (NP); q++)                                          \
+            for (int v = 0; v < (NV); v++)                                      \
                 *(vec *)(ob + q * C + cstart + v * L) = a[q][v];                \
     }
 
@@ -106,52 +116,36 @@ static void ccdw_##S##_forward_row(const T *restrict x, const T *restrict w,    
     const ptrdiff_t wlast = W - 1 + g->pl - (g->KW - 1) * g->dw;                \
     ptrdiff_t whi = wlast < 0 ? 0 : wlast / g->sw + 1;                          \
     if (whi > g->Wo) whi = g->Wo;                                               \
-    for (ptrdiff_t wb = 0; wb < g->Wo; ) {                                      \
-      /* Four interior pixels at once, two vectors of channels each: each      \
-       * weight load feeds four FMAs (the one-pixel loop below loads a weight  \
-       * per FMA, and the loads were its limit). Channels past the last whole  \
-       * pair of vectors, and pixels at the edges, take the one-pixel loop. */ \
+    for (ptrdiff_t wb = 0, head_done = -1; wb < g->Wo; ) {                      \
+      /* Four interior pixels at once (the one-pixel loop below loads a        \
+       * weight per FMA, and the loads were its limit). Pixels at the edges,   \
+       * and channels past the blocks' last whole vector, take the one-pixel   \
+       * loop. With a channel phase (ah > 0) the blocks also write the first   \
+       * ah channels of pixel wb + 4, which must then be interior too. */      \
+      const ptrdiff_t ah = g->ah;                                               \
       ptrdiff_t cstart = 0, count = 1;                                          \
-      if (wb >= wlo && wb + 4 <= whi) {                                         \
+      if (wb >= wlo && wb + 4 + (ah > 0) <= whi) {                              \
         T *restrict ob = y + (row * g->Wo + wb) * C;                            \
-        const ptrdiff_t sC = g->sw * C;                                         \
-        if (CCK_VBYTES == 64) CCDW_FWD_4PX_4V(T)                                \
-        for (; cstart + 2 * L <= C; cstart += 2 * L) {                          \
-            vec a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0};                     \
-            vec a20 = {0}, a21 = {0}, a30 = {0}, a31 = {0};                     \
-            if (bias) {                                                         \
-                const vec b0 = *(const vec *)(bias + cstart);                   \
-                const vec b1 = *(const vec *)(bias + cstart + L);               \
-                a00 = a10 = a20 = a30 = b0; a01 = a11 = a21 = a31 = b1;         \
-            }                                                                   \
-            const T *xb = x + xrow + (wb * g->sw - g->pl) * C + cstart;         \
+        const ptrdiff_t sC = g->sw * C, cend = C + ah;                          \
+        const T *wk = ah ? (const T *)g->wrot : w;                              \
+        const T *bk = ah ? (const T *)g->brot : bias;                           \
+        if (ah && head_done != wb) {                                            \
+            /* Pixel wb's first ah channels, which no block before wrote: its  \
+             * first vector (C >= L), unaligned, once per run of blocks. */    \
+            const ptrdiff_t xw = xrow + (wb * g->sw - g->pl) * C;               \
+            vec a = bias ? *(const vec *)bias : (vec){0};                       \
             for (ptrdiff_t kd = 0; kd < g->PD; kd++)                            \
-            for (ptrdiff_t kh = kh0; kh < kh1; kh++) {                          \
-                const T *xr = xb + kd * g->xpd + kh * g->dh * W * C;            \
-                const T *wr = w + kd * g->wpd + kh * g->KW * C + cstart;        \
-                /* The next group's new input pixels, a group ahead. */        \
-                __builtin_prefetch(xr + (4 + g->KW - 1) * sC);                  \
-                __builtin_prefetch(xr + (4 + g->KW - 1) * sC + L);              \
-                for (ptrdiff_t kw = 0; kw < g->KW; kw++) {                      \
-                    const vec w0v = *(const vec *)(wr + kw * C);                \
-                    const vec w1v = *(const vec *)(wr + kw * C + L);            \
-                    const T *xp = xr + kw * g->dw * C;                          \
-                    a00 += *(const vec *)xp * w0v;                              \
-                    a01 += *(const vec *)(xp + L) * w1v;                        \
-                    a10 += *(const vec *)(xp + sC) * w0v;                       \
-                    a11 += *(const vec *)(xp + sC + L) * w1v;                   \
-                    a20 += *(const vec *)(xp + 2 * sC) * w0v;                   \
-                    a21 += *(const vec *)(xp + 2 * sC + L) * w1v;               \
-                    a30 += *(const vec *)(xp + 3 * sC) * w0v;                   \
-                    a31 += *(const vec *)(xp + 3 * sC + L) * w1v;               \
-                }                                                               \
-            }                                                                   \
-            T *o = ob + cstart;                                                 \
-            *(vec *)o = a00; *(vec *)(o + L) = a01;                             \
-            *(vec *)(o + C) = a10; *(vec *)(o + C + L) = a11;                   \
-            *(vec *)(o + 2 * C) = a20; *(vec *)(o + 2 * C + L) = a21;           \
-            *(vec *)(o + 3 * C) = a30; *(vec *)(o + 3 * C + L) = a31;           \
+            for (ptrdiff_t kh = kh0; kh < kh1; kh++)                            \
+                for (ptrdiff_t kw = 0; kw < g->KW; kw++)                        \
+                    a += *(const vec *)(x + xw + kd * g->xpd + (kh * g->dh * W + kw * g->dw) * C) \
+                       * *(const vec *)(w + kd * g->wpd + (kh * g->KW + kw) * C); \
+            *(vec *)ob = a;                                                     \
         }                                                                       \
+        cstart = ah;                                                            \
+        if (CCK_VBYTES == 64) CCDW_FWD_BLOCK(T, 4, 4)                           \
+        CCDW_FWD_BLOCK(T, 4, 2)                                                 \
+        CCDW_FWD_BLOCK(T, 4, 1)                                                 \
+        head_done = wb + 4;                                                     \
         count = 4;                                                              \
       }                                                                         \
       for (ptrdiff_t wo = wb; wo < wb + count; wo++) {                          \
