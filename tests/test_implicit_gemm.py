@@ -27,6 +27,11 @@ SHAPES = [
     ("wide_output", 1, 9, 9, 8, 130, (3, 3), 1, 1, (2, 1), 1),
     # A 1x1 layer with padding is not pointwise: its padded pixels are all edge rows.
     ("padded_1x1", 2, 5, 5, 2, 1, (1, 1), 1, ((1, 0), (0, 2)), 1, 1),
+    # Panels at most two vectors wide run two 6-row tiles at once where the ISA has that kernel
+    # (AVX-512): 169 rows = a 144-row block and 25 more, so pairs, a lone tile and a partial one;
+    # 32 and 24 columns (two vectors, one and a half at float32).
+    ("narrow_two_tiles", 1, 13, 13, 5, 32, (3, 3), 1, 1, 1, 1),
+    ("narrow_ragged_two_tiles", 1, 13, 13, 3, 24, (3, 3), 1, 1, 1, 1),
     # One output pixel: a table of one real row and five repeats of it.
     ("single_pixel", 1, 3, 3, 4, 5, (3, 3), 1, 0, 1, 1),
 ]

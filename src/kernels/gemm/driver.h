@@ -237,6 +237,7 @@ static void cck_##S##_gemm_indirect(int M, int N, int nseg, int seglen,         
             for (int ir = 0; ir < mc; ir += (MR)) {                             \
                 const int mr = cck_min((MR), mc - ir);                          \
                 T *cp = C + (ptrdiff_t)(ic + ir) * ldc + jr;                    \
+                CCK_INDIRECT_2TILE(S)                                           \
                 CCK_INDIRECT_UKR(S, pt + (size_t)ir * nseg, abuf + (size_t)ir * K) \
             }                                                                   \
         }                                                                       \
@@ -252,6 +253,19 @@ static void cck_##S##_gemm_indirect(int M, int N, int nseg, int seglen,         
     cck_##S##_pack_a_indirect(mc, nseg, seglen, pt, abuf);
 #define CCK_INDIRECT_UKR(S, rows, panel)                                        \
     cck_##S##_ukr_packed(K, panel, 1, CCK_##S##_MR_, bp, cp, ldc, mr, nr, 0, bj);
+#endif
+/* A narrow panel's two full tiles at once, where the ISA has such a kernel
+ * (ukr_avx512.h): it then skips the second tile of the pair. */
+#ifdef CCK_HAS_UKR_INDIRECT_2TILE
+#define CCK_INDIRECT_2TILE(S)                                                   \
+    if (nr <= CCK_##S##_2TILE_N && ir + 2 * CCK_##S##_MR_ <= mc) {              \
+        cck_##S##_ukr_indirect_2tile(nseg, seglen, pt + (size_t)ir * nseg, bp,  \
+                                     cp, ldc, nr, bj);                          \
+        ir += CCK_##S##_MR_;                                                    \
+        continue;                                                               \
+    }
+#else
+#define CCK_INDIRECT_2TILE(S)
 #endif
 #define CCK_s_MR_ CCK_S_MR
 #define CCK_d_MR_ CCK_D_MR

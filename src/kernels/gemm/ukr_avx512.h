@@ -172,8 +172,9 @@ CCK_Z_INLINE cck_d_zm cck_d_zmask(int n)
     }
 
 /* The tile's end: column masks for the n valid columns, the bias, then the
- * m x n corner of C stored (+ C itself when beta). */
-#define CCK_Z_EPILOGUE(S)                                                      \
+ * m x n corner of C stored (+ C itself when beta), row by row through REP. */
+#define CCK_Z_EPILOGUE(S) CCK_Z_EPILOGUE_REP(S, CCK_Z_REP6)
+#define CCK_Z_EPILOGUE_REP(S, REP)                                             \
     const cck_##S##_zm k0 = cck_##S##_zmask(n);                                \
     const cck_##S##_zm k1 = cck_##S##_zmask(n - CCK_Z_VL_##S);                 \
     const cck_##S##_zm k2 = cck_##S##_zmask(n - 2 * CCK_Z_VL_##S);             \
@@ -185,7 +186,7 @@ CCK_Z_INLINE cck_d_zm cck_d_zmask(int n)
         if (NV > 2) q2 = cck_##S##_zldz(k2, bias + 2 * CCK_Z_VL_##S);          \
         if (NV > 3) q3 = cck_##S##_zldz(k3, bias + 3 * CCK_Z_VL_##S);          \
     }                                                                          \
-    CCK_Z_REP6(CCK_Z_STORE, S)
+    REP(CCK_Z_STORE, S)
 
 /* cck_S_zkern: the whole tile for a constant NV; cck_S_zbody dispatches on
  * the panel width; cck_S_ukr_packed / _rows fix the strides of A. */
@@ -320,10 +321,59 @@ static void cck_##S##_ukr_indirect(int nseg, int seglen, const T *const *rows, \
         cck_##S##_zikern(1, nseg, seglen, rows, b, c, ldc, m, n, bias);        \
 }
 
+/* cck_S_ukr_indirect_2tile: two 6-row tiles at once (12 full rows,
+ * rows[i*nseg + s] for i < 12) of a narrow panel, n <= 2 vectors. The
+ * 6-row tile of such a panel has 12 (or 6) accumulators, so each B load
+ * feeds only 6 FMAs while B, kc x NR wide whatever n is, streams from L2 for
+ * every tile; 12 rows by 2 vectors is 24 accumulators, each B load feeds 12
+ * FMAs, and B streams once per 12 rows. Measured on an Intel Xeon (AVX-512,
+ * 2 FMA units) against the 6-row tile, old and new builds interleaved: 0.79
+ * of the time of a 3x3x3 layer of 32 channels (K = 864, N = 32), 0.91 of its
+ * grad_input, 0.84 of a 3x3 2-D layer of 32 channels. */
+#define CCK_Z_REP12(X, S)                                                      \
+    CCK_Z_REP6(X, S) X(S,6) X(S,7) X(S,8) X(S,9) X(S,10) X(S,11)
+
+#define CCK_ZI2_DEFINE(S, T)                                                   \
+CCK_Z_INLINE void cck_##S##_zikern12(const int NV, int nseg, int seglen,      \
+        const T *const *rows, const T *restrict b, T *c, ptrdiff_t ldc,        \
+        int n, const T *bias)                                                  \
+{                                                                              \
+    typedef T ctype_;                                                          \
+    const int beta = 0, m = 12;                                                \
+    CCK_Z_REP12(CCK_Z_DECL, S)                                                 \
+    for (int s = 0; s < nseg; s++) {                                           \
+        CCK_Z_REP12(CCK_ZI_ROW, S)                                             \
+        for (int k = 0; k < seglen; k++) {                                     \
+            const cck_##S##_zv b0 = cck_##S##_zld(b);                          \
+            const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)   \
+                                           : cck_##S##_zzero();                \
+            const cck_##S##_zv b2 = cck_##S##_zzero(), b3 = b2;                \
+            CCK_Z_REP12(CCK_ZI_FMA, S)                                         \
+            b += 4 * CCK_Z_VL_##S;                                             \
+        }                                                                      \
+    }                                                                          \
+    CCK_Z_EPILOGUE_REP(S, CCK_Z_REP12)                                         \
+}                                                                              \
+static void cck_##S##_ukr_indirect_2tile(int nseg, int seglen,                \
+        const T *const *rows, const T *restrict b, T *c, ptrdiff_t ldc, int n, \
+        const T *bias)                                                         \
+{                                                                              \
+    if (n > CCK_Z_VL_##S)                                                      \
+        cck_##S##_zikern12(2, nseg, seglen, rows, b, c, ldc, n, bias);         \
+    else                                                                       \
+        cck_##S##_zikern12(1, nseg, seglen, rows, b, c, ldc, n, bias);         \
+}
+
 CCK_Z_DEFINE(s, float)
 CCK_Z_DEFINE(d, double)
 CCK_ZI_DEFINE(s, float)
 CCK_ZI_DEFINE(d, double)
+CCK_ZI2_DEFINE(s, float)
+CCK_ZI2_DEFINE(d, double)
 #define CCK_HAS_UKR_INDIRECT 1
+/* Panels at most this wide take cck_S_ukr_indirect_2tile (two vectors). */
+#define CCK_HAS_UKR_INDIRECT_2TILE 1
+#define CCK_s_2TILE_N (2 * CCK_Z_VL_s)
+#define CCK_d_2TILE_N (2 * CCK_Z_VL_d)
 
 #endif /* CCK_UKR_AVX512_H */
