@@ -309,8 +309,11 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
     if route.startswith("winograd"):
         return winograd_grad_input(dyh, wh, (geom.N, geom.H, geom.W, geom.C), geom.padding4, n_threads,
                                    tile=_tile(route))
-    # The direct kernels write every pixel of dx; the GEMM route scatters into it.
-    writes_all = route in ("direct-depthwise", "direct-single-channel", "gemm-implicit") and dyh.size > 0
+    # The direct kernels, the implicit forward and the pointwise GEMM (beta 0 over every row) write
+    # every pixel of dx, so it need not be zeroed first (for a 1x1 layer the zeroing was 11% of its
+    # grad_input); the im2col route scatters into it.
+    writes_all = route in ("direct-depthwise", "direct-single-channel", "gemm-implicit",
+                           "gemm-pointwise") and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":

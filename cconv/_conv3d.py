@@ -136,7 +136,8 @@ def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[
 
 def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike,
                       n_threads: int, route: str) -> NDArray[Any]:
-    writes_all = route in ("direct-depthwise", "gemm-implicit") and dyh.size > 0
+    # As in 2-D (cconv._conv._grad_input_nhwc): these routes write every pixel of dx.
+    writes_all = route in ("direct-depthwise", "gemm-implicit", "gemm-pointwise") and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.D * geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":
