@@ -32,6 +32,9 @@ SHAPES = [
     # 32 and 24 columns (two vectors, one and a half at float32).
     ("narrow_two_tiles", 1, 13, 13, 5, 32, (3, 3), 1, 1, 1, 1),
     ("narrow_ragged_two_tiles", 1, 13, 13, 3, 24, (3, 3), 1, 1, 1, 1),
+    # A B panel over 64 KiB (K = 400 by 64 columns of float32): the AVX-512 kernel's variant that
+    # prefetches B's rows.
+    ("large_b_panel", 1, 9, 9, 16, 64, (5, 5), 1, 2, 1, 1),
     # One output pixel: a table of one real row and five repeats of it.
     ("single_pixel", 1, 3, 3, 4, 5, (3, 3), 1, 0, 1, 1),
 ]

@@ -121,11 +121,9 @@ def test_conv_transpose1d_matches_torch():
             close(gb, bt.grad.numpy(), dtype)
 
 
-def test_layers_match_torch_modules():
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((2, 4, 10))
-    ours = cconv.Conv1D(4, 6, 3, stride=2, padding=1, groups=2, layout="NCW", dtype=np.float64, rng=0)
-    theirs = torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2, dtype=torch.float64)
+def _layer_matches_module(ours, theirs, x):
+    """A cconv layer against the torch module given its weight (bias zero): output, input
+    gradient and weight gradient of sum(y)."""
     with torch.no_grad():
         theirs.weight.copy_(torch.tensor(ours.weight))
         theirs.bias.zero_()
@@ -136,17 +134,15 @@ def test_layers_match_torch_modules():
     close(ours.backward(np.ones(tuple(y.shape))), xt.grad.numpy(), np.float64)
     close(ours.grad_weight, theirs.weight.grad.numpy(), np.float64)
 
-    ours_t = cconv.ConvTranspose1D(4, 6, 3, stride=2, output_padding=1, layout="NCW", dtype=np.float64, rng=0)
-    theirs_t = torch.nn.ConvTranspose1d(4, 6, 3, stride=2, output_padding=1, dtype=torch.float64)
-    with torch.no_grad():
-        theirs_t.weight.copy_(torch.tensor(ours_t.weight))
-        theirs_t.bias.zero_()
-    xt = torch.tensor(x, requires_grad=True)
-    y = theirs_t(xt)
-    close(ours_t(x), y.detach().numpy(), np.float64)
-    y.sum().backward()
-    close(ours_t.backward(np.ones(tuple(y.shape))), xt.grad.numpy(), np.float64)
-    close(ours_t.grad_weight, theirs_t.weight.grad.numpy(), np.float64)
+
+def test_layers_match_torch_modules():
+    x = np.random.default_rng(2).standard_normal((2, 4, 10))
+    _layer_matches_module(
+        cconv.Conv1D(4, 6, 3, stride=2, padding=1, groups=2, layout="NCW", dtype=np.float64, rng=0),
+        torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2, dtype=torch.float64), x)
+    _layer_matches_module(
+        cconv.ConvTranspose1D(4, 6, 3, stride=2, output_padding=1, layout="NCW", dtype=np.float64, rng=0),
+        torch.nn.ConvTranspose1d(4, 6, 3, stride=2, output_padding=1, dtype=torch.float64), x)
 
 
 # ---------------------------------------------------------------------------
