@@ -19,7 +19,8 @@ from ._params import (
     input_batch_iv,
     layout_iv,
 )
-from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, routes, transposed_geometry
+from ._routes import (algorithm_iv, forward_route, grad_input_route, grad_input_writes_every_pixel, grad_weight_route,
+                      routes, transposed_geometry)
 from ._threading import resolve_num_threads
 from ._winograd import winograd_conv2d, winograd_grad_input, winograd_grad_weight
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
@@ -309,11 +310,7 @@ def _grad_input_nhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dt
     if route.startswith("winograd"):
         return winograd_grad_input(dyh, wh, (geom.N, geom.H, geom.W, geom.C), geom.padding4, n_threads,
                                    tile=_tile(route))
-    # The direct kernels, the implicit forward and the pointwise GEMM (beta 0 over every row) write
-    # every pixel of dx, so it need not be zeroed first (for a 1x1 layer the zeroing was 11% of its
-    # grad_input); the im2col route scatters into it.
-    writes_all = route in ("direct-depthwise", "direct-single-channel", "gemm-implicit",
-                           "gemm-pointwise") and dyh.size > 0
+    writes_all = grad_input_writes_every_pixel(route) and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":

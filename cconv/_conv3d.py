@@ -23,7 +23,8 @@ from . import _backward, _forward, _layout
 from ._batch import Batch, grad_out_shape_iv
 from ._conv import _threads_for
 from ._params import ConvGeometry, activation_iv, array_iv, compute_dtype, conv_call_geometry, input_batch_iv, layout_iv
-from ._routes import algorithm_iv, forward_route, grad_input_route, grad_weight_route, transposed_geometry
+from ._routes import (algorithm_iv, forward_route, grad_input_route, grad_input_writes_every_pixel, grad_weight_route,
+                      transposed_geometry)
 from ._threading import resolve_num_threads
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
@@ -136,8 +137,7 @@ def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[
 
 def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike,
                       n_threads: int, route: str) -> NDArray[Any]:
-    # As in 2-D (cconv._conv._grad_input_nhwc): these routes write every pixel of dx.
-    writes_all = route in ("direct-depthwise", "gemm-implicit", "gemm-pointwise") and dyh.size > 0
+    writes_all = grad_input_writes_every_pixel(route) and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.D * geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:
         if route == "direct-depthwise":
