@@ -293,6 +293,20 @@ static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,             \
     c##i##_0 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i)), b0, c##i##_0);    \
     c##i##_1 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i) + 1), b1, c##i##_1); }
 #define CCK_ZI_ROW(S, i) const ctype_ *r##i = rows[(i) * nseg + s];
+/* One k step of an indirect tile: NV vectors of B's row (the unused ones
+ * zero, which the compiler drops since NV is a constant), their prefetch
+ * when PF, and an FMA into every row REP names (CCK_Z_REP6 or CCK_Z_REP12). */
+#define CCK_ZI_STEP(S, REP, PF) {                                              \
+    const cck_##S##_zv b0 = cck_##S##_zld(b);                                  \
+    const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)           \
+                                   : cck_##S##_zzero();                        \
+    const cck_##S##_zv b2 = NV > 2 ? cck_##S##_zld(b + 2 * CCK_Z_VL_##S)       \
+                                   : cck_##S##_zzero();                        \
+    const cck_##S##_zv b3 = NV > 3 ? cck_##S##_zld(b + 3 * CCK_Z_VL_##S)       \
+                                   : cck_##S##_zzero();                        \
+    if (PF) CCK_Z_PFB(S)                                                       \
+    REP(CCK_ZI_FMA, S)                                                         \
+    b += 4 * CCK_Z_VL_##S; }
 
 #define CCK_ZI_DEFINE(S, T)                                                    \
 CCK_Z_INLINE void cck_##S##_zikern(const int NV, const int PF, int nseg,     \
@@ -313,18 +327,8 @@ CCK_Z_INLINE void cck_##S##_zikern(const int NV, const int PF, int nseg,     \
                 b += 8 * CCK_Z_VL_##S;                                         \
             }                                                                  \
         }                                                                      \
-        for (; k < seglen; k++) {                                              \
-            const cck_##S##_zv b0 = cck_##S##_zld(b);                          \
-            const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)   \
-                                           : cck_##S##_zzero();                \
-            const cck_##S##_zv b2 = NV > 2 ? cck_##S##_zld(b + 2 * CCK_Z_VL_##S) \
-                                           : cck_##S##_zzero();                \
-            const cck_##S##_zv b3 = NV > 3 ? cck_##S##_zld(b + 3 * CCK_Z_VL_##S) \
-                                           : cck_##S##_zzero();                \
-            if (PF) CCK_Z_PFB(S)                                               \
-            CCK_Z_REP6(CCK_ZI_FMA, S)                                          \
-            b += 4 * CCK_Z_VL_##S;                                             \
-        }                                                                      \
+        for (; k < seglen; k++)                                                \
+            CCK_ZI_STEP(S, CCK_Z_REP6, PF)                                     \
     }                                                                          \
     if (NV == 1) { CCK_Z_REP6(CCK_Z_FOLD, S) }                                 \
     CCK_Z_EPILOGUE(S)                                                          \
@@ -368,14 +372,8 @@ CCK_Z_INLINE void cck_##S##_zikern12(const int NV, int nseg, int seglen,      \
     CCK_Z_REP12(CCK_Z_DECL, S)                                                 \
     for (int s = 0; s < nseg; s++) {                                           \
         CCK_Z_REP12(CCK_ZI_ROW, S)                                             \
-        for (int k = 0; k < seglen; k++) {                                     \
-            const cck_##S##_zv b0 = cck_##S##_zld(b);                          \
-            const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)   \
-                                           : cck_##S##_zzero();                \
-            const cck_##S##_zv b2 = cck_##S##_zzero(), b3 = b2;                \
-            CCK_Z_REP12(CCK_ZI_FMA, S)                                         \
-            b += 4 * CCK_Z_VL_##S;                                             \
-        }                                                                      \
+        for (int k = 0; k < seglen; k++)                                       \
+            CCK_ZI_STEP(S, CCK_Z_REP12, 0)                                     \
     }                                                                          \
     CCK_Z_EPILOGUE_REP(S, CCK_Z_REP12)                                         \
 }                                                                              \
