@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import numbers
 from dataclasses import dataclass
-from typing import Any, Sequence, Tuple, cast
+from typing import Any, Callable, Sequence, Tuple, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -430,38 +430,53 @@ def activation_iv(a: Any, name: str, layout: str) -> tuple[NDArray[Any], Batch]:
     return batch.add(arr), batch
 
 
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is an exact int or str, a tuple of plain values or a
+    ``Batch`` of them: arguments for which equality means the same validation
+    (``1.0 == 1`` and ``True == 1``, which validation rejects, are not plain;
+    nor are lists and numpy integers, which are accepted but not remembered)."""
+    kind = type(value)
+    if kind is int or kind is str:
+        return True
+    if kind is Batch:
+        return _plain((value.name, value.shape, value.layout))
+    return kind is tuple and all(_plain(v) for v in value)
+
+
+#: How many distinct plain calls' geometries each remembering builder keeps.
+GEOMETRY_CACHE_SIZE = 256
+
+_R = TypeVar("_R")
+
+
+def remember_plain_calls(build: Callable[..., _R]) -> Callable[..., _R]:
+    """``build`` (a geometry builder taking positional arguments), remembering
+    its result for calls whose arguments are all plain (``_plain``; an LRU of
+    GEOMETRY_CACHE_SIZE). Validating a call's arguments is about 20 us of
+    Python, more than half of a small layer's call, and a loop over batches
+    repeats the same arguments. The results must be immutable; failures are
+    not remembered, so a bad call raises its error every time."""
+    remembered = functools.lru_cache(maxsize=GEOMETRY_CACHE_SIZE)(build)
+
+    @functools.wraps(build)
+    def call(*args: Any) -> _R:
+        return remembered(*args) if _plain(args) else build(*args)
+
+    call.cache_info = remembered.cache_info  # type: ignore[attr-defined]
+    return call
+
+
 def conv_call_geometry(batch: Batch, weight_shape: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
                        groups: Any = 1, weight_name: str = "weight", padding_mode: Any = "zeros") -> ConvGeometry:
     """The geometry of a convolution with a weight, its input described by ``batch``.
 
     Shape errors that a layout mix-up explains say so (``_layout_hints``).
-    Calls whose arguments are all plain (``_plain``) reuse the geometry of an
-    earlier call with equal arguments: validating them is about 20 us of
-    Python, more than half of a small layer's call, and a loop over batches
-    repeats the same arguments. Failures are not remembered, so a bad call
-    raises its error every time.
+    Plain calls reuse an earlier equal call's geometry (``remember_plain_calls``).
     """
-    args = (batch, weight_shape, stride, padding, dilation, groups, weight_name, padding_mode)
-    if _plain((batch.name, batch.shape, batch.layout, *args[1:])):
-        return _remembered_call_geometry(*args)
-    return _call_geometry(*args)
+    return _call_geometry(batch, weight_shape, stride, padding, dilation, groups, weight_name, padding_mode)
 
 
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is an exact int or str, or a tuple of plain values:
-    arguments for which equality means the same validation (``1.0 == 1`` and
-    ``True == 1``, which validation rejects, are not plain; nor are lists and
-    numpy integers, which are accepted but not remembered)."""
-    kind = type(value)
-    if kind is int or kind is str:
-        return True
-    return kind is tuple and all(_plain(v) for v in value)
-
-
-#: How many distinct plain calls' geometries ``conv_call_geometry`` remembers.
-GEOMETRY_CACHE_SIZE = 256
-
-
+@remember_plain_calls
 def _call_geometry(batch: Batch, weight_shape: Any, stride: Any, padding: Any, dilation: Any, groups: Any,
                    weight_name: str, padding_mode: Any) -> ConvGeometry:
     def build(layout: str, input_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> ConvGeometry:
@@ -471,9 +486,6 @@ def _call_geometry(batch: Batch, weight_shape: Any, stride: Any, padding: Any, d
                              padding_mode=padding_mode)
 
     return explain_layout(build, batch, weight_shape, weight_name, groups=groups)
-
-
-_remembered_call_geometry = functools.lru_cache(maxsize=GEOMETRY_CACHE_SIZE)(_call_geometry)
 
 
 def array_iv(a: Any, name: str, ndim: int | None = None) -> NDArray[Any]:

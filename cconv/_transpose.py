@@ -48,6 +48,7 @@ from ._params import (
     layout_rank,
     num_threads_iv,
     padding_iv,
+    remember_plain_calls,
     weight_geometry,
 )
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
@@ -269,7 +270,15 @@ def transpose_geometry(input_shape: Shape, weight_shape: Shape, *, stride: IntPa
 def _call_geometry(batch: Batch, weight_shape: Shape, *, stride: IntPair, padding: Padding, output_padding: IntPair,
                    dilation: IntPair, groups: int, weight_name: str = "weight") -> TransposeGeometry:
     """The geometry of a transposed convolution whose input ``batch`` describes;
-    shape errors that a layout mix-up explains say so (``_layout_hints``)."""
+    shape errors that a layout mix-up explains say so (``_layout_hints``).
+    Plain calls reuse an earlier equal call's geometry (``remember_plain_calls``)."""
+    return _remembered_geometry(batch, weight_shape, stride, padding, output_padding, dilation, groups, weight_name)
+
+
+@remember_plain_calls
+def _remembered_geometry(batch: Batch, weight_shape: Shape, stride: IntPair, padding: Padding,
+                         output_padding: IntPair, dilation: IntPair, groups: int,
+                         weight_name: str) -> TransposeGeometry:
     def build(layout: str, input_shape: tuple[int, ...], w_shape: Shape) -> TransposeGeometry:
         return transpose_geometry(input_shape, w_shape, stride=stride, padding=padding, output_padding=output_padding,
                                   dilation=dilation, groups=groups, layout=layout, input_name=batch.name,

@@ -58,10 +58,24 @@ def test_plain_calls_share_one_geometry_and_other_spellings_agree():
 
 
 def test_the_memory_is_bounded():
-    info = _params._remembered_call_geometry.cache_info()
-    assert info.maxsize == _params.GEOMETRY_CACHE_SIZE
+    assert _params._call_geometry.cache_info().maxsize == _params.GEOMETRY_CACHE_SIZE
     x = np.ones((1, 5, 5, 1))
     for k in range(1, 4):
         for s in range(1, 120):
             cconv.conv2d(x, np.ones((k, k, 1, 1)), stride=s)
-    assert _params._remembered_call_geometry.cache_info().currsize <= _params.GEOMETRY_CACHE_SIZE
+    assert _params._call_geometry.cache_info().currsize == _params.GEOMETRY_CACHE_SIZE
+
+
+def test_transposed_calls_are_remembered_and_checked_alike():
+    """cconv.conv_transpose2d builds its geometry through the same remembering."""
+    from cconv import _transpose
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 4, 5, 3)), rng.standard_normal((3, 3, 2, 3))
+    y = cconv.conv_transpose2d(x, w, stride=2)
+    hits = _transpose._remembered_geometry.cache_info().hits
+    np.testing.assert_array_equal(cconv.conv_transpose2d(x, w, stride=2), y)
+    assert _transpose._remembered_geometry.cache_info().hits == hits + 1
+    for bad in (2.0, True):
+        with pytest.raises(TypeError, match="stride"):
+            cconv.conv_transpose2d(x, w, stride=bad)
+    np.testing.assert_array_equal(cconv.conv_transpose2d(x, w, stride=[2, np.int64(2)]), y)
