@@ -8,7 +8,7 @@ from _geometry cimport Geom, Border, geom_from_tuple, attach_border, out_pixels
 from _patches cimport Pixel, pixel_at, next_pixel, input_row, fill_cols, add_run
 from _kernel_row cimport cck_row, active_row, ccdw_geom, ccsc_geom
 from _gemm cimport packb_size, abuf_size, pack_b, gemm_packed, gemm_indirect
-from _tiling cimport tile_rows, row_chunk
+from _tiling cimport tile_rows, row_chunk, whole_tiles
 from _depthwise cimport depthwise_geom, dw_forward_row, output_row_geom, set_channel_phase
 from _single_channel cimport single_channel_geom, sc_out_block, sc_forward_row
 
@@ -40,7 +40,8 @@ def conv2d_gemm(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
+    cdef int mr = k.s.mr if floating is float else k.d.mr
+    cdef Py_ssize_t T = whole_tiles(tile_rows(g.K, sizeof(floating), P, n_threads), mr)
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
     cdef Py_ssize_t bsize = packb_size(k, tag, g.K, g.Og)
     cdef Py_ssize_t colsize = 0 if pointwise else T * g.K
@@ -111,7 +112,8 @@ def conv2d_implicit(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     cdef bint span = g.dw == 1 and g.Cg == g.C
     cdef Py_ssize_t nseg = g.KD * g.KH if span else g.KD * g.KH * g.KW
     cdef Py_ssize_t seglen = g.KW * g.C if span else g.Cg
-    cdef Py_ssize_t T = tile_rows(g.K, sizeof(floating), P, n_threads)
+    # Whole pairs of micro-tiles, since a narrow panel runs two at once (driver.h).
+    cdef Py_ssize_t T = whole_tiles(tile_rows(g.K, sizeof(floating), P, n_threads), 2 * mr)
     cdef Py_ssize_t Tpad = (T + mr - 1) // mr * mr
     cdef Py_ssize_t n_tiles = (P + T - 1) // T
     cdef Py_ssize_t bsize = packb_size(k, tag, g.K, g.Og)

@@ -40,6 +40,14 @@ cdef inline Py_ssize_t tile_rows(Py_ssize_t K, Py_ssize_t itemsize,
     return rows
 
 
+cdef inline Py_ssize_t whole_tiles(Py_ssize_t rows, Py_ssize_t unit) noexcept nogil:
+    """``rows`` rounded down to a multiple of ``unit`` (when at least one
+    unit): the rows of a GEMM tile, as whole micro-tiles. A tile of 75 rows
+    (a 3x3x3 layer of 32 channels: K = 864) ran 6 pairs of 6-row micro-tiles
+    and one of 3 rows, which costs a whole one."""
+    return rows // unit * unit if rows >= unit else rows
+
+
 cdef inline Py_ssize_t weight_tile_rows(Py_ssize_t K, Py_ssize_t itemsize,
                                         Py_ssize_t P, Py_ssize_t n_threads) noexcept:
     """Rows of im2col per grad_weight tile. A tile's rows are the depth of
