@@ -43,15 +43,15 @@ needs_ort = pytest.mark.skipif(not _has_ort(), reason="needs onnxruntime and onn
 PARAM_KEYS = {"N", "H", "W", "C", "O", "KH", "KW", "stride", "padding", "dilation", "groups", "Ho", "Wo"}
 
 
-def _run_bench(*args, pythonpath=()):
+def _run_bench(*args, pythonpath=(), env_extra=None):
     path = os.pathsep.join([*pythonpath, ROOT, os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path)
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path, **(env_extra or {}))
     return subprocess.run([sys.executable, "-m", "cconv.bench", *args], capture_output=True, text=True,
                           timeout=300, env=env, cwd=ROOT)
 
 
-def _bench(*args, pythonpath=()):
-    proc = _run_bench(*args, pythonpath=pythonpath)
+def _bench(*args, pythonpath=(), env_extra=None):
+    proc = _run_bench(*args, pythonpath=pythonpath, env_extra=env_extra)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -202,9 +202,22 @@ def test_after_matmul_mode_prints_both_medians_and_their_ratio(tmp_path):
     doc = json.loads(path.read_text())
     assert doc["metadata"]["blas_threads_limited"] is False
     assert doc["metadata"]["after_matmul"]["repeats"] == 15
+    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    assert doc["metadata"]["after_matmul"]["openblas_thread_timeout"] == spin
+    assert f"OPENBLAS_THREAD_TIMEOUT={spin if spin is not None else 'unset'} " in out
     for r in doc["after_matmul"]:
         assert len(r["samples_back_to_back_ms"]) == len(r["samples_after_matmul_ms"]) == 15
         assert abs(r["ratio"] - r["ms_after_matmul"] / r["ms_back_to_back"]) < 1e-9 and r["ratio"] > 0
+
+
+def test_after_matmul_reports_the_openblas_spin_setting(tmp_path):
+    """The header and the JSON say whether OpenBLAS's workers spin after a call
+    (OPENBLAS_THREAD_TIMEOUT, read once when numpy loads OpenBLAS)."""
+    path = tmp_path / "am.json"
+    out = _bench("--after-matmul", "--shape", TINY, "--threads", "1", "--json", str(path),
+                 env_extra={"OPENBLAS_THREAD_TIMEOUT": "4"})
+    assert "OPENBLAS_THREAD_TIMEOUT=4 (as set;" in out
+    assert json.loads(path.read_text())["metadata"]["after_matmul"]["openblas_thread_timeout"] == "4"
 
 
 # --shape's pad=: each form and the conv2d padding it stands for, one-to-one.

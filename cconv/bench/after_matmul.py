@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import time
 from typing import Any, Callable
@@ -32,6 +33,14 @@ from .timing import SETTLE_BLAS_S, WARM_AFTER_PAUSE_S, timed, warm
 AFTER_MATMUL_REPEATS = 15
 AFTER_MATMUL_SIZE = 1024
 AFTER_MATMUL_BLOCK = 5
+
+
+def openblas_thread_timeout() -> str | None:
+    """``OPENBLAS_THREAD_TIMEOUT`` as this process has it, or None if unset.
+    OpenBLAS reads it once, when numpy loads it: log2 of the timestamp-counter
+    ticks its workers spin after a call before they sleep (28 by default,
+    clamped to 4..30), which is what a call right after a matmul meets."""
+    return os.environ.get("OPENBLAS_THREAD_TIMEOUT")
 
 
 def time_after_matmul(fn: Callable[[], object], matmul: Callable[[], object],
@@ -89,6 +98,10 @@ def run_after_matmul(layers: list[Layer], args: argparse.Namespace, threads: int
           f"({matmul_ms:.2f} ms, BLAS threads "
           f"{blas_text}, numpy's own setting), then at once one cconv call; against cconv called back "
           f"to back; median of {AFTER_MATMUL_REPEATS} each", flush=True)
+    timeout = openblas_thread_timeout()
+    print(f"  OPENBLAS_THREAD_TIMEOUT={timeout if timeout is not None else 'unset'} "
+          f"({'OpenBLAS default: its workers spin about 2^28 ticks after a call' if timeout is None else 'as set'}; "
+          f"4 makes them sleep at once, the README's Threads section)", flush=True)
     rows: list[list[str] | None] = []
     out_records = []
     for index, layer in enumerate(layers, 1):
@@ -111,7 +124,8 @@ def run_after_matmul(layers: list[Layer], args: argparse.Namespace, threads: int
                        rows, {3, 4, 5}))
     if args.json:
         meta["after_matmul"] = {"repeats": AFTER_MATMUL_REPEATS, "matmul_size": AFTER_MATMUL_SIZE,
-                                "matmul_dtype": "float32", "matmul_ms": matmul_ms, "blas_threads": blas}
+                                "matmul_dtype": "float32", "matmul_ms": matmul_ms, "blas_threads": blas,
+                                "openblas_thread_timeout": timeout}
         write_document(args.json, document(meta, [], {}, after_matmul=out_records), allow_nan=True)
         progress(f"wrote {args.json}")
     return 0

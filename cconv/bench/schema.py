@@ -61,7 +61,8 @@ deliberate (and, if it breaks readers, get a new schema name)::
       ],
       "after_matmul": [                       # only with --after-matmul (results and summary are
         {"name": str, "pass": "fwd" | "bwd",  # empty; metadata.after_matmul has repeats,
-         "threads": int,                      # matmul_size, matmul_dtype, matmul_ms, blas_threads)
+         "threads": int,                      # matmul_size, matmul_dtype, matmul_ms, blas_threads,
+                                              # openblas_thread_timeout: str | null)
          "ms_back_to_back": float, "ms_after_matmul": float, "ratio": float,
          "samples_back_to_back_ms": [float, ...], "samples_after_matmul_ms": [float, ...]}, ...
       ]
