@@ -129,14 +129,19 @@ CCK_Z_INLINE cck_d_zm cck_d_zmask(int n)
 
 #define CCK_Z_FOLD(S, i) c##i##_0 = cck_##S##_zadd(c##i##_0, c##i##_1);
 
-#define CCK_Z_STEP(S) {                                                        \
+/* B's row at one k step: NV vectors, the unused ones zero (which the
+ * compiler drops, NV being a constant). */
+#define CCK_Z_LOAD_B(S)                                                        \
     const cck_##S##_zv b0 = cck_##S##_zld(b);                                  \
     const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)           \
                                    : cck_##S##_zzero();                        \
     const cck_##S##_zv b2 = NV > 2 ? cck_##S##_zld(b + 2 * CCK_Z_VL_##S)       \
                                    : cck_##S##_zzero();                        \
     const cck_##S##_zv b3 = NV > 3 ? cck_##S##_zld(b + 3 * CCK_Z_VL_##S)       \
-                                   : cck_##S##_zzero();                        \
+                                   : cck_##S##_zzero();
+
+#define CCK_Z_STEP(S) {                                                        \
+    CCK_Z_LOAD_B(S)                                                            \
     CCK_Z_REP6(CCK_Z_FMA, S)                                                   \
     ak0 += csa; ak3 += csa; b += 4 * CCK_Z_VL_##S; }
 
@@ -293,17 +298,10 @@ static void cck_##S##_ukr_cols(int kc, const T *a, ptrdiff_t rsa,             \
     c##i##_0 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i)), b0, c##i##_0);    \
     c##i##_1 = cck_##S##_zfma(cck_##S##_zbc(CCK_ZI_AROW(i) + 1), b1, c##i##_1); }
 #define CCK_ZI_ROW(S, i) const ctype_ *r##i = rows[(i) * nseg + s];
-/* One k step of an indirect tile: NV vectors of B's row (the unused ones
- * zero, which the compiler drops since NV is a constant), their prefetch
- * when PF, and an FMA into every row REP names (CCK_Z_REP6 or CCK_Z_REP12). */
+/* One k step of an indirect tile: B's row (CCK_Z_LOAD_B), its prefetch when
+ * PF, and an FMA into every row REP names (CCK_Z_REP6 or CCK_Z_REP12). */
 #define CCK_ZI_STEP(S, REP, PF) {                                              \
-    const cck_##S##_zv b0 = cck_##S##_zld(b);                                  \
-    const cck_##S##_zv b1 = NV > 1 ? cck_##S##_zld(b + CCK_Z_VL_##S)           \
-                                   : cck_##S##_zzero();                        \
-    const cck_##S##_zv b2 = NV > 2 ? cck_##S##_zld(b + 2 * CCK_Z_VL_##S)       \
-                                   : cck_##S##_zzero();                        \
-    const cck_##S##_zv b3 = NV > 3 ? cck_##S##_zld(b + 3 * CCK_Z_VL_##S)       \
-                                   : cck_##S##_zzero();                        \
+    CCK_Z_LOAD_B(S)                                                            \
     if (PF) CCK_Z_PFB(S)                                                       \
     REP(CCK_ZI_FMA, S)                                                         \
     b += 4 * CCK_Z_VL_##S; }
