@@ -152,7 +152,7 @@ def select_algorithm(input_shape: Shape, weight_shape: Shape, *, stride: IntPair
     It serves ``conv1d`` and ``conv3d`` too: pass a 1-D layout (``"NWC"`` or
     ``"NCW"``) with 1-D shapes and parameters, and it tells the routes
     ``conv1d`` runs (the 2-D kernels' routes for its one-row images; never
-    Winograd); a 3-D one (``"NDHWC"`` or ``"NCDHW"``) the GEMM routes of
+    Winograd); a 3-D one (``"NDHWC"`` or ``"NCDHW"``) the routes of
     ``conv3d``.
 
     Parameters

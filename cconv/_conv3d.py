@@ -9,7 +9,9 @@ packed weight, the implicit GEMM's table of contiguous input runs, and
 col2im in race-free blocks of output depth planes. Every ISA level of the
 kernel table serves them. A depthwise layer (groups == C == O) runs the 2-D
 depthwise row kernels of the table summed over the kernel's depth taps
-("direct-depthwise"). The kernels take 4-D memoryviews: an NDHWC array
+("direct-depthwise"). A KD x 3 x 3 stride-1 layer's forward and grad_input
+may run on the Winograd kernels (cconv._winograd.winograd_conv3d), which
+take the 5-D arrays. The GEMM kernels take 4-D memoryviews: an NDHWC array
 is passed as its (N, D*H, W, C) view, which is the same memory.
 """
 from __future__ import annotations
@@ -21,11 +23,12 @@ from numpy.typing import DTypeLike, NDArray
 
 from . import _backward, _forward, _layout
 from ._batch import Batch, grad_out_shape_iv
-from ._conv import _threads_for
+from ._conv import _threads_for, _tile
 from ._params import ConvGeometry, activation_iv, array_iv, compute_dtype, conv_call_geometry, input_batch_iv, layout_iv
 from ._routes import (algorithm_iv, forward_route, grad_input_route, grad_input_writes_every_pixel, grad_weight_route,
                       transposed_geometry)
 from ._threading import resolve_num_threads
+from ._winograd import winograd_conv3d
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
@@ -56,11 +59,16 @@ _PARAMS_DOC = """stride : int or (int, int, int), default 1
     num_threads : int or None, default None
         OpenMP threads for this call, at most; None uses
         ``cconv.get_num_threads()``.
-    algorithm : {"auto", "gemm", "direct"}, default "auto"
+    algorithm : {"auto", "gemm", "winograd", "direct"}, default "auto"
         3-D convolutions run on the GEMM kernels ("gemm-implicit" forward
         where the receptive field fits one K block, "gemm-pointwise" for
-        1x1x1, else "gemm"), and depthwise ones (groups == C == O) on the
-        direct depthwise kernels ("direct"); "winograd" raises ValueError."""
+        1x1x1, else "gemm"), depthwise ones (groups == C == O) on the
+        direct depthwise kernels ("direct"), and KD x 3 x 3 ones of stride 1
+        and dilation 1 with at least 16 channels per group (under "auto":
+        slices of at least 16 x 16, or at least 48 channels) by Winograd
+        F(m x m, 3 x 3) over (H, W), the depth taps summed in the transform
+        domain ("winograd": the forward and grad_input; grad_weight runs on
+        the GEMM kernels); "winograd" raises ValueError for other shapes."""
 
 
 def _doc(func: _Func) -> _Func:
@@ -115,6 +123,8 @@ def _weight_from_dhwio(w: NDArray[Any], geom: ConvGeometry, layout: str, dtype: 
 
 def _forward_ndhwc(xh: NDArray[Any], wh: NDArray[Any], bias: NDArray[Any] | None, geom: ConvGeometry,
                    dtype: DTypeLike, n_threads: int, route: str) -> NDArray[Any]:
+    if route.startswith("winograd"):
+        return _winograd_ndhwc(xh, wh, bias, geom, n_threads, route)
     y = np.empty((geom.N, geom.Do * geom.Ho, geom.Wo, geom.O), dtype=dtype)
     if y.size:
         if route == "direct-depthwise":
@@ -127,6 +137,17 @@ def _forward_ndhwc(xh: NDArray[Any], wh: NDArray[Any], bias: NDArray[Any] | None
     return y
 
 
+def _winograd_ndhwc(xh: NDArray[Any], wh: NDArray[Any], bias: NDArray[Any] | None, geom: ConvGeometry,
+                    n_threads: int, route: str) -> NDArray[Any]:
+    """The "winograd-fM" forward of ``geom`` on (N, D*H, W, C) / (KD*KH, KW, Cg, O)
+    views, as the (N, Do*Ho, Wo, O) view of its result."""
+    x5 = xh.reshape(geom.N, geom.D, geom.H, geom.W, geom.C)
+    w5 = wh.reshape(geom.KD, geom.KH, geom.KW, geom.Cg, geom.O)
+    padding6 = (geom.pf, geom.pbk) + geom.padding4
+    y = winograd_conv3d(x5, w5, bias, padding6, n_threads, tile=_tile(route))
+    return y.reshape(geom.N, geom.Do * geom.Ho, geom.Wo, geom.O)
+
+
 def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[Any]:
     """The weight of grad_input's forward (``_routes.transposed_geometry``), as a 4-D view:
     w'[kd, kh, kw, o, g*Cg + c] = w[KD-1-kd, KH-1-kh, KW-1-kw, c, g*Og + o]."""
@@ -137,6 +158,9 @@ def _flipped_transposed_weight(wh: NDArray[Any], geom: ConvGeometry) -> NDArray[
 
 def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike,
                       n_threads: int, route: str) -> NDArray[Any]:
+    if route.startswith("winograd") and dyh.size and geom.C:
+        return _winograd_ndhwc(dyh, _flipped_transposed_weight(wh, geom), None, transposed_geometry(geom),
+                               n_threads, route)
     writes_all = grad_input_writes_every_pixel(route) and dyh.size > 0
     dx = (np.empty if writes_all else np.zeros)((geom.N, geom.D * geom.H, geom.W, geom.C), dtype=dtype)
     if dx.size and dyh.size:

@@ -33,7 +33,10 @@ A route is a short name the benchmark prints:
 A 3-D layer (``conv3d``) takes the GEMM routes, whose im2col rows (vol2col)
 span the kernel's depth too and whose col2im's race-free blocks are runs of
 output depth planes instead of rows; or, depthwise, "direct-depthwise": the
-2-D depthwise row kernels summed over the kernel's depth taps.
+2-D depthwise row kernels summed over the kernel's depth taps; or, for a
+KD x 3 x 3 kernel at stride 1 and dilation 1, "winograd-f4" / "winograd-f2"
+for the forward and grad_input (F(m x m, 3 x 3) over H and W, the depth taps
+summed in the transform domain; grad_weight then takes "gemm").
 
 A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
 one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
@@ -83,6 +86,15 @@ _SINGLE_CHANNEL_MAX_OUT = 8
 # F(4x4) under "auto" (and for an explicit "winograd") when the smaller side
 # of the computed image is at least this; F(2x2) below.
 _F4_MIN_SIDE = 20
+# In 3-D (F(m x m, 3 x 3) over H and W, the depth taps summed in the transform
+# domain) each tile's transform serves KD GEMMs, so F(4x4) pays from a smaller
+# side; below it, F(2x2) pays only with more channels. Measured on a Sapphire
+# Rapids class Xeon (2 threads, float32, 3x3x3, padding 1) against the GEMM
+# routes: 16^3 x 16..128 channels F(4x4) 0.42-0.83 of the time (F(2x2)
+# 0.55-0.93); 8^3..12^3 at 48..128 channels F(2x2) 0.54-0.81; but at 32
+# channels F(2x2) took 1.12-1.30x as long at 8^3..12^3.
+_F4_MIN_SIDE_3D = 16
+_WINOGRAD_3D_SMALL_MIN_CHANNELS = 48
 
 
 def algorithm_iv(algorithm: Any) -> str:
@@ -118,14 +130,18 @@ def is_implicit(geom: ConvGeometry) -> bool:
     return not is_pointwise(geom) and geom.KD * geom.KH * geom.KW * geom.Cg <= _IMPLICIT_MAX_K
 
 
-def winograd_tile(side: int) -> int:
-    """The Winograd output tile m for an image whose smaller side is ``side``."""
-    return 4 if side >= _F4_MIN_SIDE else 2
+def winograd_tile(side: int, rank: int = 2) -> int:
+    """The Winograd output tile m for an image (a 3-D layer: its slices) whose
+    smaller side is ``side``."""
+    return 4 if side >= (_F4_MIN_SIDE_3D if rank == 3 else _F4_MIN_SIDE) else 2
 
 
-def _winograd_pays(geom: ConvGeometry) -> bool:
-    return (winograd_supported(geom)[0] and geom.Cg >= _WINOGRAD_MIN_CHANNELS
-            and geom.Og >= _WINOGRAD_MIN_CHANNELS)
+def _winograd_pays(geom: ConvGeometry, side: int) -> bool:
+    if not (winograd_supported(geom)[0] and geom.Cg >= _WINOGRAD_MIN_CHANNELS
+            and geom.Og >= _WINOGRAD_MIN_CHANNELS):
+        return False
+    return (geom.rank != 3 or side >= _F4_MIN_SIDE_3D
+            or min(geom.Cg, geom.Og) >= _WINOGRAD_3D_SMALL_MIN_CHANNELS)
 
 
 def _cannot(algorithm: str, why: str) -> ValueError:
@@ -206,7 +222,11 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     output image as the tiled one."""
     if algorithm in ("auto", "direct") and is_single_channel(geom) and not geom.bordered:
         return "direct-single-channel"
-    return _route(geom, algorithm, min(geom.Ho, geom.Wo))
+    route = _route(geom, algorithm, min(geom.Ho, geom.Wo))
+    if geom.rank == 3 and route.startswith("winograd"):
+        # No 3-D Winograd weight gradient yet: the GEMM kernels compute it.
+        return "gemm"
+    return route
 
 
 def _not_depthwise(geom: ConvGeometry) -> str:
@@ -227,20 +247,20 @@ def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
                                      f"the padding through border maps); use algorithm='gemm' or 'auto'")
         return "gemm"
     if geom.rank == 3:
-        if algorithm == "winograd":
-            raise _cannot(algorithm, "Winograd is 2-D (3x3) only; 3-D convolutions run on the GEMM kernels "
-                                     "and, depthwise, on the direct kernels")
         if algorithm == "direct" and not is_depthwise(geom):
             raise _cannot(algorithm, "'direct' needs a depthwise convolution (groups == C == O) in 3-D; got "
                                      f"groups={geom.groups}, C={geom.C}, O={geom.O}")
         if algorithm in ("auto", "direct") and is_depthwise(geom):
             return "direct-depthwise"
-        return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
     if algorithm == "winograd":
         ok, why = winograd_supported(geom)
         if not ok:
             raise _cannot(algorithm, why)
-        return f"winograd-f{winograd_tile(side)}"
+        return f"winograd-f{winograd_tile(side, geom.rank)}"
+    if geom.rank == 3:
+        if algorithm == "auto" and _winograd_pays(geom, side):
+            return f"winograd-f{winograd_tile(side, 3)}"
+        return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
     if algorithm == "direct":
         if not is_depthwise(geom):
             raise _cannot(algorithm, _not_depthwise(geom))
@@ -248,7 +268,7 @@ def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
     if algorithm == "auto":
         if is_depthwise(geom):
             return "direct-depthwise"
-        if _winograd_pays(geom):
+        if _winograd_pays(geom, side):
             return f"winograd-f{winograd_tile(side)}"
     return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
 

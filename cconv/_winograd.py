@@ -1,5 +1,7 @@
 """Winograd F(m x m, 3 x 3) convolution for 3x3, stride-1, dilation-1 layers
-(private; cconv._conv dispatches here).
+(private; cconv._conv and cconv._conv3d dispatch here). A 3-D layer with a
+KD x 3 x 3 kernel runs F(m x m, 3 x 3) over (H, W) with its depth taps summed
+directly, in the transform domain.
 
 Inputs reach these functions already validated: C-contiguous NHWC / HWIO
 arrays of one dtype, float32 or float64. ``padding4`` is
@@ -15,7 +17,8 @@ from numpy.typing import NDArray
 
 from . import _winograd_kernel
 
-__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_grad_weight", "winograd_supported", "TILES"]
+__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_grad_weight", "winograd_conv3d", "winograd_supported",
+           "TILES"]
 
 #: Output tile sizes m that F(m x m, 3 x 3) is built for.
 TILES = (2, 4)
@@ -66,9 +69,20 @@ def winograd_supported(geometry: Any) -> tuple[bool, str]:
         fit for a ValueError message.
     """
     g = geometry
-    if getattr(g, "rank", 2) != 2:
+    rank = getattr(g, "rank", 2)
+    if rank == 1:
         # A 1-D call runs as the 2-D one with a unit H axis: a 1x3 kernel, no 3x3 tiles.
-        return False, f"winograd is for 2-D 3x3 kernels (F(2x2,3x3), F(4x4,3x3)); a 1-D kernel has KW={g.KW}"
+        return False, (f"winograd is for 2-D 3x3 kernels and 3-D KDx3x3 ones (F(2x2,3x3), F(4x4,3x3)); "
+                       f"a 1-D kernel has KW={g.KW}")
+    if rank == 3:
+        # F(m x m, 3 x 3) over (H, W), the depth taps summed directly (any KD).
+        if (g.KH, g.KW) != (3, 3):
+            return False, f"winograd needs a KD x 3 x 3 kernel in 3-D; got {g.KD}x{g.KH}x{g.KW}"
+        if (g.sd, g.sh, g.sw) != (1, 1, 1):
+            return False, f"winograd needs stride 1; got stride ({g.sd}, {g.sh}, {g.sw})"
+        if (g.dd, g.dh, g.dw) != (1, 1, 1):
+            return False, f"winograd needs dilation 1; got dilation ({g.dd}, {g.dh}, {g.dw})"
+        return True, ""
     if (g.KH, g.KW) != (3, 3):
         return False, f"winograd needs a 3x3 kernel; got {g.KH}x{g.KW}"
     if (g.sh, g.sw) != (1, 1):
@@ -206,3 +220,42 @@ def winograd_grad_weight(grad_out: NDArray[Any], x_nhwc: NDArray[Any], weight_sh
     elif db is not None and grad_out.size:     # no input channels: only the bias has a gradient
         np.sum(grad_out.reshape(-1, O), axis=0, out=db)
     return dw, db
+
+
+def winograd_conv3d(x_ndhwc: NDArray[Any], w_dhwio: NDArray[Any], bias: NDArray[Any] | None,
+                    padding6: Sequence[int], num_threads: int, tile: int = 4, *,
+                    block_tiles: int | None = None) -> NDArray[Any]:
+    """Forward KD x 3 x 3, stride-1 3-D convolution: F(tile x tile, 3 x 3) over
+    (H, W), the KD depth taps summed in the transform domain.
+
+    Parameters
+    ----------
+    x_ndhwc : ndarray (N, D, H, W, C), C-contiguous float32 or float64
+    w_dhwio : ndarray (KD, 3, 3, C // groups, O), same dtype
+    bias : ndarray (O,) of the same dtype, or None
+    padding6 : (front, back, top, bottom, left, right) zero padding; a
+        negative amount crops (grad_input is this convolution of grad_out with
+        the flipped kernel, padded by the kernel's extent less the layer's
+        padding: cconv._conv3d)
+    num_threads : int, OpenMP threads
+    tile : 2 or 4, the output tile size m
+    block_tiles : tiles per GEMM block (tuning only; default from the sizes)
+
+    Returns
+    -------
+    ndarray (N, Do, Ho, Wo, O) of the input dtype, Do = D + front + back - KD + 1.
+    """
+    m = _check_tile(tile)
+    pf, pbk, pt, pb, pl, pr = (int(p) for p in padding6)
+    N, D, H, W, C = x_ndhwc.shape
+    KD, O = w_dhwio.shape[0], w_dhwio.shape[4]
+    Do, Ho, Wo = D + pf + pbk - KD + 1, H + pt + pb - 2, W + pl + pr - 2
+    y = np.empty((N, max(Do, 0), max(Ho, 0), max(Wo, 0), O), dtype=x_ndhwc.dtype)
+    if y.size == 0:
+        return y
+    if block_tiles is None:
+        block_tiles = tiles_per_block(m, C, O, x_ndhwc.dtype.itemsize)
+    _winograd_kernel.winograd_forward3d(x_ndhwc, w_dhwio, bias, y, m, pf, pt, pl, int(block_tiles),
+                                        int(num_threads))
+    return y
+

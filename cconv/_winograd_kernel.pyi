@@ -1,7 +1,7 @@
 """Type stub for the compiled ``cconv._winograd_kernel`` (src/_winograd_kernel.pyx).
 
 Winograd F(m x m, 3 x 3) forward convolution and weight gradient, NHWC input,
-HWIO weight. It
+HWIO weight, and the 3-D forward (NDHWC, DHWIO) of a KD x 3 x 3 kernel. It
 validates nothing. Each array argument is a Cython typed memoryview over the
 fused type ``floating`` (float32 or float64, the same for every argument of one
 call); the C type is recorded after each parameter.
@@ -25,6 +25,21 @@ def winograd_forward(
     n_threads: int,  # int
 ) -> None:
     """y = conv(x, w) + bias by F(m x m, 3 x 3); writes ``y``."""
+
+def winograd_forward3d(
+    x: NDArray[_F],  # const floating[:, :, :, :, ::1], (N, D, H, W, C)
+    w: NDArray[_F],  # const floating[:, :, :, :, ::1], (KD, 3, 3, C//groups, O)
+    bias: NDArray[_F] | None,  # const floating[::1], (O,) or None
+    y: NDArray[_F],  # floating[:, :, :, :, ::1], OUT (N, Do, Ho, Wo, O)
+    m: int,  # int
+    pf: int,  # Py_ssize_t, front padding (negative crops)
+    pt: int,  # Py_ssize_t, top padding (negative crops)
+    pl: int,  # Py_ssize_t, left padding (negative crops)
+    tiles_per_block: int,  # Py_ssize_t
+    n_threads: int,  # int
+) -> None:
+    """y = conv3d(x, w) + bias, stride 1: F(m x m, 3 x 3) over (H, W), the depth
+    taps summed in the transform domain; writes ``y``."""
 
 def winograd_grad_weight(
     x: NDArray[_F],  # const floating[:, :, :, ::1], (N, H, W, C)

@@ -148,6 +148,145 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
 
 
+cdef inline void slice_input_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
+                                   const floating* zeros, Py_ssize_t D, Py_ssize_t Do, Py_ssize_t pf,
+                                   Py_ssize_t kd, Py_ssize_t t0, Py_ssize_t cnt, floating* V,
+                                   Py_ssize_t vs) noexcept nogil:
+    """V for output tiles t0 .. t0+cnt-1 of a 3-D layer at depth tap kd.
+
+    The tiles are numbered over the output slices (n, do) one after the other
+    (``g`` has N = N*Do slices); the tiles of slice (n, do) read input slice
+    n*D + do - pf + kd of x, whose slices are D*H*W*C apart. A run of tiles
+    of one slice is transformed from that slice; a slice beyond the depth
+    padding gives zero rows (only where a block straddles the border)."""
+    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
+    cdef Py_ssize_t slice_size = g.H * g.W * g.C
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t j = 0, s, ts, run, di, xi, e
+    cdef floating* row
+    while j < cnt:
+        s = (t0 + j) // per_slice
+        ts = t0 + j - s * per_slice
+        run = min(cnt - j, per_slice - ts)
+        di = s % Do - pf + kd
+        if 0 <= di < D:
+            input_tiles(k, m, x + ((s // Do) * D + di) * slice_size, g, zeros, ts, run, V + j * g.C, vs)
+        else:
+            for xi in range(alpha * alpha):
+                row = V + xi * vs + j * g.C
+                for e in range(run * g.C):
+                    row[e] = 0
+        j += run
+
+
+cdef inline bint any_slice_in_depth(const ccwg_geom* g, Py_ssize_t D, Py_ssize_t Do, Py_ssize_t pf,
+                                    Py_ssize_t kd, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil:
+    """Whether some tile of t0 .. t0+cnt-1 reads an input slice at depth tap kd."""
+    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
+    cdef Py_ssize_t s, di
+    for s in range(t0 // per_slice, (t0 + cnt - 1) // per_slice + 1):
+        di = s % Do - pf + kd
+        if 0 <= di < D:
+            return True
+    return False
+
+
+def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, C)
+                       const floating[:, :, :, :, ::1] w,    # IN  (KD, 3, 3, C//groups, O)
+                       const floating[::1] bias,             # IN  (O,) or None
+                       floating[:, :, :, :, ::1] y,          # OUT (N, Do, Ho, Wo, O)
+                       int m, Py_ssize_t pf, Py_ssize_t pt, Py_ssize_t pl,
+                       Py_ssize_t tiles_per_block, int n_threads):
+    """y = conv3d(x, w) + bias for a KD x 3 x 3 kernel, stride 1, dilation 1:
+    F(m x m, 3 x 3) over (H, W), the depth taps summed directly.
+
+    Output slice do is the sum over kd of the 2-D convolutions of input slice
+    do - pf + kd with w[kd]. The sum runs in the transform domain: for each
+    block of output tiles and each depth tap, the input patches of the slice
+    the tap reads are transformed (V) and multiplied by that tap's
+    transformed weight, accumulating into one M per block (the GEMM's beta),
+    and the output transform runs once per block. ``pf``/``pt``/``pl`` are
+    the front, top and left padding (negative crops); y's shape gives the
+    output size. The blocks run as in winograd_forward."""
+    cdef Py_ssize_t N = x.shape[0], D = x.shape[1], Do = y.shape[1], KD = w.shape[0]
+    cdef ccwg_geom g = tile_geom(N * Do, x.shape[2], x.shape[3], x.shape[4],
+                                 y.shape[2], y.shape[3], y.shape[4], m, pt, pl)
+    cdef Py_ssize_t Cg = w.shape[3]
+    cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
+    cdef Py_ssize_t Og = g.O // groups
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t A2 = alpha * alpha
+    cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
+    if n_tiles == 0 or g.O == 0:
+        return
+    cdef const cck_row* k = ROW
+    cdef floating* tag = NULL
+    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
+    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
+    cdef Py_ssize_t bsize = packb_size(k, tag, Cg, Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, Cg)
+    cdef Py_ssize_t vsize = A2 * T * g.C
+    cdef Py_ssize_t msize = A2 * T * g.O
+    cdef Py_ssize_t tap_size = A2 * groups * bsize      # one depth tap's transformed weight
+    dtype = np.float32 if floating is float else np.float64
+    cdef ccwg_pack pk
+    pk.Cg = Cg; pk.O = g.O; pk.Og = Og; pk.groups = groups; pk.bsize = bsize
+    cdef Py_ssize_t nr = panel_width(k, tag)
+    cdef Py_ssize_t panels = (Og + nr - 1) // nr
+    packed_array = np.empty(max(KD * tap_size, 1), dtype=dtype)
+    zeros_array = np.zeros(max(g.C, 1), dtype=dtype)
+    cdef int work_threads = <int>min(n_threads, n_blocks)
+    work_array = np.empty((work_threads, vsize + msize + asize), dtype=dtype)
+    cdef floating[::1] packed = packed_array
+    cdef floating[::1] zeros = zeros_array
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0, 0] if x.size else &zeros[0]
+    cdef const floating* wp = &w[0, 0, 0, 0, 0] if w.size else NULL
+    cdef const floating* bp = &bias[0] if bias is not None else NULL
+    cdef floating* yp = &y[0, 0, 0, 0, 0]
+    cdef floating* Bp = &packed[0]
+    cdef const floating* zp = &zeros[0]
+    cdef Py_ssize_t q, r, xi, grp, blk, t0, cnt, kd, e
+    cdef bint first
+    cdef floating* V
+    cdef floating* Mb
+    cdef floating* abuf
+    cdef floating* row
+    cdef ccwg_geom* gp = &g
+    with nogil:
+        if Cg > 0:
+            for q in prange(KD * groups * panels, schedule='dynamic',
+                            num_threads=<int>min(n_threads, KD * groups * panels)):
+                kd = q // (groups * panels)
+                r = q % (groups * panels)
+                weight_panel(k, m, wp + kd * 9 * Cg * g.O, &pk, r // panels, r % panels, Bp + kd * tap_size)
+        with parallel(num_threads=work_threads):
+            V = &work[threadid(), 0]
+            Mb = V + vsize
+            abuf = Mb + msize
+            for blk in prange(n_blocks, schedule='dynamic'):
+                t0 = blk * T
+                cnt = min(T, n_tiles - t0)
+                first = True
+                for kd in range(KD):
+                    if Cg == 0 or not any_slice_in_depth(gp, D, Do, pf, kd, t0, cnt):
+                        continue
+                    slice_input_tiles(k, m, xp, gp, zp, D, Do, pf, kd, t0, cnt, V, T * g.C)
+                    for q in range(A2 * groups):
+                        xi = q // groups
+                        grp = q % groups
+                        gemm_packed(k, cnt, Og, Cg, V + xi * T * g.C + grp * Cg, g.C, 1,
+                                    Bp + kd * tap_size + q * bsize, Mb + xi * T * g.O + grp * Og, g.O,
+                                    not first, NULL, abuf)
+                    first = False
+                if first:                   # no tap reaches the input: only the bias
+                    for xi in range(A2):
+                        row = Mb + xi * T * g.O
+                        for e in range(cnt * g.O):
+                            row[e] = 0
+                output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
+
+
 # G^T of F(2x2, 3x3) and F(4x4, 3x3), rows of 6 (F(2x2) uses the first 4).
 cdef double G_T2[3][6]
 cdef double G_T4[3][6]

@@ -165,8 +165,12 @@ def test_routes_and_threads():
 
 
 def test_algorithms_that_cannot_serve_3d_say_why():
-    with pytest.raises(ValueError, match="Winograd is 2-D"):
-        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), algorithm="winograd")
+    with pytest.raises(ValueError, match=r"winograd needs a KD x 3 x 3 kernel in 3-D; got 3x5x3"):
+        cconv.conv3d(np.zeros((1, 4, 6, 4, 2)), np.zeros((3, 5, 3, 2, 2)), algorithm="winograd")
+    with pytest.raises(ValueError, match=r"winograd needs stride 1; got stride \(2, 1, 1\)"):
+        cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), stride=(2, 1, 1), algorithm="winograd")
+    with pytest.raises(ValueError, match=r"winograd needs dilation 1; got dilation \(1, 1, 2\)"):
+        cconv.conv3d(np.zeros((1, 4, 4, 6, 2)), np.zeros((3, 3, 3, 2, 2)), dilation=(1, 1, 2), algorithm="winograd")
     with pytest.raises(ValueError, match="'direct' needs a depthwise convolution"):
         cconv.conv3d(np.zeros((1, 4, 4, 4, 2)), np.zeros((3, 3, 3, 2, 2)), algorithm="direct")
 

@@ -1,0 +1,139 @@
+"""The 3-D Winograd route (cconv._winograd.winograd_conv3d: F(m x m, 3 x 3) over
+(H, W), the depth taps summed in the transform domain) against the float64
+direct definition of a 3-D convolution, forward and grad_input, with the
+2-D Winograd accuracy contract: float32 within 1e-4 and float64 within 1e-10
+of the float64 result, relative to its largest magnitude."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cconv
+from cconv._winograd import TILES, winograd_conv3d
+
+TOL = {np.float32: 1e-4, np.float64: 1e-10}
+
+
+def direct_f64(x, w, bias, pads6):
+    """float64 direct stride-1 3-D convolution as KD*KH*KW shifted products per
+    group (the definition; independent of cconv). ``pads6`` = (front, back,
+    top, bottom, left, right); a negative amount crops."""
+    x = np.asarray(x, np.float64)
+    pads = [(p, q) for p, q in zip(pads6[0::2], pads6[1::2])]
+    crop = tuple(slice(max(-p, 0), x.shape[i + 1] - max(-q, 0)) for i, (p, q) in enumerate(pads))
+    x = x[(slice(None),) + crop]
+    x = np.pad(x, [(0, 0)] + [(max(p, 0), max(q, 0)) for p, q in pads] + [(0, 0)])
+    w = np.asarray(w, np.float64)
+    KD, KH, KW, Cg, O = w.shape
+    N, Dp, Hp, Wp, C = x.shape
+    G = C // Cg
+    Og = O // G
+    Do, Ho, Wo = Dp - KD + 1, Hp - KH + 1, Wp - KW + 1
+    y = np.zeros((N, max(Do, 0), Ho, Wo, O))
+    for g in range(G):
+        for kd in range(KD):
+            for kh in range(KH):
+                for kw in range(KW):
+                    y[..., g * Og:(g + 1) * Og] += (
+                        x[:, kd:kd + Do, kh:kh + Ho, kw:kw + Wo, g * Cg:(g + 1) * Cg]
+                        @ w[kd, kh, kw, :, g * Og:(g + 1) * Og])
+    if bias is not None:
+        y += np.asarray(bias, np.float64)
+    return y
+
+
+def rel_err(a, ref):
+    return float(np.max(np.abs(np.asarray(a, np.float64) - ref)) / max(np.max(np.abs(ref)), 1e-300))
+
+
+# (N, D, H, W, C, O, KD, groups, pads6): uneven and wide depth padding (output slices that
+# read no input slice get the bias alone), KD of 1, 2 and 3, groups, images whose sides
+# are not multiples of the tile, and crops (negative padding, as grad_input uses).
+CASES = [
+    (2, 7, 9, 10, 5, 6, 3, 1, (1, 1, 1, 1, 1, 1)),
+    (1, 5, 6, 7, 8, 6, 2, 2, (0, 2, 1, 0, 2, 1)),
+    (2, 4, 5, 5, 3, 4, 1, 1, (0, 0, 0, 0, 0, 0)),
+    (1, 3, 8, 8, 4, 4, 3, 1, (3, 2, 1, 1, 1, 1)),
+    (1, 6, 13, 11, 16, 16, 3, 1, (1, 1, 1, 1, 1, 1)),
+    (1, 6, 9, 9, 6, 3, 3, 3, (-1, 0, 0, -1, 1, 0)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tile", TILES)
+@pytest.mark.parametrize("case", CASES)
+def test_forward_matches_the_direct_definition(case, tile, dtype):
+    N, D, H, W, C, O, KD, groups, pads6 = case
+    rng = np.random.default_rng(sum(case[:7]) + tile)
+    x = rng.standard_normal((N, D, H, W, C)).astype(dtype)
+    w = rng.standard_normal((KD, 3, 3, C // groups, O)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    ref = direct_f64(x, w, b, pads6)
+    # Blocks of one tile, of 7 (straddling the output slices) and the default.
+    for block_tiles in (1, 7, None):
+        y = winograd_conv3d(x, w, b, pads6, 2, tile, block_tiles=block_tiles)
+        assert y.dtype == dtype and y.shape == ref.shape
+        assert rel_err(y, ref) <= TOL[dtype], (block_tiles, rel_err(y, ref))
+
+
+def test_thread_count_does_not_change_the_result():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 12, 12, 16)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 16, 16)).astype(np.float32)
+    one = winograd_conv3d(x, w, None, (1,) * 6, 1, 4, block_tiles=5)
+    two = winograd_conv3d(x, w, None, (1,) * 6, 2, 4, block_tiles=5)
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["NDHWC", "NCDHW"])
+def test_conv3d_and_its_grad_input_through_winograd(dtype, layout):
+    """The public functions with algorithm="winograd": the forward against the
+    definition, grad_input against the adjoint identity <y, g> = <x, grad_input(g)>
+    of the bias-free layer and against the GEMM route; grad_weight (on the GEMM
+    kernels) against the GEMM route's."""
+    rng = np.random.default_rng(11)
+    N, D, H, W, C, O = 2, 5, 10, 9, 16, 24
+    x = rng.standard_normal((N, D, H, W, C)).astype(dtype)
+    w = rng.standard_normal((3, 3, 3, C, O)).astype(dtype)
+    b = rng.standard_normal(O).astype(dtype)
+    padding = ((1, 0), (1, 1), (0, 2))
+    ref = direct_f64(x, w, b, (1, 0, 1, 1, 0, 2))
+    xl, wl = x, w
+    if layout == "NCDHW":
+        xl, wl = x.transpose(0, 4, 1, 2, 3), w.transpose(4, 3, 0, 1, 2)
+    kw = dict(padding=padding, layout=layout)
+    y = cconv.conv3d(xl, wl, b, algorithm="winograd", **kw)
+    y_ndhwc = y if layout == "NDHWC" else y.transpose(0, 2, 3, 4, 1)
+    assert rel_err(y_ndhwc, ref) <= TOL[dtype]
+    g = rng.standard_normal(y.shape).astype(dtype)
+    gx, gw, gb = cconv.conv3d_backward(g, xl, wl, algorithm="winograd", **kw)
+    gx_gemm, gw_gemm, gb_gemm = cconv.conv3d_backward(g, xl, wl, algorithm="gemm", **kw)
+    assert rel_err(gx, np.asarray(gx_gemm, np.float64)) <= TOL[dtype]
+    np.testing.assert_array_equal(gw, gw_gemm)
+    np.testing.assert_array_equal(gb, gb_gemm)
+    y0 = direct_f64(x, w, None, (1, 0, 1, 1, 0, 2))
+    g_ndhwc = g if layout == "NDHWC" else g.transpose(0, 2, 3, 4, 1)
+    gx_ndhwc = gx if layout == "NDHWC" else gx.transpose(0, 2, 3, 4, 1)
+    lhs, rhs = np.vdot(y0, g_ndhwc.astype(np.float64)), np.vdot(x.astype(np.float64), gx_ndhwc)
+    assert abs(lhs - rhs) <= 10 * TOL[dtype] * np.abs(y0).max() * np.abs(g).sum()
+
+
+def _routes3d(shape, channels_in, channels_out, algorithm="auto", **kw):
+    chosen = cconv.select_algorithm((2,) + shape + (channels_in,), (3, 3, 3, channels_in, channels_out),
+                                    padding=1, layout="NDHWC", algorithm=algorithm, **kw)
+    return {p: chosen[p] for p in ("forward", "grad_input", "grad_weight")}
+
+
+def test_auto_routes_of_3d_layers():
+    """F(4x4) from slices of 16 up at >= 16 channels; F(2x2) on smaller slices only with
+    >= 48 channels; the GEMM routes below (docs/performance.md); grad_weight on GEMM."""
+    assert _routes3d((16, 16, 16), 32, 32) == {"forward": "winograd-f4", "grad_input": "winograd-f4",
+                                               "grad_weight": "gemm"}
+    assert _routes3d((8, 8, 8), 64, 64)["forward"] == "winograd-f2"
+    assert _routes3d((12, 12, 12), 32, 32)["forward"] == "gemm-implicit"
+    assert _routes3d((16, 16, 16), 8, 32)["forward"] == "gemm-implicit"
+    assert _routes3d((16, 16, 16), 32, 32, stride=(1, 2, 2))["forward"] == "gemm-implicit"
+    assert _routes3d((12, 12, 12), 32, 32, algorithm="winograd") == {
+        "forward": "winograd-f2", "grad_input": "winograd-f2", "grad_weight": "gemm"}
+    assert _routes3d((16, 16, 16), 32, 32, algorithm="gemm")["forward"] == "gemm-implicit"
