@@ -9,8 +9,8 @@ packed weight, the implicit GEMM's table of contiguous input runs, and
 col2im in race-free blocks of output depth planes. Every ISA level of the
 kernel table serves them. A depthwise layer (groups == C == O) runs the 2-D
 depthwise row kernels of the table summed over the kernel's depth taps
-("direct-depthwise"). A KD x 3 x 3 stride-1 layer's forward and grad_input
-may run on the Winograd kernels (cconv._winograd.winograd_conv3d), which
+("direct-depthwise"). A KD x 3 x 3 stride-1 layer's passes may run on the
+Winograd kernels (cconv._winograd.winograd_conv3d), which
 take the 5-D arrays. The GEMM kernels take 4-D memoryviews: an NDHWC array
 is passed as its (N, D*H, W, C) view, which is the same memory.
 """
@@ -28,7 +28,7 @@ from ._params import ConvGeometry, activation_iv, array_iv, compute_dtype, conv_
 from ._routes import (algorithm_iv, forward_route, grad_input_route, grad_input_writes_every_pixel, grad_weight_route,
                       transposed_geometry)
 from ._threading import resolve_num_threads
-from ._winograd import winograd_conv3d
+from ._winograd import winograd_conv3d, winograd_grad_weight3d
 from ._types import ArrayLike, FloatArray, IntPair, Padding, Shape
 
 _Func = TypeVar("_Func", bound=Callable[..., Any])
@@ -67,8 +67,8 @@ _PARAMS_DOC = """stride : int or (int, int, int), default 1
         and dilation 1 with at least 16 channels per group (under "auto":
         slices of at least 16 x 16, or at least 48 channels) by Winograd
         F(m x m, 3 x 3) over (H, W), the depth taps summed in the transform
-        domain ("winograd": the forward and grad_input; grad_weight runs on
-        the GEMM kernels); "winograd" raises ValueError for other shapes."""
+        domain (under "auto" the weight gradient only with at least 48
+        channels per group); "winograd" raises ValueError for other shapes."""
 
 
 def _doc(func: _Func) -> _Func:
@@ -177,6 +177,13 @@ def _grad_input_ndhwc(dyh: NDArray[Any], wh: NDArray[Any], geom: ConvGeometry, d
 
 def _grad_weight_ndhwc(dyh: NDArray[Any], xh: NDArray[Any], geom: ConvGeometry, dtype: DTypeLike, n_threads: int,
                        route: str, with_bias: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    if route.startswith("winograd"):
+        dw5, db = winograd_grad_weight3d(dyh.reshape(geom.N, geom.Do, geom.Ho, geom.Wo, geom.O),
+                                         xh.reshape(geom.N, geom.D, geom.H, geom.W, geom.C),
+                                         (geom.KD, geom.KH, geom.KW, geom.Cg, geom.O),
+                                         (geom.pf, geom.pbk) + geom.padding4, n_threads, tile=_tile(route),
+                                         with_bias=with_bias)
+        return dw5.reshape(geom.KD * geom.KH, geom.KW, geom.Cg, geom.O), db
     dw = np.empty((geom.KD * geom.KH, geom.KW, geom.Cg, geom.O), dtype=dtype)
     db = np.empty((geom.O,), dtype=dtype) if with_bias else None
     if route == "direct-depthwise":

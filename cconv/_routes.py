@@ -35,8 +35,9 @@ span the kernel's depth too and whose col2im's race-free blocks are runs of
 output depth planes instead of rows; or, depthwise, "direct-depthwise": the
 2-D depthwise row kernels summed over the kernel's depth taps; or, for a
 KD x 3 x 3 kernel at stride 1 and dilation 1, "winograd-f4" / "winograd-f2"
-for the forward and grad_input (F(m x m, 3 x 3) over H and W, the depth taps
-summed in the transform domain; grad_weight then takes "gemm").
+(F(m x m, 3 x 3) over H and W, the depth taps summed in the transform
+domain; under "auto" grad_weight takes it only with >= 48 channels per
+group, else "gemm").
 
 A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
 one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
@@ -95,6 +96,13 @@ _F4_MIN_SIDE = 20
 # channels F(2x2) took 1.12-1.30x as long at 8^3..12^3.
 _F4_MIN_SIDE_3D = 16
 _WINOGRAD_3D_SMALL_MIN_CHANNELS = 48
+# The 3-D weight gradient by Winograd (its GEMMs are C x O per transform
+# position, of depth the block's tiles) pays only with more channels: same
+# machine, against the GEMM route, F(4x4) took 0.40-0.74 of the time at
+# 48..128 channels on 8^3..16^3 outputs, but 1.00-1.34 at 16..32 channels;
+# F(2x2) won only on 6^3 outputs (0.63 at 128 channels, F(4x4) 0.74).
+_WINOGRAD_3D_GRAD_WEIGHT_MIN_CHANNELS = 48
+_F4_MIN_SIDE_3D_GRAD_WEIGHT = 8
 
 
 def algorithm_iv(algorithm: Any) -> str:
@@ -222,10 +230,12 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     output image as the tiled one."""
     if algorithm in ("auto", "direct") and is_single_channel(geom) and not geom.bordered:
         return "direct-single-channel"
-    route = _route(geom, algorithm, min(geom.Ho, geom.Wo))
+    side = min(geom.Ho, geom.Wo)
+    route = _route(geom, algorithm, side)
     if geom.rank == 3 and route.startswith("winograd"):
-        # No 3-D Winograd weight gradient yet: the GEMM kernels compute it.
-        return "gemm"
+        if algorithm == "auto" and min(geom.Cg, geom.Og) < _WINOGRAD_3D_GRAD_WEIGHT_MIN_CHANNELS:
+            return "gemm"
+        return f"winograd-f{4 if side >= _F4_MIN_SIDE_3D_GRAD_WEIGHT else 2}"
     return route
 
 

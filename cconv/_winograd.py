@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from . import _winograd_kernel
 
-__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_grad_weight", "winograd_conv3d", "winograd_supported",
-           "TILES"]
+__all__ = ["winograd_conv2d", "winograd_grad_input", "winograd_grad_weight", "winograd_conv3d",
+           "winograd_grad_weight3d", "winograd_supported", "TILES"]
 
 #: Output tile sizes m that F(m x m, 3 x 3) is built for.
 TILES = (2, 4)
@@ -47,10 +47,11 @@ def tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
 _GW_BLOCK_BYTES = 4 * 1024 * 1024
 _GW_MIN_TILES = 16
 
-def grad_weight_tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
+def grad_weight_tiles_per_block(m: int, C: int, O: int, itemsize: int, KD: int = 1) -> int:
     """Tiles per block of the weight gradient: about _GW_BLOCK_BYTES of V and E
-    in all, at least _GW_MIN_TILES (the GEMMs' depth)."""
-    per_tile = (m + 2) ** 2 * max(C + O, 1) * itemsize
+    in all (a 3-D layer holds one V per depth tap), at least _GW_MIN_TILES
+    (the GEMMs' depth)."""
+    per_tile = (m + 2) ** 2 * max(KD * C + O, 1) * itemsize
     return int(max(_GW_BLOCK_BYTES // per_tile, _GW_MIN_TILES))
 
 
@@ -259,3 +260,45 @@ def winograd_conv3d(x_ndhwc: NDArray[Any], w_dhwio: NDArray[Any], bias: NDArray[
                                         int(num_threads))
     return y
 
+
+
+def winograd_grad_weight3d(grad_out: NDArray[Any], x_ndhwc: NDArray[Any], weight_shape: Sequence[int],
+                           padding6: Sequence[int], num_threads: int, tile: int = 4, *, with_bias: bool = True,
+                           block_tiles: int | None = None) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    """Weight (and bias) gradient of a KD x 3 x 3, stride-1 3-D convolution by
+    the transpose of F(tile x tile, 3 x 3) over (H, W): for each depth tap kd,
+    dW[kd] = G^T [sum over output tiles (B^T d B) * (A e A^T)] G, d the patch
+    of the input slice that tap reads for the tile and e the tile of
+    ``grad_out``.
+
+    Parameters
+    ----------
+    grad_out : ndarray (N, Do, Ho, Wo, O), C-contiguous float32 or float64
+    x_ndhwc : ndarray (N, D, H, W, C), same dtype
+    weight_shape : (KD, 3, 3, C // groups, O)
+    padding6 : (front, back, top, bottom, left, right) zero padding of the forward convolution
+    num_threads : int, OpenMP threads
+    tile : 2 or 4, the output tile size m
+    with_bias : also return the bias gradient (the sum of ``grad_out``)
+    block_tiles : tiles per block (tuning only; default from the sizes)
+
+    Returns
+    -------
+    (grad_weight of ``weight_shape``, grad_bias (O,) or None), in the dtype of ``grad_out``.
+    """
+    m = _check_tile(tile)
+    KD, KH, KW, Cg, O = (int(s) for s in weight_shape)
+    pf, _pbk, pt, _pb, pl, _pr = (int(p) for p in padding6)
+    dtype = grad_out.dtype
+    alpha = m + 2
+    M = np.zeros((KD, alpha * alpha, Cg, O), dtype=dtype)
+    db = np.zeros(O, dtype=dtype) if with_bias else None
+    dw = np.zeros((KD, KH, KW, Cg, O), dtype=dtype)
+    if grad_out.size and x_ndhwc.size and Cg and KD:
+        if block_tiles is None:
+            block_tiles = grad_weight_tiles_per_block(m, x_ndhwc.shape[4], O, dtype.itemsize, KD)
+        _winograd_kernel.winograd_grad_weight3d(x_ndhwc, grad_out, M, dw, db, m, pf, pt, pl, int(block_tiles),
+                                                int(num_threads))
+    elif db is not None and grad_out.size:     # no input channels: only the bias has a gradient
+        np.sum(grad_out.reshape(-1, O), axis=0, out=db)
+    return dw, db

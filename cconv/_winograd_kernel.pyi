@@ -54,3 +54,18 @@ def winograd_grad_weight(
     n_threads: int,  # int
 ) -> None:
     """dw = G^T (sum over output tiles of V[xi]^T E[xi]) G; ``db`` += the sum of ``dy``."""
+
+def winograd_grad_weight3d(
+    x: NDArray[_F],  # const floating[:, :, :, :, ::1], (N, D, H, W, C)
+    dy: NDArray[_F],  # const floating[:, :, :, :, ::1], (N, Do, Ho, Wo, O)
+    M: NDArray[_F],  # floating[:, :, :, ::1], SCRATCH (KD, alpha^2, C//groups, O), zeroed
+    dw: NDArray[_F],  # floating[:, :, :, :, ::1], OUT (KD, 3, 3, C//groups, O)
+    db: NDArray[_F] | None,  # floating[::1], OUT (O,) zeroed, or None
+    m: int,  # int
+    pf: int,  # Py_ssize_t, front padding
+    pt: int,  # Py_ssize_t, top padding
+    pl: int,  # Py_ssize_t, left padding
+    tiles_per_block: int,  # Py_ssize_t
+    n_threads: int,  # int
+) -> None:
+    """dw[kd] = G^T (sum over output tiles of V_kd[xi]^T E[xi]) G; ``db`` += the sum of ``dy``."""

@@ -432,3 +432,106 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
             final_chunk(Mp, dwp, plane, alpha, gt, ch, &final_work[threadid(), 0])
 
 
+
+
+def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, C)
+                           const floating[:, :, :, :, ::1] dy,   # IN  (N, Do, Ho, Wo, O)
+                           floating[:, :, :, ::1] M,             # SCRATCH (KD, alpha^2, C//groups, O), zeroed
+                           floating[:, :, :, :, ::1] dw,         # OUT (KD, 3, 3, C//groups, O)
+                           floating[::1] db,                     # OUT (O,) zeroed, or None
+                           int m, Py_ssize_t pf, Py_ssize_t pt, Py_ssize_t pl,
+                           Py_ssize_t tiles_per_block, int n_threads):
+    """dw[kd] = G^T M[kd] G with M[kd][xi] = sum over output tiles t of
+    V_kd[xi][t]^T E[xi][t] (per group), V_kd the transformed input patches of
+    the slice that depth tap kd reads for tile t (winograd_forward3d), E the
+    transformed output-gradient tiles; ``db`` (if given) gets the bias
+    gradient.
+
+    As winograd_grad_weight, block by block with all threads together: the
+    transforms (E once, V once per tap) in small chunks handed out
+    dynamically, then one task per transform position and group, which packs
+    E once for that position's KD products and owns their slices of M, so the
+    sums do not depend on the thread count; the last transform in the same
+    parallel region."""
+    cdef Py_ssize_t N = x.shape[0], D = x.shape[1], Do = dy.shape[1], KD = M.shape[0]
+    cdef ccwg_geom g = tile_geom(N * Do, x.shape[2], x.shape[3], x.shape[4],
+                                 dy.shape[2], dy.shape[3], dy.shape[4], m, pt, pl)
+    cdef Py_ssize_t Cg = M.shape[2]
+    cdef Py_ssize_t groups = g.C // Cg if Cg > 0 else 1
+    cdef Py_ssize_t Og = g.O // groups
+    cdef Py_ssize_t alpha = m + 2
+    cdef Py_ssize_t A2 = alpha * alpha
+    cdef Py_ssize_t n_tiles = g.N * g.tiles_h * g.tiles_w
+    if n_tiles == 0 or g.O == 0 or Cg == 0 or KD == 0:
+        dw[...] = 0
+        return
+    cdef const cck_row* k = ROW
+    cdef floating* tag = NULL
+    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
+    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
+    cdef Py_ssize_t vsize = A2 * T * g.C
+    cdef Py_ssize_t esize = A2 * T * g.O
+    cdef Py_ssize_t bsize = packb_size(k, tag, T, Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, T)
+    dtype = np.float32 if floating is float else np.float64
+    shared_array = np.empty(KD * vsize + esize, dtype=dtype)
+    zeros_array = np.zeros(max(g.C, g.O, 1), dtype=dtype)
+    work_array = np.empty((n_threads, bsize + asize), dtype=dtype)
+    cdef Py_ssize_t plane = Cg * g.O
+    cdef Py_ssize_t n_chunks = (plane + FINAL_CHUNK - 1) // FINAL_CHUNK
+    final_array = np.empty((n_threads, (3 * 6 + 1) * FINAL_CHUNK), dtype=np.float64)
+    cdef double[:, ::1] final_work = final_array
+    cdef const double* gt = &G_T2[0][0] if m == 2 else &G_T4[0][0]
+    cdef floating* dwp = &dw[0, 0, 0, 0, 0]
+    cdef floating[::1] shared = shared_array
+    cdef floating[::1] zeros = zeros_array
+    cdef floating[:, ::1] work = work_array
+    cdef const floating* xp = &x[0, 0, 0, 0, 0]
+    cdef const floating* dyp = &dy[0, 0, 0, 0, 0]
+    cdef floating* Mp = &M[0, 0, 0, 0]
+    cdef floating* dbp = &db[0] if db is not None else NULL
+    cdef const floating* zp = &zeros[0]
+    cdef floating* V = &shared[0]
+    cdef floating* E = V + KD * vsize
+    cdef Py_ssize_t sum_xi = alpha + 1          # E there is the tile's pixel sum
+    cdef Py_ssize_t n_tchunks, blk, t0, cnt, j, c0, cc, q, kd, xi, grp, t, o, ch
+    cdef floating* bpack
+    cdef floating* abuf
+    cdef const floating* erow
+    cdef ccwg_geom* gp = &g
+    with nogil, parallel(num_threads=n_threads):
+        bpack = &work[threadid(), 0]
+        abuf = bpack + bsize
+        for blk in range(n_blocks):
+            t0 = blk * T
+            cnt = min(T, n_tiles - t0)
+            n_tchunks = (cnt + TRANSFORM_CHUNK - 1) // TRANSFORM_CHUNK
+            # Task j < n_tchunks: E of a chunk; then the chunk's V at each tap.
+            for j in prange((KD + 1) * n_tchunks, schedule='dynamic'):
+                kd = j // n_tchunks - 1
+                c0 = (j % n_tchunks) * TRANSFORM_CHUNK
+                cc = min(<Py_ssize_t>TRANSFORM_CHUNK, cnt - c0)
+                if kd < 0:
+                    grad_output_tiles(k, m, dyp, gp, zp, t0 + c0, cc, E + c0 * g.O, T * g.O)
+                else:
+                    slice_input_tiles(k, m, xp, gp, zp, D, Do, pf, kd, t0 + c0, cc,
+                                      V + kd * vsize + c0 * g.C, T * g.C)
+            # One task per transform position and group: E packed once for its KD products.
+            for q in prange(A2 * groups, schedule='dynamic'):
+                xi = q // groups
+                grp = q % groups
+                pack_b(k, cnt, Og, E + xi * T * g.O + grp * Og, g.O, 1, bpack)
+                for kd in range(KD):
+                    # M_kd,xi,g[Cg, Og] += V_kd,xi,g^T[Cg, cnt] @ E_xi,g[cnt, Og]
+                    if any_slice_in_depth(gp, D, Do, pf, kd, t0, cnt):
+                        gemm_packed(k, Cg, Og, cnt, V + kd * vsize + xi * T * g.C + grp * Cg, 1, g.C, bpack,
+                                    Mp + (kd * A2 + xi) * plane + grp * Og, g.O, True, NULL, abuf)
+                if dbp != NULL and xi == sum_xi:
+                    for t in range(cnt):
+                        erow = E + xi * T * g.O + t * g.O + grp * Og
+                        for o in range(Og):
+                            dbp[grp * Og + o] += erow[o]
+        for ch in prange(KD * n_chunks, schedule='dynamic'):
+            kd = ch // n_chunks
+            final_chunk(Mp + kd * A2 * plane, dwp + kd * 9 * plane, plane, alpha, gt, ch % n_chunks,
+                        &final_work[threadid(), 0])
