@@ -148,6 +148,55 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
                 output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
 
 
+cdef enum:
+    # Output slices per block of the 3-D forward: from DEPTH_RUN_MIN to DEPTH_RUN_MAX.
+    DEPTH_RUN_MIN = 3
+    DEPTH_RUN_MAX = 8
+    # The GEMM's micro-tile rows that its row count should be a multiple of.
+    TILE_ROWS = 6
+
+
+cdef inline void depth_run(Py_ssize_t T, Py_ssize_t tiles_h, Py_ssize_t tiles_w, Py_ssize_t Do,
+                           Py_ssize_t* S, Py_ssize_t* band_rows) noexcept nogil:
+    """The blocks of winograd_forward3d: S output slices by a band of
+    band_rows tile rows, S * band_rows * tiles_w rows per GEMM. Preferred, in
+    order: a multiple of TILE_ROWS rows (a ragged micro-tile is packed each
+    call), a row count nearest T (``tiles_per_block``), then more slices
+    (fewer transforms per patch)."""
+    cdef Py_ssize_t s, br, rows, gap, best_rows = -1, best_gap = 0
+    cdef bint best_ragged = True, ragged
+    S[0] = min(<Py_ssize_t>DEPTH_RUN_MIN, Do)
+    band_rows[0] = max(1, min(tiles_h, T // max(S[0] * tiles_w, 1)))
+    for s in range(DEPTH_RUN_MIN, min(<Py_ssize_t>DEPTH_RUN_MAX, Do) + 1):
+        br = max(1, min(tiles_h, T // (s * tiles_w)))
+        rows = s * br * tiles_w
+        ragged = rows % TILE_ROWS != 0
+        gap = rows - T if rows >= T else T - rows
+        if best_rows < 0 or (best_ragged and not ragged) or (ragged == best_ragged and gap <= best_gap):
+            best_rows = rows
+            best_gap = gap
+            best_ragged = ragged
+            S[0] = s
+            band_rows[0] = br
+
+
+cdef inline void input_slice_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
+                                   const floating* zeros, Py_ssize_t D, Py_ssize_t n, Py_ssize_t di,
+                                   Py_ssize_t ts, Py_ssize_t cnt, floating* V, Py_ssize_t vs) noexcept nogil:
+    """V for tiles ts .. ts+cnt-1 of input slice di of batch entry n (slices of
+    g.H x g.W x g.C, D per entry): zero rows for a slice beyond the depth
+    padding."""
+    cdef Py_ssize_t xi, e
+    cdef floating* row
+    if 0 <= di < D:
+        input_tiles(k, m, x + (n * D + di) * g.H * g.W * g.C, g, zeros, ts, cnt, V, vs)
+    else:
+        for xi in range((m + 2) * (m + 2)):
+            row = V + xi * vs
+            for e in range(cnt * g.C):
+                row[e] = 0
+
+
 cdef inline void slice_input_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
                                    const floating* zeros, Py_ssize_t D, Py_ssize_t Do, Py_ssize_t pf,
                                    Py_ssize_t kd, Py_ssize_t t0, Py_ssize_t cnt, floating* V,
@@ -160,22 +209,12 @@ cdef inline void slice_input_tiles(const cck_row* k, int m, const floating* x, c
     of one slice is transformed from that slice; a slice beyond the depth
     padding gives zero rows (only where a block straddles the border)."""
     cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
-    cdef Py_ssize_t slice_size = g.H * g.W * g.C
-    cdef Py_ssize_t alpha = m + 2
-    cdef Py_ssize_t j = 0, s, ts, run, di, xi, e
-    cdef floating* row
+    cdef Py_ssize_t j = 0, s, ts, run
     while j < cnt:
         s = (t0 + j) // per_slice
         ts = t0 + j - s * per_slice
         run = min(cnt - j, per_slice - ts)
-        di = s % Do - pf + kd
-        if 0 <= di < D:
-            input_tiles(k, m, x + ((s // Do) * D + di) * slice_size, g, zeros, ts, run, V + j * g.C, vs)
-        else:
-            for xi in range(alpha * alpha):
-                row = V + xi * vs + j * g.C
-                for e in range(run * g.C):
-                    row[e] = 0
+        input_slice_tiles(k, m, x, g, zeros, D, s // Do, s % Do - pf + kd, ts, run, V + j * g.C, vs)
         j += run
 
 
@@ -207,7 +246,13 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
     transformed weight, accumulating into one M per block (the GEMM's beta),
     and the output transform runs once per block. ``pf``/``pt``/``pl`` are
     the front, top and left padding (negative crops); y's shape gives the
-    output size. The blocks run as in winograd_forward."""
+    output size. The blocks run as in winograd_forward.
+
+    A block is a band of tile rows in S consecutive output slices of one batch
+    entry (depth_run): the same band of the S + KD - 1 input slices they read
+    is transformed once each, and tap kd's product reads those patches
+    shifted by kd slices, so a patch is transformed (S + KD - 1) / S times
+    instead of KD times."""
     cdef Py_ssize_t N = x.shape[0], D = x.shape[1], Do = y.shape[1], KD = w.shape[0]
     cdef ccwg_geom g = tile_geom(N * Do, x.shape[2], x.shape[3], x.shape[4],
                                  y.shape[2], y.shape[3], y.shape[4], m, pt, pl)
@@ -221,12 +266,19 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
-    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
+    cdef Py_ssize_t T = max(1, tiles_per_block)
+    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
+    cdef Py_ssize_t S = 0, band_rows = 1
+    depth_run(T, g.tiles_h, g.tiles_w, Do, &S, &band_rows)
+    cdef Py_ssize_t bands = (g.tiles_h + band_rows - 1) // band_rows
+    cdef Py_ssize_t runs = (Do + S - 1) // S
+    cdef Py_ssize_t n_blocks = N * runs * bands
+    cdef Py_ssize_t vrows = (S + KD - 1) * band_rows * g.tiles_w
+    cdef Py_ssize_t mrows = S * band_rows * g.tiles_w
     cdef Py_ssize_t bsize = packb_size(k, tag, Cg, Og)
     cdef Py_ssize_t asize = abuf_size(k, tag, Cg)
-    cdef Py_ssize_t vsize = A2 * T * g.C
-    cdef Py_ssize_t msize = A2 * T * g.O
+    cdef Py_ssize_t vsize = A2 * vrows * g.C
+    cdef Py_ssize_t msize = A2 * mrows * g.O
     cdef Py_ssize_t tap_size = A2 * groups * bsize      # one depth tap's transformed weight
     dtype = np.float32 if floating is float else np.float64
     cdef ccwg_pack pk
@@ -246,7 +298,7 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
     cdef floating* yp = &y[0, 0, 0, 0, 0]
     cdef floating* Bp = &packed[0]
     cdef const floating* zp = &zeros[0]
-    cdef Py_ssize_t q, r, xi, grp, blk, t0, cnt, kd, e
+    cdef Py_ssize_t q, r, xi, grp, blk, cnt, kd, e, n, do0, ns, j, lo, th0, bt, band_t0
     cdef bint first
     cdef floating* V
     cdef floating* Mb
@@ -265,26 +317,38 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
             Mb = V + vsize
             abuf = Mb + msize
             for blk in prange(n_blocks, schedule='dynamic'):
-                t0 = blk * T
-                cnt = min(T, n_tiles - t0)
+                n = blk // (runs * bands)
+                do0 = (blk // bands) % runs * S
+                ns = min(S, Do - do0)
+                th0 = blk % bands * band_rows
+                band_t0 = th0 * g.tiles_w                   # the band's first tile in a slice
+                bt = min(band_rows, g.tiles_h - th0) * g.tiles_w
+                cnt = ns * bt
+                # Rows of V: the band of input slices do0 - pf .. do0 - pf + ns + KD - 2, bt each.
+                if Cg > 0:
+                    for j in range(ns + KD - 1):
+                        input_slice_tiles(k, m, xp, gp, zp, D, n, do0 - pf + j, band_t0, bt,
+                                          V + j * bt * g.C, vrows * g.C)
                 first = True
                 for kd in range(KD):
-                    if Cg == 0 or not any_slice_in_depth(gp, D, Do, pf, kd, t0, cnt):
+                    lo = do0 - pf + kd              # the input slices tap kd reads: lo .. lo+ns-1
+                    if Cg == 0 or lo + ns <= 0 or lo >= D:
                         continue
-                    slice_input_tiles(k, m, xp, gp, zp, D, Do, pf, kd, t0, cnt, V, T * g.C)
                     for q in range(A2 * groups):
                         xi = q // groups
                         grp = q % groups
-                        gemm_packed(k, cnt, Og, Cg, V + xi * T * g.C + grp * Cg, g.C, 1,
-                                    Bp + kd * tap_size + q * bsize, Mb + xi * T * g.O + grp * Og, g.O,
+                        gemm_packed(k, cnt, Og, Cg, V + (kd * bt + xi * vrows) * g.C + grp * Cg, g.C, 1,
+                                    Bp + kd * tap_size + q * bsize, Mb + xi * mrows * g.O + grp * Og, g.O,
                                     not first, NULL, abuf)
                     first = False
                 if first:                   # no tap reaches the input: only the bias
                     for xi in range(A2):
-                        row = Mb + xi * T * g.O
+                        row = Mb + xi * mrows * g.O
                         for e in range(cnt * g.O):
                             row[e] = 0
-                output_tiles(k, m, Mb, T * g.O, bp, yp, gp, t0, cnt)
+                for j in range(ns):
+                    output_tiles(k, m, Mb + j * bt * g.O, mrows * g.O, bp, yp, gp,
+                                 (n * Do + do0 + j) * per_slice + band_t0, bt)
 
 
 # G^T of F(2x2, 3x3) and F(4x4, 3x3), rows of 6 (F(2x2) uses the first 4).
