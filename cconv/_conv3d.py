@@ -67,8 +67,7 @@ _PARAMS_DOC = """stride : int or (int, int, int), default 1
         and dilation 1 with at least 16 channels per group (under "auto":
         slices of at least 16 x 16, or at least 48 channels) by Winograd
         F(m x m, 3 x 3) over (H, W), the depth taps summed in the transform
-        domain (under "auto" the weight gradient only with at least 48
-        channels per group); "winograd" raises ValueError for other shapes."""
+        domain; "winograd" raises ValueError for other shapes."""
 
 
 def _doc(func: _Func) -> _Func:

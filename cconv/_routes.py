@@ -36,8 +36,7 @@ output depth planes instead of rows; or, depthwise, "direct-depthwise": the
 2-D depthwise row kernels summed over the kernel's depth taps; or, for a
 KD x 3 x 3 kernel at stride 1 and dilation 1, "winograd-f4" / "winograd-f2"
 (F(m x m, 3 x 3) over H and W, the depth taps summed in the transform
-domain; under "auto" grad_weight takes it only with >= 48 channels per
-group, else "gemm").
+domain; the weight gradient's thresholds differ from the forward's).
 
 A padded layer with a ``padding_mode`` other than ``"zeros"`` (a *bordered*
 one, ``ConvGeometry.bordered``) takes the GEMM routes only: their im2col rows
@@ -96,12 +95,12 @@ _F4_MIN_SIDE = 20
 # channels F(2x2) took 1.12-1.30x as long at 8^3..12^3.
 _F4_MIN_SIDE_3D = 16
 _WINOGRAD_3D_SMALL_MIN_CHANNELS = 48
-# The 3-D weight gradient by Winograd (its GEMMs are C x O per transform
-# position, of depth the block's tiles) pays only with more channels: same
-# machine, against the GEMM route, F(4x4) took 0.40-0.74 of the time at
-# 48..128 channels on 8^3..16^3 outputs, but 1.00-1.34 at 16..32 channels;
-# F(2x2) won only on 6^3 outputs (0.63 at 128 channels, F(4x4) 0.74).
-_WINOGRAD_3D_GRAD_WEIGHT_MIN_CHANNELS = 48
+# The 3-D weight gradient (its GEMMs' depth is the block's tiles, and each
+# patch is transformed once for all depth taps) pays from 16 channels at
+# every side: same machine, against the GEMM route, F(4x4) took 0.39-0.83
+# of the time at 16..128 channels on 8^3..32^3 outputs (1.00 at 10^3 x 32);
+# F(2x2) won only on 6^3 outputs (0.58-0.66 at 64..128 channels, F(4x4)
+# 0.78-0.85).
 _F4_MIN_SIDE_3D_GRAD_WEIGHT = 8
 
 
@@ -138,17 +137,19 @@ def is_implicit(geom: ConvGeometry) -> bool:
     return not is_pointwise(geom) and geom.KD * geom.KH * geom.KW * geom.Cg <= _IMPLICIT_MAX_K
 
 
-def winograd_tile(side: int, rank: int = 2) -> int:
+def winograd_tile(side: int, rank: int = 2, grad_weight: bool = False) -> int:
     """The Winograd output tile m for an image (a 3-D layer: its slices) whose
-    smaller side is ``side``."""
-    return 4 if side >= (_F4_MIN_SIDE_3D if rank == 3 else _F4_MIN_SIDE) else 2
+    smaller side is ``side``; ``grad_weight`` for the weight gradient's."""
+    if rank == 3:
+        return 4 if side >= (_F4_MIN_SIDE_3D_GRAD_WEIGHT if grad_weight else _F4_MIN_SIDE_3D) else 2
+    return 4 if side >= _F4_MIN_SIDE else 2
 
 
-def _winograd_pays(geom: ConvGeometry, side: int) -> bool:
+def _winograd_pays(geom: ConvGeometry, side: int, grad_weight: bool = False) -> bool:
     if not (winograd_supported(geom)[0] and geom.Cg >= _WINOGRAD_MIN_CHANNELS
             and geom.Og >= _WINOGRAD_MIN_CHANNELS):
         return False
-    return (geom.rank != 3 or side >= _F4_MIN_SIDE_3D
+    return (geom.rank != 3 or grad_weight or side >= _F4_MIN_SIDE_3D
             or min(geom.Cg, geom.Og) >= _WINOGRAD_3D_SMALL_MIN_CHANNELS)
 
 
@@ -230,13 +231,7 @@ def grad_weight_route(geom: ConvGeometry, algorithm: str = "auto") -> str:
     output image as the tiled one."""
     if algorithm in ("auto", "direct") and is_single_channel(geom) and not geom.bordered:
         return "direct-single-channel"
-    side = min(geom.Ho, geom.Wo)
-    route = _route(geom, algorithm, side)
-    if geom.rank == 3 and route.startswith("winograd"):
-        if algorithm == "auto" and min(geom.Cg, geom.Og) < _WINOGRAD_3D_GRAD_WEIGHT_MIN_CHANNELS:
-            return "gemm"
-        return f"winograd-f{4 if side >= _F4_MIN_SIDE_3D_GRAD_WEIGHT else 2}"
-    return route
+    return _route(geom, algorithm, min(geom.Ho, geom.Wo), grad_weight=True)
 
 
 def _not_depthwise(geom: ConvGeometry) -> str:
@@ -250,7 +245,7 @@ def _stride(geom: ConvGeometry) -> str:
     return str(geom.stride)
 
 
-def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
+def _route(geom: ConvGeometry, algorithm: str, side: int, grad_weight: bool = False) -> str:
     if geom.bordered:
         if algorithm in ("winograd", "direct"):
             raise _cannot(algorithm, f"padding_mode={geom.padding_mode!r} runs on the GEMM kernels only (they read "
@@ -266,10 +261,10 @@ def _route(geom: ConvGeometry, algorithm: str, side: int) -> str:
         ok, why = winograd_supported(geom)
         if not ok:
             raise _cannot(algorithm, why)
-        return f"winograd-f{winograd_tile(side, geom.rank)}"
+        return f"winograd-f{winograd_tile(side, geom.rank, grad_weight)}"
     if geom.rank == 3:
-        if algorithm == "auto" and _winograd_pays(geom, side):
-            return f"winograd-f{winograd_tile(side, 3)}"
+        if algorithm == "auto" and _winograd_pays(geom, side, grad_weight):
+            return f"winograd-f{winograd_tile(side, 3, grad_weight)}"
         return "gemm-pointwise" if is_pointwise(geom) and geom.groups == 1 else "gemm"
     if algorithm == "direct":
         if not is_depthwise(geom):

@@ -197,39 +197,6 @@ cdef inline void input_slice_tiles(const cck_row* k, int m, const floating* x, c
                 row[e] = 0
 
 
-cdef inline void slice_input_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
-                                   const floating* zeros, Py_ssize_t D, Py_ssize_t Do, Py_ssize_t pf,
-                                   Py_ssize_t kd, Py_ssize_t t0, Py_ssize_t cnt, floating* V,
-                                   Py_ssize_t vs) noexcept nogil:
-    """V for output tiles t0 .. t0+cnt-1 of a 3-D layer at depth tap kd.
-
-    The tiles are numbered over the output slices (n, do) one after the other
-    (``g`` has N = N*Do slices); the tiles of slice (n, do) read input slice
-    n*D + do - pf + kd of x, whose slices are D*H*W*C apart. A run of tiles
-    of one slice is transformed from that slice; a slice beyond the depth
-    padding gives zero rows (only where a block straddles the border)."""
-    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
-    cdef Py_ssize_t j = 0, s, ts, run
-    while j < cnt:
-        s = (t0 + j) // per_slice
-        ts = t0 + j - s * per_slice
-        run = min(cnt - j, per_slice - ts)
-        input_slice_tiles(k, m, x, g, zeros, D, s // Do, s % Do - pf + kd, ts, run, V + j * g.C, vs)
-        j += run
-
-
-cdef inline bint any_slice_in_depth(const ccwg_geom* g, Py_ssize_t D, Py_ssize_t Do, Py_ssize_t pf,
-                                    Py_ssize_t kd, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil:
-    """Whether some tile of t0 .. t0+cnt-1 reads an input slice at depth tap kd."""
-    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
-    cdef Py_ssize_t s, di
-    for s in range(t0 // per_slice, (t0 + cnt - 1) // per_slice + 1):
-        di = s % Do - pf + kd
-        if 0 <= di < D:
-            return True
-    return False
-
-
 def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, C)
                        const floating[:, :, :, :, ::1] w,    # IN  (KD, 3, 3, C//groups, O)
                        const floating[::1] bias,             # IN  (O,) or None
@@ -511,12 +478,14 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
     transformed output-gradient tiles; ``db`` (if given) gets the bias
     gradient.
 
-    As winograd_grad_weight, block by block with all threads together: the
-    transforms (E once, V once per tap) in small chunks handed out
-    dynamically, then one task per transform position and group, which packs
-    E once for that position's KD products and owns their slices of M, so the
-    sums do not depend on the thread count; the last transform in the same
-    parallel region."""
+    As winograd_grad_weight, block by block with all threads together. A block
+    is a band of tile rows in S output slices (depth_run, as in
+    winograd_forward3d): the transforms (E of the S slices' band, V of the same
+    band of the S + KD - 1 input slices they read, each once) in small chunks
+    handed out dynamically, then one task per transform position and group,
+    which packs E once for that position's KD products (tap kd reads V shifted
+    by kd slices) and owns their slices of M, so the sums do not depend on the
+    thread count; the last transform in the same parallel region."""
     cdef Py_ssize_t N = x.shape[0], D = x.shape[1], Do = dy.shape[1], KD = M.shape[0]
     cdef ccwg_geom g = tile_geom(N * Do, x.shape[2], x.shape[3], x.shape[4],
                                  dy.shape[2], dy.shape[3], dy.shape[4], m, pt, pl)
@@ -531,14 +500,21 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
         return
     cdef const cck_row* k = ROW
     cdef floating* tag = NULL
-    cdef Py_ssize_t T = max(1, min(tiles_per_block, n_tiles))
-    cdef Py_ssize_t n_blocks = (n_tiles + T - 1) // T
-    cdef Py_ssize_t vsize = A2 * T * g.C
-    cdef Py_ssize_t esize = A2 * T * g.O
-    cdef Py_ssize_t bsize = packb_size(k, tag, T, Og)
-    cdef Py_ssize_t asize = abuf_size(k, tag, T)
+    cdef Py_ssize_t T = max(1, tiles_per_block)
+    cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
+    cdef Py_ssize_t S = 0, band_rows = 1
+    depth_run(T, g.tiles_h, g.tiles_w, Do, &S, &band_rows)
+    cdef Py_ssize_t bands = (g.tiles_h + band_rows - 1) // band_rows
+    cdef Py_ssize_t runs = (Do + S - 1) // S
+    cdef Py_ssize_t n_blocks = N * runs * bands
+    cdef Py_ssize_t vrows = (S + KD - 1) * band_rows * g.tiles_w
+    cdef Py_ssize_t erows = S * band_rows * g.tiles_w
+    cdef Py_ssize_t vsize = A2 * vrows * g.C
+    cdef Py_ssize_t esize = A2 * erows * g.O
+    cdef Py_ssize_t bsize = packb_size(k, tag, erows, Og)
+    cdef Py_ssize_t asize = abuf_size(k, tag, erows)
     dtype = np.float32 if floating is float else np.float64
-    shared_array = np.empty(KD * vsize + esize, dtype=dtype)
+    shared_array = np.empty(vsize + esize, dtype=dtype)
     zeros_array = np.zeros(max(g.C, g.O, 1), dtype=dtype)
     work_array = np.empty((n_threads, bsize + asize), dtype=dtype)
     cdef Py_ssize_t plane = Cg * g.O
@@ -556,9 +532,9 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
     cdef floating* dbp = &db[0] if db is not None else NULL
     cdef const floating* zp = &zeros[0]
     cdef floating* V = &shared[0]
-    cdef floating* E = V + KD * vsize
+    cdef floating* E = V + vsize
     cdef Py_ssize_t sum_xi = alpha + 1          # E there is the tile's pixel sum
-    cdef Py_ssize_t n_tchunks, blk, t0, cnt, j, c0, cc, q, kd, xi, grp, t, o, ch
+    cdef Py_ssize_t n_tchunks, blk, cnt, j, c0, cc, q, kd, xi, grp, t, o, ch, n, do0, ns, th0, bt, band_t0, sl, lo
     cdef floating* bpack
     cdef floating* abuf
     cdef const floating* erow
@@ -567,32 +543,42 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
         bpack = &work[threadid(), 0]
         abuf = bpack + bsize
         for blk in range(n_blocks):
-            t0 = blk * T
-            cnt = min(T, n_tiles - t0)
-            n_tchunks = (cnt + TRANSFORM_CHUNK - 1) // TRANSFORM_CHUNK
-            # Task j < n_tchunks: E of a chunk; then the chunk's V at each tap.
-            for j in prange((KD + 1) * n_tchunks, schedule='dynamic'):
-                kd = j // n_tchunks - 1
+            n = blk // (runs * bands)
+            do0 = (blk // bands) % runs * S
+            ns = min(S, Do - do0)
+            th0 = blk % bands * band_rows
+            band_t0 = th0 * g.tiles_w                   # the band's first tile in a slice
+            bt = min(band_rows, g.tiles_h - th0) * g.tiles_w
+            cnt = ns * bt
+            n_tchunks = (bt + TRANSFORM_CHUNK - 1) // TRANSFORM_CHUNK
+            # Task j: a chunk of one slice's band, E of output slice do0 + sl for
+            # sl < ns, else V of input slice do0 - pf + sl - ns.
+            for j in prange((2 * ns + KD - 1) * n_tchunks, schedule='dynamic'):
+                sl = j // n_tchunks
                 c0 = (j % n_tchunks) * TRANSFORM_CHUNK
-                cc = min(<Py_ssize_t>TRANSFORM_CHUNK, cnt - c0)
-                if kd < 0:
-                    grad_output_tiles(k, m, dyp, gp, zp, t0 + c0, cc, E + c0 * g.O, T * g.O)
+                cc = min(<Py_ssize_t>TRANSFORM_CHUNK, bt - c0)
+                if sl < ns:
+                    grad_output_tiles(k, m, dyp, gp, zp, (n * Do + do0 + sl) * per_slice + band_t0 + c0, cc,
+                                      E + (sl * bt + c0) * g.O, erows * g.O)
                 else:
-                    slice_input_tiles(k, m, xp, gp, zp, D, Do, pf, kd, t0 + c0, cc,
-                                      V + kd * vsize + c0 * g.C, T * g.C)
+                    sl = sl - ns
+                    input_slice_tiles(k, m, xp, gp, zp, D, n, do0 - pf + sl, band_t0 + c0, cc,
+                                      V + (sl * bt + c0) * g.C, vrows * g.C)
             # One task per transform position and group: E packed once for its KD products.
             for q in prange(A2 * groups, schedule='dynamic'):
                 xi = q // groups
                 grp = q % groups
-                pack_b(k, cnt, Og, E + xi * T * g.O + grp * Og, g.O, 1, bpack)
+                pack_b(k, cnt, Og, E + xi * erows * g.O + grp * Og, g.O, 1, bpack)
                 for kd in range(KD):
-                    # M_kd,xi,g[Cg, Og] += V_kd,xi,g^T[Cg, cnt] @ E_xi,g[cnt, Og]
-                    if any_slice_in_depth(gp, D, Do, pf, kd, t0, cnt):
-                        gemm_packed(k, Cg, Og, cnt, V + kd * vsize + xi * T * g.C + grp * Cg, 1, g.C, bpack,
-                                    Mp + (kd * A2 + xi) * plane + grp * Og, g.O, True, NULL, abuf)
+                    # M_kd,xi,g[Cg, Og] += V_kd,xi,g^T[Cg, cnt] @ E_xi,g[cnt, Og], V_kd
+                    # the input slices lo .. lo+ns-1 that tap kd reads
+                    lo = do0 - pf + kd
+                    if lo + ns > 0 and lo < D:
+                        gemm_packed(k, Cg, Og, cnt, V + (kd * bt + xi * vrows) * g.C + grp * Cg, 1, g.C,
+                                    bpack, Mp + (kd * A2 + xi) * plane + grp * Og, g.O, True, NULL, abuf)
                 if dbp != NULL and xi == sum_xi:
                     for t in range(cnt):
-                        erow = E + xi * T * g.O + t * g.O + grp * Og
+                        erow = E + xi * erows * g.O + t * g.O + grp * Og
                         for o in range(Og):
                             dbp[grp * Og + o] += erow[o]
         for ch in prange(KD * n_chunks, schedule='dynamic'):

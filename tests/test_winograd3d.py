@@ -174,14 +174,16 @@ def _routes3d(shape, channels_in, channels_out, algorithm="auto", **kw):
 def test_auto_routes_of_3d_layers():
     """F(4x4) from slices of 16 up at >= 16 channels; F(2x2) on smaller slices only with
     >= 48 channels; the GEMM routes below (cconv/_routes.py); grad_weight by Winograd
-    only with >= 48 channels, F(4x4) from 8-voxel sides."""
+    from 16 channels at any side, F(4x4) from 8-voxel sides."""
     assert _routes3d((16, 16, 16), 32, 32) == {"forward": "winograd-f4", "grad_input": "winograd-f4",
-                                               "grad_weight": "gemm"}
+                                               "grad_weight": "winograd-f4"}
     assert _routes3d((8, 8, 8), 64, 64) == {"forward": "winograd-f2", "grad_input": "winograd-f2",
                                             "grad_weight": "winograd-f4"}
     assert _routes3d((6, 6, 6), 128, 128)["grad_weight"] == "winograd-f2"
-    assert _routes3d((12, 12, 12), 32, 32)["forward"] == "gemm-implicit"
-    assert _routes3d((16, 16, 16), 8, 32)["forward"] == "gemm-implicit"
+    assert _routes3d((12, 12, 12), 32, 32) == {"forward": "gemm-implicit", "grad_input": "gemm-implicit",
+                                               "grad_weight": "winograd-f4"}
+    assert _routes3d((16, 16, 16), 8, 32) == {"forward": "gemm-implicit", "grad_input": "gemm",
+                                              "grad_weight": "gemm"}
     assert _routes3d((16, 16, 16), 32, 32, stride=(1, 2, 2))["forward"] == "gemm-implicit"
     assert _routes3d((12, 12, 12), 32, 32, algorithm="winograd") == {
         "forward": "winograd-f2", "grad_input": "winograd-f2", "grad_weight": "winograd-f4"}
