@@ -149,35 +149,42 @@ def winograd_forward(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
 
 
 cdef enum:
-    # Output slices per block of the 3-D forward: from DEPTH_RUN_MIN to DEPTH_RUN_MAX.
-    DEPTH_RUN_MIN = 3
+    # Output slices per block of the 3-D passes, at most.
     DEPTH_RUN_MAX = 8
     # The GEMM's micro-tile rows that its row count should be a multiple of.
     TILE_ROWS = 6
 
 
-cdef inline void depth_run(Py_ssize_t T, Py_ssize_t tiles_h, Py_ssize_t tiles_w, Py_ssize_t Do,
-                           Py_ssize_t* S, Py_ssize_t* band_rows) noexcept nogil:
-    """The blocks of winograd_forward3d: S output slices by a band of
-    band_rows tile rows, S * band_rows * tiles_w rows per GEMM. Preferred, in
-    order: a multiple of TILE_ROWS rows (a ragged micro-tile is packed each
-    call), a row count nearest T (``tiles_per_block``), then more slices
-    (fewer transforms per patch)."""
-    cdef Py_ssize_t s, br, rows, gap, best_rows = -1, best_gap = 0
-    cdef bint best_ragged = True, ragged
-    S[0] = min(<Py_ssize_t>DEPTH_RUN_MIN, Do)
-    band_rows[0] = max(1, min(tiles_h, T // max(S[0] * tiles_w, 1)))
-    for s in range(DEPTH_RUN_MIN, min(<Py_ssize_t>DEPTH_RUN_MAX, Do) + 1):
-        br = max(1, min(tiles_h, T // (s * tiles_w)))
-        rows = s * br * tiles_w
-        ragged = rows % TILE_ROWS != 0
-        gap = rows - T if rows >= T else T - rows
-        if best_rows < 0 or (best_ragged and not ragged) or (ragged == best_ragged and gap <= best_gap):
-            best_rows = rows
-            best_gap = gap
-            best_ragged = ragged
+cdef inline void depth_run(Py_ssize_t budget, Py_ssize_t C, Py_ssize_t O, Py_ssize_t KD,
+                           Py_ssize_t per_slice, Py_ssize_t Do, Py_ssize_t* S,
+                           Py_ssize_t* band) noexcept nogil:
+    """The blocks of the 3-D Winograd passes: S output slices by a band of
+    ``band`` consecutive tiles of each, so S * band rows per product and
+    (S + KD - 1) * band input patches, of C values each (times alpha^2), and
+    S * band products (or output-gradient tiles) of O; the two within
+    ``budget`` values (times alpha^2), so the working memory does not grow
+    with the slice size. Larger S transforms each patch fewer times
+    ((S + KD - 1) / S), and more rows per block stream each tap's
+    transformed weight over more tiles: the largest S, then the widest
+    band; whole slices where they fit, else a band of a multiple of
+    TILE_ROWS / S' rows (a ragged micro-tile is packed each call)."""
+    cdef Py_ssize_t s, bt, b2
+    S[0] = max(1, min(<Py_ssize_t>DEPTH_RUN_MAX, Do))
+    for s in range(S[0], 0, -1):
+        bt = budget // max((s + KD - 1) * C + s * O, 1)
+        if bt >= 1 or s == 1:
             S[0] = s
-            band_rows[0] = br
+            break
+    s = S[0]
+    bt = max(1, budget // max((s + KD - 1) * C + s * O, 1))
+    if bt >= per_slice:
+        band[0] = per_slice
+        return
+    for b2 in range(bt, max(bt - TILE_ROWS, 0), -1):
+        if s * b2 % TILE_ROWS == 0:
+            band[0] = b2
+            return
+    band[0] = bt
 
 
 cdef inline void input_slice_tiles(const cck_row* k, int m, const floating* x, const ccwg_geom* g,
@@ -215,7 +222,7 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
     the front, top and left padding (negative crops); y's shape gives the
     output size. The blocks run as in winograd_forward.
 
-    A block is a band of tile rows in S consecutive output slices of one batch
+    A block is a band of tiles in S consecutive output slices of one batch
     entry (depth_run): the same band of the S + KD - 1 input slices they read
     is transformed once each, and tap kd's product reads those patches
     shifted by kd slices, so a patch is transformed (S + KD - 1) / S times
@@ -235,13 +242,14 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
     cdef floating* tag = NULL
     cdef Py_ssize_t T = max(1, tiles_per_block)
     cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
-    cdef Py_ssize_t S = 0, band_rows = 1
-    depth_run(T, g.tiles_h, g.tiles_w, Do, &S, &band_rows)
-    cdef Py_ssize_t bands = (g.tiles_h + band_rows - 1) // band_rows
+    cdef Py_ssize_t S = 0, band = 1
+    # V and M within 1.5x those of T tiles, which tiles_per_block sized for C + O.
+    depth_run(T * (g.C + g.O) * 3 // 2, g.C, g.O, KD, per_slice, Do, &S, &band)
+    cdef Py_ssize_t bands = (per_slice + band - 1) // band
     cdef Py_ssize_t runs = (Do + S - 1) // S
     cdef Py_ssize_t n_blocks = N * runs * bands
-    cdef Py_ssize_t vrows = (S + KD - 1) * band_rows * g.tiles_w
-    cdef Py_ssize_t mrows = S * band_rows * g.tiles_w
+    cdef Py_ssize_t vrows = (S + KD - 1) * band
+    cdef Py_ssize_t mrows = S * band
     cdef Py_ssize_t bsize = packb_size(k, tag, Cg, Og)
     cdef Py_ssize_t asize = abuf_size(k, tag, Cg)
     cdef Py_ssize_t vsize = A2 * vrows * g.C
@@ -265,7 +273,7 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
     cdef floating* yp = &y[0, 0, 0, 0, 0]
     cdef floating* Bp = &packed[0]
     cdef const floating* zp = &zeros[0]
-    cdef Py_ssize_t q, r, xi, grp, blk, cnt, kd, e, n, do0, ns, j, lo, th0, bt, band_t0
+    cdef Py_ssize_t q, r, xi, grp, blk, cnt, kd, e, n, do0, ns, j, lo, bt, band_t0
     cdef bint first
     cdef floating* V
     cdef floating* Mb
@@ -287,9 +295,8 @@ def winograd_forward3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H, W, 
                 n = blk // (runs * bands)
                 do0 = (blk // bands) % runs * S
                 ns = min(S, Do - do0)
-                th0 = blk % bands * band_rows
-                band_t0 = th0 * g.tiles_w                   # the band's first tile in a slice
-                bt = min(band_rows, g.tiles_h - th0) * g.tiles_w
+                band_t0 = blk % bands * band                # the band's first tile in a slice
+                bt = min(band, per_slice - band_t0)
                 cnt = ns * bt
                 # Rows of V: the band of input slices do0 - pf .. do0 - pf + ns + KD - 2, bt each.
                 if Cg > 0:
@@ -479,7 +486,7 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
     gradient.
 
     As winograd_grad_weight, block by block with all threads together. A block
-    is a band of tile rows in S output slices (depth_run, as in
+    is a band of tiles in S output slices (depth_run, as in
     winograd_forward3d): the transforms (E of the S slices' band, V of the same
     band of the S + KD - 1 input slices they read, each once) in small chunks
     handed out dynamically, then one task per transform position and group,
@@ -502,13 +509,14 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
     cdef floating* tag = NULL
     cdef Py_ssize_t T = max(1, tiles_per_block)
     cdef Py_ssize_t per_slice = g.tiles_h * g.tiles_w
-    cdef Py_ssize_t S = 0, band_rows = 1
-    depth_run(T, g.tiles_h, g.tiles_w, Do, &S, &band_rows)
-    cdef Py_ssize_t bands = (g.tiles_h + band_rows - 1) // band_rows
+    cdef Py_ssize_t S = 0, band = 1
+    # V and E within those of T tiles, which grad_weight_tiles_per_block sized for KD*C + O.
+    depth_run(T * (KD * g.C + g.O), g.C, g.O, KD, per_slice, Do, &S, &band)
+    cdef Py_ssize_t bands = (per_slice + band - 1) // band
     cdef Py_ssize_t runs = (Do + S - 1) // S
     cdef Py_ssize_t n_blocks = N * runs * bands
-    cdef Py_ssize_t vrows = (S + KD - 1) * band_rows * g.tiles_w
-    cdef Py_ssize_t erows = S * band_rows * g.tiles_w
+    cdef Py_ssize_t vrows = (S + KD - 1) * band
+    cdef Py_ssize_t erows = S * band
     cdef Py_ssize_t vsize = A2 * vrows * g.C
     cdef Py_ssize_t esize = A2 * erows * g.O
     cdef Py_ssize_t bsize = packb_size(k, tag, erows, Og)
@@ -534,7 +542,7 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
     cdef floating* V = &shared[0]
     cdef floating* E = V + vsize
     cdef Py_ssize_t sum_xi = alpha + 1          # E there is the tile's pixel sum
-    cdef Py_ssize_t n_tchunks, blk, cnt, j, c0, cc, q, kd, xi, grp, t, o, ch, n, do0, ns, th0, bt, band_t0, sl, lo
+    cdef Py_ssize_t n_tchunks, blk, cnt, j, c0, cc, q, kd, xi, grp, t, o, ch, n, do0, ns, bt, band_t0, sl, lo
     cdef floating* bpack
     cdef floating* abuf
     cdef const floating* erow
@@ -546,9 +554,8 @@ def winograd_grad_weight3d(const floating[:, :, :, :, ::1] x,    # IN  (N, D, H,
             n = blk // (runs * bands)
             do0 = (blk // bands) % runs * S
             ns = min(S, Do - do0)
-            th0 = blk % bands * band_rows
-            band_t0 = th0 * g.tiles_w                   # the band's first tile in a slice
-            bt = min(band_rows, g.tiles_h - th0) * g.tiles_w
+            band_t0 = blk % bands * band                # the band's first tile in a slice
+            bt = min(band, per_slice - band_t0)
             cnt = ns * bt
             n_tchunks = (bt + TRANSFORM_CHUNK - 1) // TRANSFORM_CHUNK
             # Task j: a chunk of one slice's band, E of output slice do0 + sl for

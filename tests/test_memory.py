@@ -191,12 +191,17 @@ def status(key):
                 return int(line.split()[1]) * 1024
 rng = np.random.default_rng(0)
 if mode.startswith("3d"):   # volumes, 3x3x3 padding 1: vol2col would be N*D*H*W x 27*C floats
-    N, D, H, W, C, O = 2, 16, 64, 64, 96, 8
+    # "3d-winograd": 32 channels each way take the Winograd route in every pass, on slices of
+    # 8 x 512 tiles, wider than one block's tiles
+    N, D, H, W, C, O = (2, 8, 32, 2048, 32, 32) if mode == "3d-winograd" else (2, 16, 64, 64, 96, 8)
     x = rng.standard_normal((N, D, H, W, C), dtype=np.float32)
     w = rng.standard_normal((3, 3, 3, C, O), dtype=np.float32)
     gy = rng.standard_normal((N, D, H, W, O), dtype=np.float32)
-    kw = dict(padding=1, padding_mode=mode[3:] or "zeros", num_threads=threads)
+    kw = dict(padding=1, padding_mode=mode[3:] if mode == "3d-circular" else "zeros", num_threads=threads)
     conv, grad_input, grad_weight = cconv.conv3d, cconv.conv3d_grad_input, cconv.conv3d_grad_weight
+    if mode == "3d-winograd":
+        routes = cconv.select_algorithm(x.shape, w.shape, padding=1, layout="NDHWC")
+        assert all(routes[p] == "winograd-f4" for p in ("forward", "grad_input", "grad_weight")), routes
     small = (x[:1, :4, :8, :8], w, gy[:1, :4, :8, :8])
     cols_bytes = N * D * H * W * 27 * C * 4
 else:              # 3x3, padding 1: cols would be N*H*W x 9*C floats
@@ -228,14 +233,16 @@ print(json.dumps(dict(cols_bytes=cols_bytes, out_bytes=out.nbytes, rss_base=base
 """
 
 
-@pytest.mark.parametrize("threads,mode", [(1, "zeros"), (2, "zeros"), (2, "reflect"), (2, "3d"), (2, "3d-circular")])
+@pytest.mark.parametrize("threads,mode", [(1, "zeros"), (2, "zeros"), (2, "reflect"), (2, "3d"), (2, "3d-circular"),
+                                          (2, "3d-winograd")])
 @pytest.mark.parametrize("op", ["forward", "grad_input", "grad_weight"])
 def test_working_memory_is_bounded_on_a_batch_whose_im2col_would_exceed_1_gib(op, threads, mode):
     """Peak memory of one call minus the output: NumPy allocations by tracemalloc, C and every
     other allocation by the peak RSS (VmHWM reset just before the call). Both stay <= 32 MiB
     while a full im2col of this batch would take 1.2 GB. With a padding_mode, no padded copy is
     made either (grad_input's border gradient follows the perimeter: 4 MiB here); a batch of
-    volumes ("3d") whose vol2col would take 1.3 GB is bounded alike."""
+    volumes ("3d") whose vol2col would take 1.3 GB is bounded alike, and so are the 3-D
+    Winograd passes ("3d-winograd", vol2col 3.6 GB) on slices wider than one block."""
     import json
 
     if not os.path.exists("/proc/self/clear_refs"):
