@@ -18,6 +18,7 @@ cdef extern from "kernels/table.h" nogil:
         Py_ssize_t N, H, W, O, Opad, KH, KW, dh, dw, pt, pl, Ho, Wo
     ctypedef struct ccwg_geom:
         Py_ssize_t N, H, W, C, O, pt, pl, Ho, Wo, tiles_h, tiles_w
+    int CCWG_ALL_ROWS
     ctypedef struct ccwg_pack:
         Py_ssize_t Cg, O, Og, groups, bsize
 
@@ -50,11 +51,11 @@ cdef extern from "kernels/table.h" nogil:
                                   Py_ssize_t row) noexcept nogil
         void (*wg_weight_panel)(int m, const float* w, const ccwg_pack* pk, Py_ssize_t grp,
                                 Py_ssize_t jr, float* Bp) noexcept nogil
-        void (*wg_input)(int m, const float* x, const ccwg_geom* g, const float* zeros,
+        void (*wg_input)(int m, int half, const float* x, const ccwg_geom* g, const float* zeros,
                          Py_ssize_t t0, Py_ssize_t cnt, float* V, Py_ssize_t vs) noexcept nogil
         void (*wg_output)(int m, const float* M, Py_ssize_t ms, const float* bias, float* y,
                           const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil
-        void (*wg_grad_output)(int m, const float* dy, const ccwg_geom* g, const float* zeros,
+        void (*wg_grad_output)(int m, int half, const float* dy, const ccwg_geom* g, const float* zeros,
                                Py_ssize_t t0, Py_ssize_t cnt, float* E, Py_ssize_t es) noexcept nogil
 
     ctypedef struct cck_d_kernels:
@@ -86,11 +87,11 @@ cdef extern from "kernels/table.h" nogil:
                                   Py_ssize_t row) noexcept nogil
         void (*wg_weight_panel)(int m, const double* w, const ccwg_pack* pk, Py_ssize_t grp,
                                 Py_ssize_t jr, double* Bp) noexcept nogil
-        void (*wg_input)(int m, const double* x, const ccwg_geom* g, const double* zeros,
+        void (*wg_input)(int m, int half, const double* x, const ccwg_geom* g, const double* zeros,
                          Py_ssize_t t0, Py_ssize_t cnt, double* V, Py_ssize_t vs) noexcept nogil
         void (*wg_output)(int m, const double* M, Py_ssize_t ms, const double* bias, double* y,
                           const ccwg_geom* g, Py_ssize_t t0, Py_ssize_t cnt) noexcept nogil
-        void (*wg_grad_output)(int m, const double* dy, const ccwg_geom* g, const double* zeros,
+        void (*wg_grad_output)(int m, int half, const double* dy, const ccwg_geom* g, const double* zeros,
                                Py_ssize_t t0, Py_ssize_t cnt, double* E, Py_ssize_t es) noexcept nogil
 
     ctypedef struct cck_row:

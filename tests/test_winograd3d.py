@@ -116,17 +116,23 @@ def test_grad_weight_matches_the_direct_definition(case, tile, dtype):
     assert no_db is None and rel_err(dw_only, ref) <= TOL[dtype]
 
 
-def test_thread_count_does_not_change_the_result():
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_thread_count_does_not_change_the_result(tile, groups):
+    # The weight gradient's two halves of positions are drained by even and
+    # odd threads and stolen by whoever is idle: any thread count, even or
+    # odd, must give the bits of one thread (which drains both halves).
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 6, 12, 12, 16)).astype(np.float32)
-    w = rng.standard_normal((3, 3, 3, 16, 16)).astype(np.float32)
-    one = winograd_conv3d(x, w, None, (1,) * 6, 1, 4, block_tiles=5)
-    two = winograd_conv3d(x, w, None, (1,) * 6, 2, 4, block_tiles=5)
+    w = rng.standard_normal((3, 3, 3, 16 // groups, 16)).astype(np.float32)
+    one = winograd_conv3d(x, w, None, (1,) * 6, 1, tile, block_tiles=5)
+    two = winograd_conv3d(x, w, None, (1,) * 6, 2, tile, block_tiles=5)
     np.testing.assert_array_equal(one, two)
-    dw1, db1 = winograd_grad_weight3d(one, x, w.shape, (1,) * 6, 1, 4, block_tiles=9)
-    dw2, db2 = winograd_grad_weight3d(one, x, w.shape, (1,) * 6, 2, 4, block_tiles=9)
-    np.testing.assert_array_equal(dw1, dw2)
-    np.testing.assert_array_equal(db1, db2)
+    dw1, db1 = winograd_grad_weight3d(one, x, w.shape, (1,) * 6, 1, tile, block_tiles=9)
+    for threads in (2, 3, 7):
+        dw, db = winograd_grad_weight3d(one, x, w.shape, (1,) * 6, threads, tile, block_tiles=9)
+        np.testing.assert_array_equal(dw, dw1)
+        np.testing.assert_array_equal(db, db1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

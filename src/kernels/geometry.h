@@ -46,6 +46,10 @@ typedef struct {
     ptrdiff_t tiles_h, tiles_w;/* ceil(Ho / m), ceil(Wo / m)             */
 } ccwg_geom;
 
+/* The input and output-gradient transforms' ``half`` argument: every row of
+ * the alpha x alpha transform positions, or half 0 (rows < alpha/2) or 1. */
+#define CCWG_ALL_ROWS (-1)
+
 /* Where the Winograd weight transform writes: the alpha^2 x groups B
  * operands of the row's GEMM, already packed. Operand k = xi*groups + group
  * is a Cg x Og matrix at Bp + k*bsize, in the row's pack_b layout. */

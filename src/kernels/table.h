@@ -65,11 +65,11 @@ typedef struct {                                                                
     /* Winograd F(m x m, 3 x 3) transforms, writing/reading this row's GEMM layout. */      \
     void (*wg_weight_panel)(int m, const T *w, const ccwg_pack *pk, ptrdiff_t grp,          \
                             ptrdiff_t jr, T *Bp);                                           \
-    void (*wg_input)(int m, const T *x, const ccwg_geom *g, const T *zeros,                 \
+    void (*wg_input)(int m, int half, const T *x, const ccwg_geom *g, const T *zeros,       \
                      ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs);                      \
     void (*wg_output)(int m, const T *M, ptrdiff_t ms, const T *bias, T *y,                 \
                       const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt);                     \
-    void (*wg_grad_output)(int m, const T *dy, const ccwg_geom *g, const T *zeros,          \
+    void (*wg_grad_output)(int m, int half, const T *dy, const ccwg_geom *g, const T *zeros, \
                            ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es);                \
 } cck_##S##_kernels;
 

@@ -156,15 +156,31 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t nr, ptrdiff
  * DEFINE(T, S, NR) instantiates for element type T, whose GEMM panels are
  * NR wide (the weight transform works on one panel of NR output channels):
  *   ccwg_S_weight_panel(m, w, pk, grp, jr, Bp): panel jr of group grp;
- *   ccwg_S_input(m, x, g, zeros, t0, cnt, V, vs):
- *       V[xi*vs + t*C + c] for tiles t0 .. t0+cnt-1 (t counted from t0);
+ *   ccwg_S_input(m, half, x, g, zeros, t0, cnt, V, vs):
+ *       V[xi*vs + t*C + c] for tiles t0 .. t0+cnt-1 (t counted from t0),
+ *       the positions xi = i*alpha + j of rows i of half ``half`` (below);
  *       zeros holds >= C zeros (stands in for out-of-image pixels).
  *   ccwg_S_output(m, M, ms, bias, y, g, t0, cnt):
  *       reads M[xi*ms + t*O + o], writes y (N, Ho, Wo, O) for those tiles.
- *   ccwg_S_grad_output(m, dy, g, zeros, t0, cnt, E, es):
- *       E[xi*es + t*O + o] from dy (N, Ho, Wo, O) for those tiles; zeros
- *       holds >= O zeros (stands in for pixels past Ho, Wo).
+ *   ccwg_S_grad_output(m, half, dy, g, zeros, t0, cnt, E, es):
+ *       E[xi*es + t*O + o] from dy (N, Ho, Wo, O) for those tiles and the
+ *       rows of half ``half``; zeros holds >= O zeros (stands in for pixels
+ *       past Ho, Wo).
+ *
+ * ``half`` (CCWG_ALL_ROWS, 0 or 1) picks rows i of the alpha x alpha
+ * positions: all of them, or i < alpha/2, or i >= alpha/2. The weight
+ * gradient splits its work by half between two threads, so that each
+ * thread writes and then multiplies only its own half of V and E, in its own
+ * core's cache. The half is a compile-time constant in each instance, so the
+ * other half's share of the column pass is dead code; and a position is
+ * computed by the same expressions whichever half-call produces it, so the
+ * results do not depend on how the halves are shared out (the weight
+ * gradient calls only halves, never CCWG_ALL_ROWS, for that reason: one
+ * instance could contract a product into an FMA differently).
  */
+#define CCWG_ROW_LO(alpha, half) ((half) < 0 ? 0 : (half) * ((alpha) / 2))
+#define CCWG_ROW_HI(alpha, half) ((half) < 0 ? (alpha) : ((half) + 1) * ((alpha) / 2))
+
 #define CCWG_DEFINE(T, S, NR)                                                   \
 typedef T ccwg_##S##_v __attribute__((vector_size(CCK_VBYTES)));                \
                                                                                 \
@@ -222,12 +238,13 @@ ccwg_##S##_weight_body(const int m, const T *w, const ccwg_pack *pk,     \
 }                                                                               \
                                                                                 \
 static inline __attribute__((always_inline)) void                               \
-ccwg_##S##_input_body(const int m, const T *x, const ccwg_geom *g,         \
+ccwg_##S##_input_body(const int m, const int half, const T *x, const ccwg_geom *g, \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
 {                                                                               \
     typedef ccwg_##S####_v vt;                                            \
     enum { VL = CCK_VBYTES / sizeof(T) };                                       \
     const int alpha = m + 2;                                                    \
+    const int lo = CCWG_ROW_LO(alpha, half), hi = CCWG_ROW_HI(alpha, half);     \
     const ptrdiff_t C = g->C;                                                   \
     for (ptrdiff_t t = 0; t < cnt; t++) {                                       \
         ptrdiff_t n, ti, tj;                                                    \
@@ -251,7 +268,7 @@ ccwg_##S##_input_body(const int m, const T *x, const ccwg_geom *g,         \
                 for (int j = 0; j < 4; j++)        /* columns: B^T d */         \
                     CCWG_BT4(d[j], d[4 + j], d[8 + j], d[12 + j],               \
                              r[j], r[4 + j], r[8 + j], r[12 + j]);              \
-                for (int i = 0; i < 4; i++) {      /* rows: (B^T d) B */        \
+                for (int i = lo; i < hi; i++) {    /* rows: (B^T d) B */        \
                     vt *q = r + 4 * i, o0, o1, o2, o3;                          \
                     CCWG_BT4(q[0], q[1], q[2], q[3], o0, o1, o2, o3);           \
                     T *dst = out + (ptrdiff_t)(4 * i) * vs + c0;                \
@@ -265,7 +282,7 @@ ccwg_##S##_input_body(const int m, const T *x, const ccwg_geom *g,         \
                     CCWG_BT6(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j],   \
                              d[30 + j], r[j], r[6 + j], r[12 + j], r[18 + j],   \
                              r[24 + j], r[30 + j]);                             \
-                for (int i = 0; i < 6; i++) {                                   \
+                for (int i = lo; i < hi; i++) {                                 \
                     vt *q = r + 6 * i, o0, o1, o2, o3, o4, o5;                  \
                     CCWG_BT6(q[0], q[1], q[2], q[3], q[4], q[5],                \
                              o0, o1, o2, o3, o4, o5);                           \
@@ -334,11 +351,12 @@ ccwg_##S##_output_body(const int m, const T *M, ptrdiff_t ms,              \
 } \
                                                                                \
 static inline __attribute__((always_inline)) void                               \
-ccwg_##S##_grad_output_body(const int m, const T *dy, const ccwg_geom *g,      \
+ccwg_##S##_grad_output_body(const int m, const int half, const T *dy, const ccwg_geom *g, \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es)        \
 {                                                                               \
     typedef ccwg_##S##_v vt;                                                    \
     enum { VL = CCK_VBYTES / sizeof(T) };                                       \
+    const int lo = CCWG_ROW_LO(m + 2, half), hi = CCWG_ROW_HI(m + 2, half);     \
     const ptrdiff_t O = g->O;                                                   \
     for (ptrdiff_t t = 0; t < cnt; t++) {                                       \
         ptrdiff_t n, ti, tj;                                                    \
@@ -359,7 +377,7 @@ ccwg_##S##_grad_output_body(const int m, const T *dy, const ccwg_geom *g,      \
             if (m == 2) {                                                       \
                 for (int b = 0; b < 2; b++)        /* columns: A e */           \
                     CCWG_A4(e[b], e[2 + b], r[b], r[2 + b], r[4 + b], r[6 + b]); \
-                for (int i = 0; i < 4; i++) {      /* rows: (A e) A^T */        \
+                for (int i = lo; i < hi; i++) {    /* rows: (A e) A^T */        \
                     vt s0, s1, s2, s3;                                          \
                     CCWG_A4(r[2 * i], r[2 * i + 1], s0, s1, s2, s3);            \
                     T *dst = out + (ptrdiff_t)(4 * i) * es + o0;                \
@@ -372,7 +390,7 @@ ccwg_##S##_grad_output_body(const int m, const T *dy, const ccwg_geom *g,      \
                 for (int b = 0; b < 4; b++)                                     \
                     CCWG_A6(e[b], e[4 + b], e[8 + b], e[12 + b], r[b], r[4 + b], \
                             r[8 + b], r[12 + b], r[16 + b], r[20 + b]);         \
-                for (int i = 0; i < 6; i++) {                                   \
+                for (int i = lo; i < hi; i++) {                                 \
                     vt *q = r + 4 * i, s0, s1, s2, s3, s4, s5;                  \
                     CCWG_A6(q[0], q[1], q[2], q[3], s0, s1, s2, s3, s4, s5);    \
                     T *dst = out + (ptrdiff_t)(6 * i) * es + o0;                \
@@ -395,11 +413,19 @@ static void ccwg_##S##_weight_panel(int m, const T *w,               \
     if (m == 2) ccwg_##S##_weight_body(2, w, pk, grp, jr, Bp);            \
     else        ccwg_##S##_weight_body(4, w, pk, grp, jr, Bp);            \
 }                                                                               \
-static void ccwg_##S##_input(int m, const T *x, const ccwg_geom *g,  \
+/* Each (m, half) pair is its own instance (see "half" above). */              \
+static void ccwg_##S##_input(int m, int half, const T *x, const ccwg_geom *g,   \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
 {                                                                               \
-    if (m == 2) ccwg_##S##_input_body(2, x, g, zeros, t0, cnt, V, vs);    \
-    else        ccwg_##S##_input_body(4, x, g, zeros, t0, cnt, V, vs);    \
+    if (m == 2) {                                                               \
+        if (half == 0)      ccwg_##S##_input_body(2, 0, x, g, zeros, t0, cnt, V, vs); \
+        else if (half == 1) ccwg_##S##_input_body(2, 1, x, g, zeros, t0, cnt, V, vs); \
+        else ccwg_##S##_input_body(2, CCWG_ALL_ROWS, x, g, zeros, t0, cnt, V, vs);    \
+    } else {                                                                    \
+        if (half == 0)      ccwg_##S##_input_body(4, 0, x, g, zeros, t0, cnt, V, vs); \
+        else if (half == 1) ccwg_##S##_input_body(4, 1, x, g, zeros, t0, cnt, V, vs); \
+        else ccwg_##S##_input_body(4, CCWG_ALL_ROWS, x, g, zeros, t0, cnt, V, vs);    \
+    }                                                                           \
 }                                                                               \
 static void ccwg_##S##_output(int m, const T *M, ptrdiff_t ms,       \
         const T *bias, T *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)   \
@@ -407,11 +433,19 @@ static void ccwg_##S##_output(int m, const T *M, ptrdiff_t ms,       \
     if (m == 2) ccwg_##S##_output_body(2, M, ms, bias, y, g, t0, cnt);    \
     else        ccwg_##S##_output_body(4, M, ms, bias, y, g, t0, cnt);    \
 }                                                                               \
-static void ccwg_##S##_grad_output(int m, const T *dy, const ccwg_geom *g,      \
-        const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E, ptrdiff_t es)        \
+static void ccwg_##S##_grad_output(int m, int half, const T *dy,               \
+        const ccwg_geom *g, const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E,  \
+        ptrdiff_t es)                                                           \
 {                                                                               \
-    if (m == 2) ccwg_##S##_grad_output_body(2, dy, g, zeros, t0, cnt, E, es);  \
-    else        ccwg_##S##_grad_output_body(4, dy, g, zeros, t0, cnt, E, es);  \
+    if (m == 2) {                                                               \
+        if (half == 0)      ccwg_##S##_grad_output_body(2, 0, dy, g, zeros, t0, cnt, E, es); \
+        else if (half == 1) ccwg_##S##_grad_output_body(2, 1, dy, g, zeros, t0, cnt, E, es); \
+        else ccwg_##S##_grad_output_body(2, CCWG_ALL_ROWS, dy, g, zeros, t0, cnt, E, es);    \
+    } else {                                                                    \
+        if (half == 0)      ccwg_##S##_grad_output_body(4, 0, dy, g, zeros, t0, cnt, E, es); \
+        else if (half == 1) ccwg_##S##_grad_output_body(4, 1, dy, g, zeros, t0, cnt, E, es); \
+        else ccwg_##S##_grad_output_body(4, CCWG_ALL_ROWS, dy, g, zeros, t0, cnt, E, es);    \
+    }                                                                           \
 }
 
 CCWG_DEFINE(float, s, CCK_S_NR)
