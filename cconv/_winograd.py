@@ -25,19 +25,42 @@ TILES = (2, 4)
 
 # Output tiles one thread transforms and multiplies together. A block's
 # transformed input (alpha^2 x T x C) and products (alpha^2 x T x O) stay
-# near L2; larger blocks reuse each transformed-weight panel (streamed from
-# L3 when C*O is large) over more tiles. Results do not depend on it.
+# near L2 (_BLOCK_BYTES, at most _MAX_TILES tiles). But each block's GEMMs
+# read the whole transformed weight U (alpha^2 x C/groups x O), which comes
+# from L3 once it outgrows L2: a block then has at least
+# one tile per _WEIGHT_BYTES_PER_TILE of U, within _MAX_BLOCK_BYTES of V and M.
+# Measured on 2 cores of a Sapphire Rapids class Xeon (2 MiB L2 per core),
+# 2 threads, 392-tile layers: 28^2 x 128 -> 128 F(4x4) 2.50 ms at 18 tiles,
+# 2.33 at 102; 14^2 x 256 -> 256 F(2x2) 3.78 at 24, 3.24 at 198;
+# 28^2 x 256 -> 64 F(4x4) 3.15 at 12, 2.50 at 102; 56^2 x 64 -> 64 (U in
+# L2) unchanged from 42 to 102. Results do not depend on the block size.
 _BLOCK_BYTES = 768 * 1024
 _MIN_TILES = 12
 _MAX_TILES = 96
+_WEIGHT_BYTES_PER_TILE = 16 * 1024
+_MAX_BLOCK_BYTES = 8 * 1024 * 1024
+# With fewer blocks than this many per thread, their count is rounded up to
+# a multiple of the threads and the tiles shared out evenly (5 blocks on 2
+# threads would leave one thread a whole block late).
+_BALANCED_BLOCKS_PER_THREAD = 8
 
 
-def tiles_per_block(m: int, C: int, O: int, itemsize: int) -> int:
+def tiles_per_block(m: int, C: int, O: int, itemsize: int, *, weight_elems: int = 0,
+                    n_tiles: int = 0, threads: int = 1) -> int:
     """Tiles per GEMM block for F(m x m, 3 x 3): about _BLOCK_BYTES of V and M,
-    a multiple of the GEMM's 6-row micro-tile, within [_MIN_TILES, _MAX_TILES]."""
+    at most _MAX_TILES; at least one tile per _WEIGHT_BYTES_PER_TILE of the
+    transformed weight (``weight_elems`` values), within _MAX_BLOCK_BYTES; a
+    multiple of the GEMM's 6-row micro-tile, at least _MIN_TILES. Given
+    ``n_tiles`` and ``threads``, a few blocks are evened out over the threads."""
     per_tile = (m + 2) ** 2 * max(C + O, 1) * itemsize
-    t = _BLOCK_BYTES // per_tile // 6 * 6
-    return int(min(max(t, _MIN_TILES), _MAX_TILES))
+    t = min(_BLOCK_BYTES // per_tile, _MAX_TILES)
+    t = max(t, min(weight_elems * itemsize // _WEIGHT_BYTES_PER_TILE, _MAX_BLOCK_BYTES // per_tile))
+    t = max(t // 6 * 6, _MIN_TILES)
+    blocks = -(-n_tiles // t)
+    if threads > 1 and 0 < blocks < _BALANCED_BLOCKS_PER_THREAD * threads:
+        blocks = -(-blocks // threads) * threads
+        t = max(-(-(-(-n_tiles // blocks)) // 6) * 6, _MIN_TILES)
+    return int(t)
 
 
 # The weight gradient's blocks are transformed and multiplied by all threads
@@ -135,7 +158,9 @@ def _forward(x: NDArray[Any], w: NDArray[Any], bias: NDArray[Any] | None,
     if y.size == 0:
         return y
     if block_tiles is None:
-        block_tiles = tiles_per_block(m, C, O, x.dtype.itemsize)
+        n_tiles = N * -(-y.shape[1] // m) * -(-y.shape[2] // m)
+        block_tiles = tiles_per_block(m, C, O, x.dtype.itemsize, weight_elems=(m + 2) ** 2 * w.shape[2] * O,
+                                      n_tiles=n_tiles, threads=num_threads)
     _winograd_kernel.winograd_forward(x, w, bias, y, m, pt, pl, int(block_tiles), int(num_threads))
     return y
 
@@ -255,6 +280,9 @@ def winograd_conv3d(x_ndhwc: NDArray[Any], w_dhwio: NDArray[Any], bias: NDArray[
     if y.size == 0:
         return y
     if block_tiles is None:
+        # The cache rule alone: the 2-D forward's larger blocks for a large
+        # transformed weight measured 0.83-1.29x the time here (depth runs
+        # shape these blocks differently).
         block_tiles = tiles_per_block(m, C, O, x_ndhwc.dtype.itemsize)
     _winograd_kernel.winograd_forward3d(x_ndhwc, w_dhwio, bias, y, m, pf, pt, pl, int(block_tiles),
                                         int(num_threads))

@@ -12,6 +12,7 @@ import pytest
 import _oracle as orc
 from cconv._params import conv_geometry
 from cconv._winograd import TILES, winograd_conv2d, winograd_grad_input, winograd_grad_weight, winograd_supported
+from cconv import _winograd as wg
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
@@ -289,3 +290,48 @@ def test_supported_says_why_not():
     assert not ok and "stride" in why
     ok, why = winograd_supported(_geom(dilation=2))
     assert not ok and "dilation" in why
+
+
+@pytest.mark.parametrize("m", TILES)
+@pytest.mark.parametrize("C, O, groups", [(16, 16, 1), (64, 64, 1), (128, 128, 1), (256, 256, 1), (256, 64, 1),
+                                          (512, 512, 1), (64, 64, 64)])
+@pytest.mark.parametrize("n_tiles", [1, 7, 128, 392, 1568, 100000])
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_forward_block_size_rule(m, C, O, groups, n_tiles, threads):
+    # The forward's block: a multiple of the 6-row micro-tile, at least
+    # _MIN_TILES, V and M within _MAX_BLOCK_BYTES (unless that is below
+    # _MIN_TILES); at least the cache rule's size, and one tile per
+    # _WEIGHT_BYTES_PER_TILE of the transformed weight, before evening out;
+    # evening out never gives the busiest thread more tiles.
+    itemsize = 4
+    weight = (m + 2) ** 2 * (C // groups) * O
+    per_tile = (m + 2) ** 2 * (C + O) * itemsize
+    uneven = wg.tiles_per_block(m, C, O, itemsize, weight_elems=weight, n_tiles=n_tiles, threads=1)
+    t = wg.tiles_per_block(m, C, O, itemsize, weight_elems=weight, n_tiles=n_tiles, threads=threads)
+    for size in (uneven, t):
+        assert size % 6 == 0 and size >= wg._MIN_TILES
+        assert size * per_tile <= wg._MAX_BLOCK_BYTES or size == wg._MIN_TILES
+    cache = wg.tiles_per_block(m, C, O, itemsize)
+    assert uneven >= cache
+    want = min(weight * itemsize // wg._WEIGHT_BYTES_PER_TILE, wg._MAX_BLOCK_BYTES // per_tile)
+    assert uneven >= want // 6 * 6
+
+    def busiest(size: int) -> int:
+        return -(-(-(-n_tiles // size)) // threads) * size
+
+    assert busiest(t) <= busiest(uneven)
+    if -(-n_tiles // uneven) >= wg._BALANCED_BLOCKS_PER_THREAD * threads:
+        assert t == uneven
+
+
+@pytest.mark.parametrize("m, C, O, n_tiles, expected", [
+    (4, 128, 128, 392, 102),   # 28^2 x 128 -> 128, batch 8: 4 blocks, not 5 or 22
+    (2, 256, 256, 392, 198),   # 14^2 x 256 -> 256: 2 blocks
+    (4, 256, 64, 392, 102),    # 28^2 x 256 -> 64
+    (4, 64, 64, 1568, 42),     # 56^2 x 64 -> 64: U fits L2, the cache rule alone
+])
+def test_forward_block_size_of_the_measured_layers(m, C, O, n_tiles, expected):
+    # The sizes the comment beside _WEIGHT_BYTES_PER_TILE was measured at (2 threads).
+    t = wg.tiles_per_block(m, C, O, 4, weight_elems=(m + 2) ** 2 * C * O, n_tiles=n_tiles, threads=2)
+    assert t == expected
+    assert -(-n_tiles // t) % 2 == 0 or n_tiles <= t
