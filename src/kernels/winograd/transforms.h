@@ -181,6 +181,20 @@ static inline ptrdiff_t ccwg_packed_at(const ccwg_pack *p, ptrdiff_t nr, ptrdiff
 #define CCWG_ROW_LO(alpha, half) ((half) < 0 ? 0 : (half) * ((alpha) / 2))
 #define CCWG_ROW_HI(alpha, half) ((half) < 0 ? (alpha) : ((half) + 1) * ((alpha) / 2))
 
+/* Call body(m, half, ...) with both as compile-time constants: one inlined
+ * instance per (m, half) pair. */
+#define CCWG_BY_M_AND_HALF(body, m, half, ...) do {                            \
+        if ((m) == 2) {                                                         \
+            if ((half) == 0)      body(2, 0, __VA_ARGS__);                      \
+            else if ((half) == 1) body(2, 1, __VA_ARGS__);                      \
+            else                  body(2, CCWG_ALL_ROWS, __VA_ARGS__);          \
+        } else {                                                                \
+            if ((half) == 0)      body(4, 0, __VA_ARGS__);                      \
+            else if ((half) == 1) body(4, 1, __VA_ARGS__);                      \
+            else                  body(4, CCWG_ALL_ROWS, __VA_ARGS__);          \
+        }                                                                       \
+    } while (0)
+
 #define CCWG_DEFINE(T, S, NR)                                                   \
 typedef T ccwg_##S##_v __attribute__((vector_size(CCK_VBYTES)));                \
                                                                                 \
@@ -417,15 +431,7 @@ static void ccwg_##S##_weight_panel(int m, const T *w,               \
 static void ccwg_##S##_input(int m, int half, const T *x, const ccwg_geom *g,   \
         const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *V, ptrdiff_t vs)        \
 {                                                                               \
-    if (m == 2) {                                                               \
-        if (half == 0)      ccwg_##S##_input_body(2, 0, x, g, zeros, t0, cnt, V, vs); \
-        else if (half == 1) ccwg_##S##_input_body(2, 1, x, g, zeros, t0, cnt, V, vs); \
-        else ccwg_##S##_input_body(2, CCWG_ALL_ROWS, x, g, zeros, t0, cnt, V, vs);    \
-    } else {                                                                    \
-        if (half == 0)      ccwg_##S##_input_body(4, 0, x, g, zeros, t0, cnt, V, vs); \
-        else if (half == 1) ccwg_##S##_input_body(4, 1, x, g, zeros, t0, cnt, V, vs); \
-        else ccwg_##S##_input_body(4, CCWG_ALL_ROWS, x, g, zeros, t0, cnt, V, vs);    \
-    }                                                                           \
+    CCWG_BY_M_AND_HALF(ccwg_##S##_input_body, m, half, x, g, zeros, t0, cnt, V, vs); \
 }                                                                               \
 static void ccwg_##S##_output(int m, const T *M, ptrdiff_t ms,       \
         const T *bias, T *y, const ccwg_geom *g, ptrdiff_t t0, ptrdiff_t cnt)   \
@@ -437,15 +443,7 @@ static void ccwg_##S##_grad_output(int m, int half, const T *dy,               \
         const ccwg_geom *g, const T *zeros, ptrdiff_t t0, ptrdiff_t cnt, T *E,  \
         ptrdiff_t es)                                                           \
 {                                                                               \
-    if (m == 2) {                                                               \
-        if (half == 0)      ccwg_##S##_grad_output_body(2, 0, dy, g, zeros, t0, cnt, E, es); \
-        else if (half == 1) ccwg_##S##_grad_output_body(2, 1, dy, g, zeros, t0, cnt, E, es); \
-        else ccwg_##S##_grad_output_body(2, CCWG_ALL_ROWS, dy, g, zeros, t0, cnt, E, es);    \
-    } else {                                                                    \
-        if (half == 0)      ccwg_##S##_grad_output_body(4, 0, dy, g, zeros, t0, cnt, E, es); \
-        else if (half == 1) ccwg_##S##_grad_output_body(4, 1, dy, g, zeros, t0, cnt, E, es); \
-        else ccwg_##S##_grad_output_body(4, CCWG_ALL_ROWS, dy, g, zeros, t0, cnt, E, es);    \
-    }                                                                           \
+    CCWG_BY_M_AND_HALF(ccwg_##S##_grad_output_body, m, half, dy, g, zeros, t0, cnt, E, es); \
 }
 
 CCWG_DEFINE(float, s, CCK_S_NR)
