@@ -476,7 +476,7 @@ def winograd_grad_weight(const floating[:, :, :, ::1] x,    # IN  (N, H, W, C)
     # task (stage 1) of that half of block blk (take_task).
     queues_array = np.zeros((n_blocks, 2, 2), dtype=np.intp)
     cdef Py_ssize_t[:, :, ::1] queues = queues_array
-    cdef Py_ssize_t blk, t0, cnt, n_tchunks, thr, task, half, j, c0, cc, q, xi, grp, t, o
+    cdef Py_ssize_t blk, t0, cnt, n_tchunks, thr, task, half, c0, cc, xi, grp, t, o
     cdef floating* bpack
     cdef floating* abuf
     cdef const floating* erow
